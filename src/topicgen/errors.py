@@ -1,0 +1,45 @@
+"""The errors topicgen shows a user: one line, naming the file, key or parameter, and the fix."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+import click
+
+
+class TopicgenError(click.ClickException):
+    """An expected failure: printed as one `Error: ...` line, exit code 1, no traceback."""
+
+    exit_code = 1
+
+
+class UsageError(TopicgenError):
+    """The command line asked for something that does not exist or is out of range (exit 2)."""
+
+    exit_code = 2
+
+
+class ParamError(UsageError):
+    """An experiment parameter is unknown, of the wrong type or out of range."""
+
+
+class ContentError(TopicgenError):
+    """The topic's sources are malformed; the message starts with `file:line`."""
+
+    def __init__(self, message: str, path: object = None, line: int | None = None):
+        where = f"{path}:{line}: " if path and line else f"{path}: " if path else ""
+        super().__init__(where + message)
+
+
+class ClaimError(TopicgenError):
+    """An experiment's measurement disagreed with the theory it is meant to show."""
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """' (did you mean "x"?)' for the closest choice, or a list of the valid ones."""
+    choices = sorted(choices)
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    if close:
+        return f' (did you mean "{close[0]}"?)'
+    return f" (choose from: {', '.join(choices)})" if choices else ""

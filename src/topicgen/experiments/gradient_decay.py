@@ -1,0 +1,235 @@
+"""How the gradient of a last-step loss fades (or grows) as it travels back through time.
+
+    topicgen run gradient-decay -p cells=rnn,linear -p rho=1.1 --json
+
+Backpropagation through time multiplies one step Jacobian per step:
+
+    dL/dh_t = (dh_{t+1}/dh_t)^T ... (dh_T/dh_{T-1})^T dL/dh_T
+
+so the norm of dL/dh_t behaves like a product of T - t factors (Pascanu et al. 2013, §2.1,
+eqs. 3-7). We put the loss on the last step only, L = v . h_T with a random unit vector v
+(SCIENCE.md pitfall P1: a loss summed over all steps hides the decay behind short-range
+terms), and read ||dL/dh_t|| for every t from one backward pass.
+
+Four cells, each with PyTorch's default initialisation so the numbers are what a student
+gets from `nn.RNN`, `nn.LSTM` and `nn.GRU`:
+  rnn     h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
+  lstm    the additive cell state c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t)
+  gru     h_t = (1 - z) * n + z * h_{t-1}
+  linear  h_t = rho Q h_{t-1} + W_ih x_t with Q Haar-orthogonal: every singular value of
+          (rho Q)^k is rho^k, so ||dL/dh_{T-k}|| = rho^k exactly (SCIENCE.md A1).
+
+All seeds run at once: weights carry a leading seed dimension S and every matrix product
+is batched, so five seeds cost about as much as one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from topicgen.experiments import Context
+from topicgen.experiments.params import as_dict, param
+from topicgen.experiments.result import Claim, Result, Series
+from topicgen.experiments.tensors import DTYPES, generator, haar_orthogonal, log_slope, uniform
+
+SUMMARY = "Norm of dL/dh_t versus distance T - t for tanh RNN, LSTM, GRU and a linear RNN."
+CELLS = ("rnn", "lstm", "gru", "linear")
+# How many recurrent gates each cell packs into W_ih / W_hh (PyTorch's layouts).
+GATES = {"rnn": 1, "lstm": 4, "gru": 3, "linear": 1}
+INPUT_SIZE = 8  # the input only shifts pre-activations; its width does not change the story
+# The first quarter of the distances is a start-up transient; the per-step rate is fitted after it.
+FIT_START_FRACTION = 0.25
+
+
+@dataclass(frozen=True)
+class Params:
+    # All four, so one figure compares the vanilla, gated and exactly-solvable recurrences.
+    cells: tuple[str, ...] = param(CELLS, "cells to unroll", choices=CELLS)
+    # 100 steps take a tanh RNN's gradient down by ~20 decades: vanishing is unmistakable.
+    T: int = param(100, "sequence length (steps of backpropagation through time)",
+                   min=1, max=5000)
+    # Width of PyTorch tutorials; the default-init decay rate is nearly width-independent.
+    hidden: int = param(64, "hidden units per cell", min=1, max=2048)
+    # Five seeds give a median and a spread (SCIENCE.md P5: never a single random matrix).
+    seeds: int = param(5, "independent weight and input draws", min=1, max=1000)
+    # rho = 1 is the ideal highway: the linear RNN keeps the gradient norm exactly.
+    rho: float = param(1.0, "spectral scale of the linear RNN's W = rho Q", min=1e-6, max=100.0)
+    # float64 keeps rho^k exact far below float32's 1e-38 floor (SCIENCE.md P2).
+    dtype: str = param("float64", "floating-point precision", choices=tuple(DTYPES))
+
+
+QUICK = {"T": 40, "hidden": 32}
+
+
+def init_weights(cell: str, hidden: int, seeds: int, first_seed: int, rho: float,
+                 dtype: torch.dtype, device: str) -> dict[str, torch.Tensor]:
+    """Per-seed weights, drawn like PyTorch's default: U(-1/sqrt(H), 1/sqrt(H))."""
+    bound = 1.0 / math.sqrt(hidden)
+    rows = GATES[cell] * hidden
+    draws: dict[str, list[torch.Tensor]] = {"w_ih": [], "w_hh": [], "b_ih": [], "b_hh": []}
+    for seed in range(first_seed, first_seed + seeds):
+        gen = generator(seed, device)
+        draws["w_ih"].append(uniform((rows, INPUT_SIZE), bound, gen, dtype, device))
+        if cell == "linear":
+            draws["w_hh"].append(rho * haar_orthogonal(hidden, gen, dtype, device))
+        else:
+            draws["w_hh"].append(uniform((rows, hidden), bound, gen, dtype, device))
+        draws["b_ih"].append(uniform((rows,), bound, gen, dtype, device))
+        draws["b_hh"].append(uniform((rows,), bound, gen, dtype, device))
+    weights = {name: torch.stack(values) for name, values in draws.items()}
+    if cell == "linear":  # no biases: the recurrence is exactly h_t = W h_{t-1} + W_ih x_t
+        weights["b_ih"].zero_()
+        weights["b_hh"].zero_()
+    return weights
+
+
+def batched_linear(w: torch.Tensor, x: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """W x + b for each seed: w (S, R, C), x (S, C), b (S, R) -> (S, R)."""
+    return torch.einsum("src,sc->sr", w, x) + b
+
+
+def rnn_step(w: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor,
+             c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    pre = batched_linear(w["w_ih"], x, w["b_ih"]) + batched_linear(w["w_hh"], h, w["b_hh"])
+    return torch.tanh(pre), c
+
+
+def linear_step(w: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor,
+                c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return batched_linear(w["w_ih"], x, w["b_ih"]) + batched_linear(w["w_hh"], h, w["b_hh"]), c
+
+
+def lstm_step(w: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor,
+              c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    gates = batched_linear(w["w_ih"], x, w["b_ih"]) + batched_linear(w["w_hh"], h, w["b_hh"])
+    i, f, g, o = gates.chunk(4, dim=1)  # PyTorch's gate order (SCIENCE.md P4), each (S, H)
+    c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)  # the additive cell path
+    return torch.sigmoid(o) * torch.tanh(c_next), c_next
+
+
+def gru_step(w: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor,
+             c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    from_x = batched_linear(w["w_ih"], x, w["b_ih"]).chunk(3, dim=1)  # (r, z, n), each (S, H)
+    from_h = batched_linear(w["w_hh"], h, w["b_hh"]).chunk(3, dim=1)
+    r = torch.sigmoid(from_x[0] + from_h[0])
+    z = torch.sigmoid(from_x[1] + from_h[1])
+    n = torch.tanh(from_x[2] + r * from_h[2])  # PyTorch resets *after* W_hn (SCIENCE.md B2)
+    return (1 - z) * n + z * h, c
+
+
+STEPS: dict[str, Callable] = {"rnn": rnn_step, "lstm": lstm_step, "gru": gru_step,
+                              "linear": linear_step}
+
+
+def hidden_state_gradients(cell: str, weights: dict[str, torch.Tensor], inputs: torch.Tensor,
+                           readout: torch.Tensor) -> torch.Tensor:
+    """||dL/dh_t|| for t = 1..T with L = readout . h_T, in one backward pass.
+
+    inputs (S, T, I), readout (S, H) unit vectors -> norms (S, T), column t-1 for h_t.
+    """
+    seeds, steps, _ = inputs.shape
+    hidden = readout.shape[1]
+    h = torch.zeros(seeds, hidden, dtype=inputs.dtype, device=inputs.device, requires_grad=True)
+    c = torch.zeros_like(h)
+    states = []  # a list of fresh tensors, never written in place (SCIENCE.md P3)
+    for t in range(steps):
+        h, c = STEPS[cell](weights, inputs[:, t], h, c)
+        states.append(h)
+    loss = (readout * states[-1]).sum()  # seeds are independent, so one sum serves them all
+    grads = torch.autograd.grad(loss, states)
+    return torch.stack([g.norm(dim=1) for g in grads], dim=1)  # (S, T)
+
+
+def run(params: Params, ctx: Context) -> Result:
+    dtype = DTYPES[params.dtype]
+    gen = generator(ctx.seed, ctx.device)
+    # One input sequence and one readout direction per seed, shared by every cell so the
+    # cells are compared on the same data.
+    inputs = torch.randn((params.seeds, params.T, INPUT_SIZE), generator=gen, dtype=dtype,
+                         device=ctx.device)  # (S, T, I)
+    readout = torch.randn((params.seeds, params.hidden), generator=gen, dtype=dtype,
+                          device=ctx.device)
+    readout = readout / readout.norm(dim=1, keepdim=True)  # ||dL/dh_T|| = 1 exactly
+
+    distance = list(range(params.T))  # k = T - t
+    mean, std, log_mean, log_std, scalars = {}, {}, {}, {}, {}
+    for cell in params.cells:
+        weights = init_weights(cell, params.hidden, params.seeds, ctx.seed, params.rho,
+                               dtype, ctx.device)
+        norms = hidden_state_gradients(cell, weights, inputs, readout).flip(1)  # (S, T) by k
+        mean[cell] = norms.mean(0).tolist()
+        std[cell] = norms.std(0, correction=0).tolist()
+        logs = torch.where(norms > 0, norms.log10(), math.nan)  # log of 0 is not a measurement
+        log_mean[cell] = logs.mean(0).tolist()
+        log_std[cell] = logs.std(0, correction=0).tolist()
+        rate = log_slope(norms, start=int(FIT_START_FRACTION * params.T)).exp()  # (S,)
+        scalars[f"decay_factor_{cell}"] = rate.mean().item()
+        scalars[f"decay_factor_{cell}_std"] = rate.std(correction=0).item()
+        scalars.update(_cell_specific_scalars(cell, weights, norms, params))
+
+    series = {
+        "grad_norm": Series(distance, "distance back in time k = T - t", mean,
+                            "||dL/dh_(T-k)||", std),
+        "log10_grad_norm": Series(distance, "distance back in time k = T - t", log_mean,
+                                  "log10 ||dL/dh_(T-k)||", log_std),
+    }
+    return Result("gradient-decay", as_dict(params), series, scalars)
+
+
+def _cell_specific_scalars(cell: str, weights: dict[str, torch.Tensor], norms: torch.Tensor,
+                           params: Params) -> dict[str, float]:
+    """The numbers the theory of each cell is checked against."""
+    k = torch.arange(params.T, dtype=norms.dtype, device=norms.device)
+    if cell == "linear":
+        # Relative error against rho^k wherever rho^k is representable in this dtype.
+        theory = params.rho ** k  # (T,)
+        tiny = torch.finfo(norms.dtype).tiny * 1e8
+        usable = (theory > tiny) & (theory < 1 / tiny)
+        error = ((norms[:, usable] - theory[usable]).abs() / theory[usable]).max()
+        return {"linear_max_rel_error": error.item()}
+    if cell == "rnn":
+        # Pascanu's bound: each step multiplies by diag(tanh') W_hh, whose norm is <= lambda_1
+        # because |tanh'| <= 1. So ||dL/dh_{T-k}|| <= lambda_1^k ||dL/dh_T||.
+        w_hh = weights["w_hh"]  # (S, H, H)
+        lambda1 = torch.linalg.matrix_norm(w_hh, ord=2)  # (S,)
+        radius = torch.linalg.eigvals(w_hh).abs().amax(1)  # (S,)
+        slack = 1e-12 if norms.dtype == torch.float64 else 1e-5
+        bound = lambda1[:, None] ** k[None, :]  # (S, T)
+        violations = (norms > bound * (1 + slack)).sum().item()
+        return {"rnn_bound_violations": float(violations),
+                "rnn_largest_singular_value": lambda1.mean().item(),
+                "rnn_spectral_radius": radius.mean().item()}
+    return {}
+
+
+def claims(result: Result) -> list[Claim]:
+    p, s = result.params, result.scalars
+    found = []
+    if "linear" in p["cells"]:
+        tolerance = 1e-10 if p["dtype"] == "float64" else 1e-4
+        error = s["linear_max_rel_error"]
+        found.append(Claim(
+            id="linear-law",
+            statement="A linear RNN with W = rho*Q scales the gradient by exactly rho per step "
+                      "(Pascanu et al. 2013, §2.1).",
+            expected=f"||dL/dh_(T-k)|| = {p['rho']:g}^k",
+            measured=f"max relative error {error:.1e}",
+            tolerance=f"<= {tolerance:g}",
+            passed=error <= tolerance,
+        ))
+    if "rnn" in p["cells"]:
+        violations = s["rnn_bound_violations"]
+        found.append(Claim(
+            id="tanh-bound",
+            statement="A tanh RNN's gradient never exceeds lambda_1^k, the norm bound of "
+                      "Pascanu et al. 2013, eqs. (6)-(7) with gamma = 1.",
+            expected="0 steps above the bound",
+            measured=f"{violations:.0f} of {p['T'] * p['seeds']} above",
+            tolerance="0",
+            passed=violations == 0,
+        ))
+    return found

@@ -1,0 +1,115 @@
+"""Experiment parameters: declared once on a frozen dataclass, parsed from `-p name=value`.
+
+Each field is declared with `param(...)`, which records the range or choices the value must
+respect and a one-line help text. Validation runs in one place (`validate`) so every
+experiment reports bad values the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from typing import Any
+
+from topicgen.errors import ParamError, did_you_mean
+
+
+def param(default: Any, help: str, *, min: float | None = None, max: float | None = None,
+          choices: tuple[str, ...] | None = None, min_len: int = 1) -> Any:
+    """A dataclass field with its allowed range, for `Params` classes."""
+    meta = {"help": help, "min": min, "max": max, "choices": choices, "min_len": min_len}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def field_types(params_cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(params_cls)
+
+
+def describe_range(field: dataclasses.Field) -> str:
+    """'1 <= T <= 10000' or 'one or more of rnn, lstm' : the words an error and `list` show."""
+    meta = field.metadata
+    if meta.get("choices"):
+        return "one of " + ", ".join(meta["choices"])
+    lo, hi = meta.get("min"), meta.get("max")
+    if lo is not None and hi is not None:
+        return f"{lo} <= {field.name} <= {hi}"
+    if lo is not None:
+        return f"{field.name} >= {lo}"
+    if hi is not None:
+        return f"{field.name} <= {hi}"
+    return "any value"
+
+
+def parse_value(params_cls: type, name: str, text: str) -> Any:
+    """Turn the text after `name=` into the field's type, or raise ParamError."""
+    kind = field_types(params_cls)[name]
+    origin = typing.get_origin(kind)
+    if origin is tuple:
+        item = typing.get_args(kind)[0]
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        return tuple(_parse_scalar(item, name, p) for p in parts)
+    return _parse_scalar(kind, name, text.strip())
+
+
+def _parse_scalar(kind: type, name: str, text: str) -> Any:
+    try:
+        if kind is bool:
+            if text.lower() in {"true", "1", "yes"}:
+                return True
+            if text.lower() in {"false", "0", "no"}:
+                return False
+            raise ValueError(text)
+        return kind(text)
+    except ValueError:
+        raise ParamError(
+            f'parameter "{name}" expects {kind.__name__}, got "{text}"'
+        ) from None
+
+
+def resolve(params_cls: type, base: Any, overrides: dict[str, str], experiment: str) -> Any:
+    """`base` (a profile) with `overrides` parsed and applied, then validated."""
+    fields = {f.name: f for f in dataclasses.fields(params_cls)}
+    values = {}
+    for name, text in overrides.items():
+        if name not in fields:
+            raise ParamError(
+                f'unknown parameter "{name}" for experiment "{experiment}"'
+                + did_you_mean(name, fields)
+            )
+        values[name] = parse_value(params_cls, name, text) if isinstance(text, str) else text
+    params = dataclasses.replace(base, **values)
+    validate(params, experiment)
+    return params
+
+
+def validate(params: Any, experiment: str) -> None:
+    """Raise ParamError naming the first field outside its declared range."""
+    for field in dataclasses.fields(params):
+        value = getattr(params, field.name)
+        items = value if isinstance(value, tuple) else (value,)
+        if isinstance(value, tuple) and len(value) < field.metadata.get("min_len", 1):
+            raise _out_of_range(experiment, field, "an empty list")
+        for item in items:
+            if not _in_range(field.metadata, item):
+                raise _out_of_range(experiment, field, repr(item))
+
+
+def _in_range(meta: typing.Mapping[str, Any], value: Any) -> bool:
+    if meta.get("choices"):
+        return value in meta["choices"]
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    lo, hi = meta.get("min"), meta.get("max")
+    return (lo is None or value >= lo) and (hi is None or value <= hi)
+
+
+def _out_of_range(experiment: str, field: dataclasses.Field, got: str) -> ParamError:
+    return ParamError(
+        f'parameter "{field.name}" of "{experiment}" must be {describe_range(field)}, got {got}'
+    )
+
+
+def as_dict(params: Any) -> dict[str, Any]:
+    """The resolved parameters as JSON-able values (tuples become lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(params).items()}

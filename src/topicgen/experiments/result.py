@@ -1,0 +1,113 @@
+"""What an experiment returns: named series, scalars and claims, all JSON-able.
+
+The JSON written here is the contract of `topicgen run --json` and of the result cache.
+Non-finite numbers (an exploding run) are written as `null` and listed under
+`flags.nonfinite`, never as the non-standard `Infinity`/`NaN` tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Series:
+    """One figure's worth of data: y[label][i] measured at x[i]; y_std is the seed spread."""
+
+    x: list[float]
+    x_label: str
+    y: dict[str, list[float]]
+    y_label: str
+    y_std: dict[str, list[float]] | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A statement an experiment must show, with the theory, the measurement and the verdict."""
+
+    id: str
+    statement: str
+    expected: str
+    measured: str
+    tolerance: str
+    passed: bool
+
+
+@dataclass
+class Result:
+    experiment: str
+    params: dict[str, Any]
+    series: dict[str, Series]
+    scalars: dict[str, float]
+    claims: list[Claim] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(claim.passed for claim in self.claims)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        nonfinite: list[str] = []
+        series = {
+            name: {
+                "x": _finite_list(s.x, f"series.{name}.x", nonfinite),
+                "x_label": s.x_label,
+                "y": {k: _finite_list(v, f"series.{name}.y.{k}", nonfinite) for k, v in s.y.items()},
+                "y_label": s.y_label,
+                **({"y_std": {k: _finite_list(v, f"series.{name}.y_std.{k}", nonfinite)
+                              for k, v in s.y_std.items()}} if s.y_std else {}),
+            }
+            for name, s in self.series.items()
+        }
+        scalars = {k: _finite(v, f"scalars.{k}", nonfinite) for k, v in self.scalars.items()}
+        return {
+            "experiment": self.experiment,
+            "params": self.params,
+            "series": series,
+            "scalars": scalars,
+            "claims": [vars(c) for c in self.claims],
+            "provenance": self.provenance,
+            "flags": {"nonfinite": nonfinite},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_json_dict(), indent=2, sort_keys=False, allow_nan=False)
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any]) -> Result:
+        series = {
+            name: Series(
+                x=_floats(s["x"]), x_label=s["x_label"],
+                y={k: _floats(v) for k, v in s["y"].items()}, y_label=s["y_label"],
+                y_std={k: _floats(v) for k, v in s["y_std"].items()} if "y_std" in s else None,
+            )
+            for name, s in data["series"].items()
+        }
+        scalars = {k: math.nan if v is None else v for k, v in data["scalars"].items()}
+        return cls(
+            experiment=data["experiment"], params=data["params"], series=series,
+            scalars=scalars, claims=[Claim(**c) for c in data["claims"]],
+            provenance=data["provenance"],
+        )
+
+
+def _finite(value: float, path: str, nonfinite: list[str]) -> float | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        nonfinite.append(path)
+        return None
+    return value
+
+
+def _finite_list(values: list[float], path: str, nonfinite: list[str]) -> list[float | None]:
+    out = [None if isinstance(v, float) and not math.isfinite(v) else v for v in values]
+    if any(v is None for v in out):
+        nonfinite.append(path)
+    return out
+
+
+def _floats(values: list[float | None]) -> list[float]:
+    """Back from JSON: null was a non-finite number; NaN keeps it out of plots and fits."""
+    return [math.nan if v is None else v for v in values]

@@ -1,0 +1,88 @@
+"""The one look every figure shares, and deterministic saving.
+
+Sizes survive printing at A4 text width; the palette is Okabe and Ito's, which stays
+distinguishable under the common colour-vision deficiencies; line styles differ too, so a
+greyscale print still tells the curves apart.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # never open a window; the same backend on every machine
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
+LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 1)), (0, (3, 1, 1, 1, 1, 1))]
+TEXT_WIDTH_IN = 6.3  # A4 (210 mm) less 2 x 25 mm margins
+
+STYLE = {
+    "figure.figsize": (TEXT_WIDTH_IN, 3.0),
+    "figure.dpi": 100,
+    "savefig.dpi": 200,
+    "font.family": "DejaVu Sans",  # ships with matplotlib, so every machine draws the same glyphs
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "lines.linewidth": 1.6,
+    "svg.fonttype": "path",  # glyphs as paths: the figure looks identical in HTML and PDF
+    "svg.hashsalt": "topicgen",  # matplotlib otherwise salts SVG ids with a random uuid
+}
+
+
+def new_figure(ncols: int = 1, height: float = 3.0) -> tuple[Figure, list]:
+    """A figure with `ncols` axes side by side, in the house style."""
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, ncols, figsize=(TEXT_WIDTH_IN, height), squeeze=False,
+                                 layout="constrained")
+    return fig, list(axes[0])
+
+
+def style_of(index: int) -> dict:
+    return {"color": OKABE_ITO[index % len(OKABE_ITO)],
+            "linestyle": LINESTYLES[index % len(LINESTYLES)]}
+
+
+def plot_with_band(ax, x: Sequence[float], center: Sequence[float], low: Sequence[float],
+                   high: Sequence[float], label: str, index: int) -> None:
+    """A line with its seed spread shaded; non-finite points are marked, not dropped silently."""
+    style = style_of(index)
+    ax.plot(x, center, label=label, **style)
+    ax.fill_between(x, low, high, color=style["color"], alpha=0.18, linewidth=0)
+    bad = [xi for xi, yi in zip(x, center, strict=True) if not math.isfinite(yi)]
+    if bad:
+        ax.plot(bad, [1.0] * len(bad), marker="^", linestyle="none", color=style["color"],
+                transform=ax.get_xaxis_transform(), clip_on=False,
+                label=f"{label}: overflow (inf/NaN)")
+
+
+def to_svg(fig: Figure) -> str:
+    """The figure as SVG text that is identical on every run (no dates, no random ids)."""
+    buffer = io.StringIO()
+    with plt.rc_context(STYLE):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    svg = buffer.getvalue()
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)  # drop RDF metadata
+    return svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE: the SVG is inlined
+
+
+def to_png(fig: Figure, dpi: int = 200) -> bytes:
+    buffer = io.BytesIO()
+    with plt.rc_context(STYLE):
+        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()

@@ -1,0 +1,33 @@
+"""Writing files so that a crash never leaves a half-written one behind."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from topicgen.errors import TopicgenError
+
+
+def write_atomic(path: Path, data: bytes | str) -> bool:
+    """Replace `path` with `data` via a temp file and rename; skip it if the bytes are equal.
+
+    Returns True when the file changed. Unchanged files keep their mtime, so tools that
+    watch the output (and rsync-style publishing) see only real changes.
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        if path.exists() and path.read_bytes() == payload:
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(payload)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as error:
+        raise TopicgenError(f"cannot write {path}: {error.strerror or error}") from None
+    return True

@@ -1,0 +1,1 @@
+"""Results cached by content hash, so unchanged experiments are never rerun."""
