@@ -24,6 +24,7 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(payload)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; outputs are for sharing
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -31,3 +32,9 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
     except OSError as error:
         raise TopicgenError(f"cannot write {path}: {error.strerror or error}") from None
     return True
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -53,7 +53,12 @@ def load(name: str) -> ModuleType:
 
 
 def load_figures(name: str) -> ModuleType:
+    load(name)  # validates the name
     return importlib.import_module(f"topicgen.figures.{EXPERIMENTS[name]}")
+
+
+def figure_names(name: str) -> list[str]:
+    return list(load_figures(name).FIGURES)
 
 
 def resolve_params(name: str, profile: str, overrides: dict[str, str] | None = None) -> Any:

@@ -112,4 +112,5 @@ def _out_of_range(experiment: str, field: dataclasses.Field, got: str) -> ParamE
 
 def as_dict(params: Any) -> dict[str, Any]:
     """The resolved parameters as JSON-able values (tuples become lists)."""
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(params).items()}
+    values = dataclasses.asdict(params)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}

@@ -55,7 +55,8 @@ class Result:
             name: {
                 "x": _finite_list(s.x, f"series.{name}.x", nonfinite),
                 "x_label": s.x_label,
-                "y": {k: _finite_list(v, f"series.{name}.y.{k}", nonfinite) for k, v in s.y.items()},
+                "y": {k: _finite_list(v, f"series.{name}.y.{k}", nonfinite)
+                      for k, v in s.y.items()},
                 "y_label": s.y_label,
                 **({"y_std": {k: _finite_list(v, f"series.{name}.y_std.{k}", nonfinite)
                               for k, v in s.y_std.items()}} if s.y_std else {}),

@@ -1,0 +1,43 @@
+# Set-up and the two commands of the README. Every target is idempotent: stamps in the
+# venv record what is installed, and pyproject.toml changes trigger a reinstall.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build that lies on this machine; a looser pin makes pip fetch a multi-GB CUDA build.
+TORCH ?= torch==2.13.0
+
+.PHONY: handout test lint bench clean setup setup-dev
+
+handout: setup  ## set everything up and build output/topic4/handout.{html,pdf}
+	$(BIN)/topicgen build handout
+
+test: setup-dev  ## set up the dev extras and run lint + the whole test suite
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest -q
+
+bench: setup-dev  ## print the performance figures quoted in the README
+	$(BIN)/python benchmarks/bench_build.py
+
+setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
+
+$(VENV)/.system: scripts/install-system-packages.sh
+	@mkdir -p $(VENV)
+	./scripts/install-system-packages.sh
+	@touch $@
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.system | $(BIN)/python
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+clean:
+	rm -rf output/topic4 output/site .topicgen .pytest_cache

@@ -1,0 +1,250 @@
+"""build_handout(): the stages in order, content -> runs -> figures -> pages -> files."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import sys
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from topicgen import experiments
+from topicgen.config import Config, describe
+from topicgen.content.myst import FigureRequest, figure_requests, parse
+from topicgen.content.render import Document, FigureHtml, number_targets, render_chapter
+from topicgen.content.topic import Topic, load_topic
+from topicgen.content.values import make_environment, render_live_values
+from topicgen.errors import ClaimError, ContentError, ParamError, TopicgenError, did_you_mean
+from topicgen.experiments.params import as_dict
+from topicgen.experiments.result import Result
+from topicgen.files import write_atomic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Run:
+    """One experiment at one set of parameters; several figures may share it."""
+
+    experiment: str
+    params: Any
+    seed: int = 0
+    labels: list[str] = field(default_factory=list)
+    result: Result | None = None
+    cache_hit: bool = False
+    seconds: float = 0.0
+
+    @property
+    def command(self) -> str:
+        overrides = " ".join(f"-p {k}={','.join(map(str, v)) if isinstance(v, list) else v}"
+                             for k, v in as_dict(self.params).items())
+        seed = f" --seed {self.seed}" if self.seed else ""
+        return f"topicgen run {self.experiment} {overrides}{seed}"
+
+
+@dataclass
+class BuildSummary:
+    outputs: list[Path]
+    runs: list[Run]
+    seconds: float
+
+    @property
+    def reused(self) -> int:
+        return sum(run.cache_hit for run in self.runs)
+
+
+@contextmanager
+def stage(name: str):
+    """Log one line per stage: its name, what it did (set note["text"]) and its time."""
+    started = time.perf_counter()
+    note = {"text": ""}
+    yield note
+    log.info("%-8s %s (%.2f s)", name, note["text"], time.perf_counter() - started)
+
+
+def build_handout(config: Config, argv: list[str] | None = None) -> BuildSummary:
+    started = time.perf_counter()
+    with stage("load") as note:
+        topic = load_topic(config.content_dir, config.topic)
+        note["text"] = f"{topic.slug}: {len(topic.chapters)} chapters"
+    with stage("plan") as note:
+        requests = plan_figures(topic)
+        runs = plan_runs(requests, config.profile, config.seed)
+        note["text"] = f"{len(requests)} figures from {len(runs)} experiment runs"
+    with stage("run") as note:
+        run_all(runs, config)
+        note["text"] = f"{sum(r.cache_hit for r in runs)} reused, " \
+                       f"{sum(not r.cache_hit for r in runs)} computed"
+    with stage("figures") as note:
+        figures = draw_figures(requests, runs)
+        note["text"] = f"{len(figures)} drawn"
+    with stage("render") as note:
+        html = render_handout(topic, runs, figures, config)
+        note["text"] = f"handout.html ({len(html) // 1024} KiB)"
+    check_claims(runs)
+    with stage("publish") as note:
+        files = handout_files(html, figures, runs, config)
+        if "pdf" in config.formats:
+            from topicgen.publish.pdf import html_to_pdf
+
+            files[config.out_dir / "handout.pdf"] = html_to_pdf(html, config.project)
+        summary = BuildSummary(list(files), runs, 0.0)
+        files[config.out_dir / "manifest.json"] = manifest(config, runs, list(files), argv)
+        changed = sum(write_atomic(path, data) for path, data in files.items())
+        note["text"] = f"{len(files)} files in {config.out_dir} ({changed} changed)"
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def plan_figures(topic: Topic) -> list[FigureRequest]:
+    """Every figure directive in the topic, checked against the experiment registry."""
+    requests = []
+    for chapter in topic.chapters:
+        for request in figure_requests(parse(chapter.text), chapter.path):
+            try:
+                names = experiments.figure_names(request.experiment)
+            except TopicgenError as error:
+                raise ContentError(error.message, request.path, request.line) from None
+            if request.figure not in names:
+                raise ContentError(f'experiment "{request.experiment}" has no figure '
+                                   f'"{request.figure}"' + did_you_mean(request.figure, names),
+                                   request.path, request.line)
+            requests.append(request)
+    return requests
+
+
+def plan_runs(requests: list[FigureRequest], profile: str, seed: int) -> list[Run]:
+    """One Run per distinct (experiment, resolved parameters), shared by its figures."""
+    runs: dict[str, Run] = {}
+    for request in requests:
+        try:
+            params = experiments.resolve_params(request.experiment, profile, request.overrides)
+        except ParamError as error:
+            raise ContentError(error.message, request.path, request.line) from None
+        key = json.dumps([request.experiment, as_dict(params)], sort_keys=True)
+        runs.setdefault(key, Run(request.experiment, params, seed)).labels.append(request.label)
+    return list(runs.values())
+
+
+def run_all(runs: list[Run], config: Config) -> None:
+    """Run (or reuse) every experiment; one failure does not stop the others."""
+    from topicgen.results.cache import cached_run
+
+    ctx = experiments.Context(seed=config.seed, device=check_device(config.device))
+    failures = []
+    for index, run in enumerate(runs, start=1):
+        started = time.perf_counter()
+        try:
+            run.result, run.cache_hit = cached_run(run.experiment, run.params, ctx,
+                                                   config.cache_path, force=config.force)
+        except TopicgenError:
+            raise
+        except Exception as error:  # an experiment's bug: report it, finish the others
+            log.error("experiment %s failed:\n%s", run.experiment, trimmed_traceback(error))
+            failures.append(f"{run.experiment} ({type(error).__name__}: {error})")
+            continue
+        run.seconds = time.perf_counter() - started
+        log.info("  [%d/%d] %-18s %s in %.2f s", index, len(runs), run.experiment,
+                 "reused" if run.cache_hit else "computed", run.seconds)
+    if failures:
+        raise TopicgenError(f"{len(failures)} of {len(runs)} experiments failed: "
+                            + "; ".join(failures))
+
+
+def check_device(device: str) -> str:
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise TopicgenError("--device cuda: no CUDA device is available here; use --device cpu")
+    return device
+
+
+def trimmed_traceback(error: BaseException) -> str:
+    """Only the frames inside topicgen's experiments: where the author can fix something."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if "topicgen/experiments" in f.filename.replace("\\", "/")]
+    lines = traceback.format_list(frames) + traceback.format_exception_only(error)
+    return "".join(lines).rstrip()
+
+
+def draw_figures(requests: list[FigureRequest], runs: list[Run]) -> dict[str, tuple[str, Run]]:
+    """label -> (SVG text, the run it shows), drawn from results only."""
+    from topicgen.figures.style import to_svg
+
+    by_label = {label: run for run in runs for label in run.labels}
+    figures = {}
+    for request in requests:
+        run = by_label[request.label]
+        draw = experiments.load_figures(request.experiment).FIGURES[request.figure]
+        figures[request.label] = (to_svg(draw(run.result)), run)
+    return figures
+
+
+def render_handout(topic: Topic, runs: list[Run], figures: dict[str, tuple[str, Run]],
+                   config: Config) -> str:
+    from topicgen.pages import render_page
+    from topicgen.pages.context import handout_page
+
+    results = {label: run.result for run in runs for label in run.labels}
+    env = make_environment(results)
+    chapters = [(c.path, parse(render_live_values(c.text, c.path, env))) for c in topic.chapters]
+    doc = Document(references=topic.references)
+    doc.figures = {label: FigureHtml(svg, run.result.claims, run.command)
+                   for label, (svg, run) in figures.items()}
+    number_targets(chapters, doc)
+    chapters_html = [render_chapter(path, tokens, doc) for path, tokens in chapters]
+    page = handout_page(topic, chapters_html, doc, config.paper, config.profile)
+    return render_page(config.project, "handout.html", page)
+
+
+def check_claims(runs: list[Run]) -> None:
+    """A measurement that contradicts its theory fails the build before any file is replaced."""
+    failed = [f"{run.experiment} [{claim.id}]: {claim.statement} Expected {claim.expected}, "
+              f"measured {claim.measured} (tolerance {claim.tolerance})"
+              for run in runs for claim in run.result.claims if not claim.passed]
+    if failed:
+        raise ClaimError(f"{len(failed)} claim(s) failed: " + " | ".join(failed))
+
+
+def handout_files(html: str, figures: dict[str, tuple[str, Run]], runs: list[Run],
+                  config: Config) -> dict[Path, bytes | str]:
+    """Every output file's path and bytes, computed before anything is written."""
+    out = config.out_dir
+    files: dict[Path, bytes | str] = {}
+    if "html" in config.formats:
+        files[out / "handout.html"] = html
+    for label, (svg, run) in figures.items():
+        files[out / "figures" / f"{label}.svg"] = svg
+        data = run.result.to_json_dict()
+        data["provenance"] = {k: v for k, v in data["provenance"].items() if k != "wall_s"}
+        files[out / "data" / f"{label}.json"] = json.dumps(data, indent=2) + "\n"
+    return files
+
+
+def manifest(config: Config, runs: list[Run], outputs: list[Path], argv: list[str] | None) -> str:
+    import matplotlib
+    import torch
+
+    import topicgen
+
+    data = {
+        "argv": argv if argv is not None else sys.argv,
+        "config": describe(config),
+        "versions": {"topicgen": topicgen.__version__, "python": platform.python_version(),
+                     "torch": torch.__version__, "matplotlib": matplotlib.__version__},
+        "runs": [{"experiment": run.experiment, "params": as_dict(run.params),
+                  "figures": run.labels, "seeds": run.result.provenance.get("seeds"),
+                  "cache": "hit" if run.cache_hit else "miss",
+                  "seconds": round(run.seconds, 3),
+                  "claims": {"passed": sum(c.passed for c in run.result.claims),
+                             "total": len(run.result.claims)}}
+                 for run in runs],
+        "outputs": [str(p.relative_to(config.out_dir)) for p in outputs],
+    }
+    return json.dumps(data, indent=2) + "\n"

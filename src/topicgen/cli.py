@@ -1,0 +1,228 @@
+"""The `topicgen` command: thin Click commands over library functions.
+
+Heavy libraries (torch, matplotlib, WeasyPrint) are imported inside commands, never at
+module level, so `topicgen --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from topicgen import __version__
+from topicgen.errors import TopicgenError, UsageError
+
+log = logging.getLogger("topicgen")
+
+
+class TopicgenGroup(click.Group):
+    """Turns unexpected exceptions into one line unless --debug asks for the traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as error:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            raise TopicgenError(f"internal error: {type(error).__name__}: {error} "
+                                "(rerun with --debug for the traceback)") from None
+
+
+def setup_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+@click.group(cls=TopicgenGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="topicgen")
+@click.option("-v", "--verbose", count=True, help="More detail (stage internals, cache keys).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
+    """Lecture handouts whose figures and numbers come from experiments that just ran.
+
+    \b
+    Example:
+      topicgen build handout                 # output/topic4/handout.html and .pdf
+      topicgen build handout --profile quick # seconds instead of tens of seconds
+      topicgen list                          # the experiments and their parameters
+      topicgen run gradient-decay -p rho=1.1 --json
+    """
+    ctx.obj = {"debug": debug}
+    setup_logging(-1 if quiet else verbose)
+
+
+def build_options(command):
+    """Options shared by every build target; None means "not given" so topicgen.toml wins."""
+    options = [
+        click.option("--project", type=click.Path(file_okay=False, path_type=Path),
+                     default=None, help="Project root (default: the current folder)."),
+        click.option("--topic", default=None, help="Topic folder under content/ [topic4]."),
+        click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Output folder [output/<topic>]."),
+        click.option("--profile", type=click.Choice(["quick", "full"]), default=None,
+                     help="Experiment size: full (published) or quick (CI) [full]."),
+        click.option("--force", is_flag=True, default=None,
+                     help="Rerun experiments even when cached results exist."),
+        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+                     default=None, help="Result cache [.topicgen/cache, $TOPICGEN_CACHE_DIR]."),
+        click.option("--seed", type=int, default=None, help="First seed of every experiment [0]."),
+        click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
+                     help="Where experiments run [cpu]."),
+    ]
+    return functools.reduce(lambda f, option: option(f), reversed(options), command)
+
+
+@cli.group()
+def build() -> None:
+    """Build documents from a topic's content and experiments."""
+
+
+@build.command("handout")
+@build_options
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "all"]), default=None,
+              help="Which files to write [all].")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default=None,
+              help="PDF page size [a4].")
+def build_handout_command(fmt: str | None, **options) -> None:
+    """Build the HTML and PDF handout of a topic.
+
+    \b
+    Example:
+      topicgen build handout
+      topicgen build handout --topic topic4 --profile quick --format html --out /tmp/h
+    """
+    from topicgen.build import build_handout
+    from topicgen.config import load_config
+
+    formats = None if fmt is None else ("html", "pdf") if fmt == "all" else (fmt,)
+    config = load_config(options.pop("project"), formats=formats, **options)
+    summary = build_handout(config, argv=sys.argv)
+    names = ", ".join(p.name for p in summary.outputs if p.name.startswith("handout"))
+    click.echo(f"Built {names} in {config.out_dir} in {summary.seconds:.1f} s "
+               f"({summary.reused} reused, {len(summary.runs) - summary.reused} computed)")
+
+
+def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f'-p expects name=value, got "{pair}"')
+        overrides[key.strip()] = value
+    return overrides
+
+
+@cli.command("run")
+@click.argument("name")
+@click.option("-p", "--param", "pairs", multiple=True, metavar="NAME=VALUE",
+              help="Override one parameter; lists are comma-separated. Repeatable.")
+@click.option("--profile", type=click.Choice(["quick", "full"]), default="full",
+              show_default=True, help="Parameter profile the overrides apply to.")
+@click.option("--seed", type=int, default=0, show_default=True, help="First seed.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu",
+              show_default=True, help="Where the experiment runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def run_command(name: str, pairs: tuple[str, ...], profile: str, seed: int, device: str,
+                as_json: bool) -> None:
+    """Run one experiment (never cached) and print its numbers and claims.
+
+    \b
+    Example:
+      topicgen run gradient-decay
+      topicgen run gradient-decay -p cells=rnn,linear -p rho=1.1 -p T=200 --json
+    """
+    from topicgen import experiments
+    from topicgen.build import check_device
+
+    params = experiments.resolve_params(name, profile, parse_overrides(pairs))
+    result = experiments.run(name, params, experiments.Context(seed, check_device(device)))
+    click.echo(result.to_json() if as_json else describe_result(result))
+    if not result.passed:
+        sys.exit(1)
+
+
+def describe_result(result) -> str:
+    lines = [f"{result.experiment}  ({result.provenance['wall_s']:.2f} s on "
+             f"{result.provenance['device']}, seeds {result.provenance['seeds']})", "", "params:"]
+    lines += [f"  {k} = {v}" for k, v in result.params.items()]
+    lines += ["", "scalars:"] + [f"  {k} = {v:.6g}" for k, v in result.scalars.items()]
+    if result.claims:
+        lines += ["", "claims:"]
+        for claim in result.claims:
+            lines.append(f"  [{'PASS' if claim.passed else 'FAIL'}] {claim.id}: "
+                         f"expected {claim.expected}; measured {claim.measured} "
+                         f"(tolerance {claim.tolerance})")
+    return "\n".join(lines)
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
+def list_command(as_json: bool) -> None:
+    """List the experiments, their figures and parameters.
+
+    \b
+    Example:
+      topicgen list
+      topicgen list --json
+    """
+    import json
+
+    from topicgen.experiments.catalog import catalog
+
+    entries = catalog()
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    for entry in entries:
+        click.echo(f"{entry['name']}: {entry['summary']}")
+        click.echo(f"  figures: {', '.join(entry['figures'])}")
+        for p in entry["params"]:
+            click.echo(f"  -p {p['name']}={p['default']}  ({p['type']}; {p['range']}; "
+                       f"quick: {p['quick']}) {p['help']}")
+
+
+@cli.command("clean")
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--cache", is_flag=True, help="Also delete the result cache.")
+def clean_command(project: Path | None, cache: bool) -> None:
+    """Delete built outputs (and, with --cache, cached results).
+
+    \b
+    Example:
+      topicgen clean --cache
+    """
+    import shutil
+
+    from topicgen.config import load_config
+
+    config = load_config(project)
+    output = config.project / "output"
+    targets = [p for p in output.iterdir() if p.name != ".gitkeep"] if output.is_dir() else []
+    for target in targets + ([config.cache_path] if cache else []):
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+        else:
+            continue
+        click.echo(f"Removed {target}")
+
+
+def main() -> None:
+    cli(prog_name="topicgen")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""The build configuration: defaults, then `topicgen.toml`, then command-line flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from topicgen.content.topic import check_keys, read_toml
+from topicgen.errors import UsageError, did_you_mean
+
+FORMATS = ("html", "pdf")
+PAPERS = ("a4", "letter")
+
+
+@dataclass(frozen=True)
+class Config:
+    project: Path = field(default_factory=Path.cwd)
+    """Project root: holds content/, optional templates/ overrides and topicgen.toml."""
+    topic: str = "topic4"
+    """Folder under content/ to build."""
+    out: Path | None = None
+    """Output folder; default output/<topic>."""
+    formats: tuple[str, ...] = FORMATS
+    """Which handout files to write."""
+    profile: str = "full"
+    """Experiment profile: full (the published handout) or quick (seconds, for CI)."""
+    paper: str = "a4"
+    """PDF page size."""
+    cache_dir: Path | None = None
+    """Result cache; default .topicgen/cache, or $TOPICGEN_CACHE_DIR."""
+    force: bool = False
+    """Rerun every experiment even when a cached result exists."""
+    seed: int = 0
+    """First seed of every experiment."""
+    device: str = "cpu"
+    """Torch device the experiments run on."""
+
+    @property
+    def out_dir(self) -> Path:
+        return self.out or self.project / "output" / self.topic
+
+    @property
+    def content_dir(self) -> Path:
+        return self.project / "content"
+
+    @property
+    def cache_path(self) -> Path:
+        env = os.environ.get("TOPICGEN_CACHE_DIR")
+        return self.cache_dir or (Path(env) if env else self.project / ".topicgen" / "cache")
+
+
+FILE_KEYS = {"topic": str, "out": str, "formats": list, "profile": str, "paper": str,
+             "cache_dir": str, "seed": int, "device": str}
+
+
+def load_config(project: Path | None = None, **flags: Any) -> Config:
+    """Config from topicgen.toml (if present) overridden by flags that are not None."""
+    project = (project or Path.cwd()).resolve()
+    values: dict[str, Any] = {"project": project}
+    config_file = project / "topicgen.toml"
+    if config_file.is_file():
+        data = read_toml(config_file)
+        check_keys(data, FILE_KEYS, (), config_file)
+        values.update(data)
+    values.update({k: v for k, v in flags.items() if v is not None})
+    for key in ("out", "cache_dir"):
+        if isinstance(values.get(key), str):
+            values[key] = project / values[key]
+    if isinstance(values.get("formats"), list):
+        values["formats"] = tuple(values["formats"])
+    validate(values)
+    return Config(**values)
+
+
+def validate(values: dict[str, Any]) -> None:
+    checks = {"profile": ("quick", "full"), "paper": PAPERS, "device": ("cpu", "cuda")}
+    for key, allowed in checks.items():
+        if key in values and values[key] not in allowed:
+            raise UsageError(f'{key} must be one of {", ".join(allowed)}, got "{values[key]}"'
+                             + did_you_mean(values[key], allowed))
+    for fmt in values.get("formats", ()):
+        if fmt not in FORMATS:
+            raise UsageError(f'unknown format "{fmt}"' + did_you_mean(fmt, FORMATS))
+
+
+def describe(config: Config) -> dict[str, Any]:
+    """The resolved configuration as JSON-able values, for manifest.json."""
+    return {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(config).items()}

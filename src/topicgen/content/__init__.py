@@ -1,0 +1,1 @@
+"""Content: the topic's metadata, its Markdown chapters, labels and live values."""

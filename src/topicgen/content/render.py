@@ -1,0 +1,348 @@
+"""Markdown tokens -> HTML: numbered sections, equations and figures, references, citations.
+
+Rendering is two passes over every chapter's tokens: `number_targets` gives each section,
+equation and figure its number and anchor (so a reference may point forward or into
+another chapter), then `render_chapter` writes HTML, resolving every role against them.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+
+from topicgen.content.myst import is_directive, make_parser, parse_figure
+from topicgen.errors import ContentError, TopicgenError, did_you_mean
+from topicgen.mathtex import MathError, render_math
+from topicgen.svg import prefix_ids
+
+KIND_NAMES = {"section": "Section", "equation": "Equation", "figure": "Figure"}
+
+
+@dataclass
+class Target:
+    kind: str  # section | equation | figure
+    number: str
+    path: Path
+    line: int
+    title_html: str = ""
+    level: int = 0
+
+
+@dataclass
+class FigureHtml:
+    """What the build drew for one figure directive."""
+
+    svg: str
+    claims: list  # of experiments.result.Claim
+    run_command: str
+
+
+@dataclass
+class SourceRef:
+    anchor: str
+    experiment: str
+    function: str
+    module: str
+    qualname: str
+    file: str
+    line: int
+    code: str
+
+
+@dataclass
+class Document:
+    """Everything shared across chapters while rendering one handout."""
+
+    targets: dict[str, Target] = field(default_factory=dict)
+    figures: dict[str, FigureHtml] = field(default_factory=dict)
+    references: dict = field(default_factory=dict)  # key -> content.topic.Reference
+    citations: list[str] = field(default_factory=list)  # keys, in order of first citation
+    sources: dict[str, SourceRef] = field(default_factory=dict)
+    math_count: int = 0
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^\w]+", "-", text.lower()).strip("-")
+    return f"sec-{slug}" if slug else "sec"
+
+
+def number_targets(chapters: list[tuple[Path, list[Token]]], doc: Document) -> None:
+    """Pass 1: number every heading, labelled equation and figure, across all chapters."""
+    counters = [0, 0, 0, 0, 0, 0]
+    equations = figures = 0
+    for path, tokens in chapters:
+        pending_label = None
+        for index, token in enumerate(tokens):
+            line = token.map[0] + 1 if token.map else 0
+            if token.type == "myst_target":
+                if index + 1 >= len(tokens) or tokens[index + 1].type != "heading_open":
+                    raise ContentError(f'label "({token.content})=" must stand on the line '
+                                       "right before a heading", path, line)
+                pending_label = token.content
+            elif token.type == "heading_open":
+                level = int(token.tag[1])
+                counters[level - 1] += 1
+                counters[level:] = [0] * (6 - level)
+                number = ".".join(str(n) for n in counters[:level])
+                title = tokens[index + 1].content
+                label = pending_label or unique_slug(slugify(title), doc.targets)
+                add_target(doc, label, Target("section", number, path, line, level=level))
+                token.attrSet("id", label)
+                token.meta["number"] = number
+                pending_label = None
+            elif token.type == "math_block_label":
+                equations += 1
+                add_target(doc, token.info, Target("equation", str(equations), path, line))
+            elif is_directive(token):
+                figures += 1
+                request = parse_figure(token, path)
+                add_target(doc, request.label, Target("figure", str(figures), path, line))
+
+
+def unique_slug(slug: str, taken: dict) -> str:
+    candidate, n = slug, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{slug}-{n}"
+    return candidate
+
+
+def add_target(doc: Document, label: str, target: Target) -> None:
+    if label in doc.targets:
+        first = doc.targets[label]
+        raise ContentError(f'label "{label}" is already used at {first.path.name}:{first.line}',
+                           target.path, target.line)
+    doc.targets[label] = target
+
+
+def render_chapter(path: Path, tokens: list[Token], doc: Document) -> str:
+    """Pass 2: the chapter's HTML."""
+    renderer = HandoutRenderer(doc, path)
+    return renderer.render(tokens, make_parser().options, {})
+
+
+class HandoutRenderer(RendererHTML):
+    """markdown-it's HTML renderer plus MyST roles, math, numbering and figures."""
+
+    def __init__(self, doc: Document, path: Path):
+        super().__init__()
+        self.doc = doc
+        self.path = path
+        self.line = 0
+        self.line_offset = 0  # where the tokens being rendered start in the file
+
+    def render(self, tokens, options, env):
+        out = []
+        for index, token in enumerate(tokens):
+            if token.map:
+                self.line = self.line_offset + token.map[0] + 1
+            if token.type == "inline":
+                out.append(self.renderInline(token.children or [], options, env))
+            elif token.type in self.rules:
+                out.append(self.rules[token.type](tokens, index, options, env))
+            else:
+                out.append(self.renderToken(tokens, index, options, env))
+        return "".join(out)
+
+    def error(self, message: str, tokens: list[Token] | None = None, idx: int = 0) -> ContentError:
+        """A ContentError at the current line (counting soft breaks inside a paragraph)."""
+        extra = sum(t.type in {"softbreak", "hardbreak"} for t in (tokens or [])[:idx])
+        return ContentError(message, self.path, self.line + extra)
+
+    # -- headings ---------------------------------------------------------------------------
+    def heading_open(self, tokens, idx, options, env):
+        token = tokens[idx]
+        level = min(int(token.tag[1]) + 1, 6)  # the handout title is the page's only <h1>
+        title = self.renderInline(tokens[idx + 1].children or [], options, env)
+        target = self.doc.targets[token.attrGet("id")]
+        target.title_html = title
+        return (f'<h{level} id="{token.attrGet("id")}"><span class="secno">'
+                f'{token.meta["number"]}</span> ')
+
+    def heading_close(self, tokens, idx, options, env):
+        return f"</h{min(int(tokens[idx].tag[1]) + 1, 6)}>\n"
+
+    def myst_target(self, tokens, idx, options, env):
+        return ""
+
+    # -- math ---------------------------------------------------------------------------------
+    def math(self, tex: str, display: bool, tokens=None, idx: int = 0) -> str:
+        try:
+            svg = render_math(tex.strip(), display)
+        except MathError as error:
+            raise self.error(f"cannot typeset ${tex.strip()}$: {error}", tokens, idx) from None
+        self.doc.math_count += 1
+        return prefix_ids(svg, f"m{self.doc.math_count}")
+
+    def math_inline(self, tokens, idx, options, env):
+        return f'<span class="math">{self.math(tokens[idx].content, False, tokens, idx)}</span>'
+
+    def math_inline_double(self, tokens, idx, options, env):
+        svg = self.math(tokens[idx].content, True, tokens, idx)
+        return f'<span class="math display-inline">{svg}</span>'
+
+    def math_block(self, tokens, idx, options, env):
+        return f'<div class="math-display">{self.math(tokens[idx].content, True)}</div>\n'
+
+    def math_block_label(self, tokens, idx, options, env):
+        token = tokens[idx]
+        number = self.doc.targets[token.info].number
+        return (f'<div class="math-display numbered" id="{html.escape(token.info)}">'
+                f'{self.math(token.content, True)}<span class="eqno">({number})</span></div>\n')
+
+    # -- code and directives ------------------------------------------------------------------
+    def fence(self, tokens, idx, options, env):
+        token = tokens[idx]
+        if is_directive(token):
+            return self.figure(parse_figure(token, self.path))
+        return highlight(token.content, token.info.strip().split(" ")[0])
+
+    def code_block(self, tokens, idx, options, env):
+        return highlight(tokens[idx].content, "")
+
+    def figure(self, request) -> str:
+        target = self.doc.targets[request.label]
+        drawn = self.doc.figures.get(request.label)
+        if drawn is None:
+            raise self.error(f'figure "{request.label}" was not planned: figure directives must '
+                             "be written in the Markdown, not produced by Jinja")
+        caption = self.render_caption(request)
+        label = html.escape(request.label)
+        alt = html.escape(request.alt or caption_text(caption))
+        svg = prefix_ids(drawn.svg, f"f-{label}")
+        return (
+            f'<figure class="experiment" id="{label}">\n'
+            f'<div class="figure-art" role="img" aria-label="{alt}">{svg}</div>\n'
+            f'<figcaption><span class="figno">Figure {target.number}.</span> {caption}'
+            f"{claims_html(drawn.claims)}"
+            f'<p class="reproduce">Reproduce: {command_html(drawn.run_command)}</p>'
+            f"</figcaption>\n</figure>\n"
+        )
+
+    def render_caption(self, request) -> str:
+        """The caption's HTML; errors inside it point at the caption's own lines."""
+        if not request.caption:
+            return ""
+        outer = self.line_offset, self.line
+        self.line_offset = request.caption_line - 1
+        try:
+            caption = self.render(make_parser().parse(request.caption), {}, {})
+        finally:
+            self.line_offset, self.line = outer
+        return re.sub(r"^<p>(.*)</p>\n?$", r"\1", caption, flags=re.S)  # one-paragraph caption
+
+    # -- roles --------------------------------------------------------------------------------
+    def myst_role(self, tokens, idx, options, env):
+        token = tokens[idx]
+        role, content = token.meta["name"], token.content.strip()
+        handlers = {"ref": self.role_ref, "numref": self.role_ref, "eq": self.role_ref,
+                    "cite": self.role_cite, "source": self.role_source}
+        if role not in handlers:
+            raise self.error(f'unknown role "{{{role}}}"' + did_you_mean(role, handlers),
+                             tokens, idx)
+        return handlers[role](role, content, tokens, idx)
+
+    def role_ref(self, role, label, tokens, idx):
+        target = self.doc.targets.get(label)
+        if target is None:
+            raise self.error(f'unknown label "{label}" in {{{role}}}'
+                             + did_you_mean(label, self.doc.targets), tokens, idx)
+        if role == "eq" and target.kind != "equation":
+            raise self.error(f'{{eq}} needs an equation label, "{label}" is a {target.kind}',
+                             tokens, idx)
+        text = f"({target.number})" if target.kind == "equation" and role == "eq" \
+            else f"{KIND_NAMES[target.kind]} {target.number}"
+        return f'<a class="xref {target.kind}" href="#{html.escape(label)}">{text}</a>'
+
+    def role_cite(self, role, keys, tokens, idx):
+        links = []
+        for key in (k.strip() for k in keys.split(",")):
+            if key not in self.doc.references:
+                raise self.error(f'unknown citation "{key}"'
+                                 + did_you_mean(key, self.doc.references), tokens, idx)
+            if key not in self.doc.citations:
+                self.doc.citations.append(key)
+            number = self.doc.citations.index(key) + 1
+            links.append(f'<a class="cite" href="#ref-{html.escape(key)}">{number}</a>')
+        return f'<span class="citation">[{", ".join(links)}]</span>'
+
+    def role_source(self, role, spec, tokens, idx):
+        try:
+            ref = self.doc.sources.get(spec) or find_source(spec)
+        except TopicgenError as error:
+            raise self.error(error.message, tokens, idx) from None
+        self.doc.sources[spec] = ref
+        return (f'<a class="source-ref" href="#{ref.anchor}"><code>'
+                f"{html.escape(ref.qualname)}()</code></a>")
+
+
+def find_source(spec: str) -> SourceRef:
+    """`gradient-decay:hidden_state_gradients` -> the function, its file, line and code."""
+    from topicgen import experiments
+
+    name, _, function = spec.partition(":")
+    module = experiments.load(name.strip())
+    target = getattr(module, function.strip(), None)
+    if not (inspect.isfunction(target) or inspect.isclass(target)):
+        public = [n for n, v in vars(module).items()
+                  if (inspect.isfunction(v) or inspect.isclass(v)) and not n.startswith("_")
+                  and v.__module__ == module.__name__]
+        raise ContentError(f'experiment "{name}" has no function "{function}"'
+                           + did_you_mean(function, public))
+    code, line = inspect.getsourcelines(target)
+    stem = module.__name__.rsplit(".", 1)[-1]
+    return SourceRef(
+        anchor=f"code-{name}-{function}", experiment=name, function=function,
+        module=module.__name__, qualname=f"{stem}.{function}",
+        file=f"src/{module.__name__.replace('.', '/')}.py", line=line, code="".join(code),
+    )
+
+
+def command_html(command: str) -> str:
+    """A shell command that wraps only between its options, never inside `-p name=value`."""
+    words = re.split(r" (?=-)", command)
+    return "<code>" + " ".join(f'<span class="nowrap">{html.escape(w)}</span>' for w in words) \
+        + "</code>"
+
+
+def claims_html(claims) -> str:
+    if not claims:
+        return ""
+    items = []
+    for claim in claims:
+        verdict = "pass" if claim.passed else "fail"
+        mark = "✓ holds" if claim.passed else "✗ fails"
+        items.append(
+            f'<li class="claim {verdict}"><span class="verdict">{mark}</span> '
+            f"{html.escape(claim.statement)} "
+            f'<span class="claim-numbers">Theory: {html.escape(claim.expected)}; measured: '
+            f"{html.escape(claim.measured)}; tolerance: {html.escape(claim.tolerance)}.</span></li>"
+        )
+    return f'<ul class="claims">{"".join(items)}</ul>'
+
+
+def caption_text(caption_html: str) -> str:
+    """Plain text of a caption for alt text: tags and math SVGs reduced to their words."""
+    text = re.sub(r"<title[^>]*>(.*?)</title>", r" \1 ", caption_html, flags=re.S)
+    text = re.sub(r"<svg.*?</svg>", " ", text, flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text))).strip()
+
+
+def highlight(code: str, language: str) -> str:
+    from pygments import highlight as pygments_highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import TextLexer, get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        lexer = get_lexer_by_name(language) if language else TextLexer()
+    except ClassNotFound:
+        lexer = TextLexer()
+    return pygments_highlight(code, lexer, HtmlFormatter(cssclass="code"))
+

@@ -1,0 +1,138 @@
+"""Load a topic folder: topic.toml, references.toml and the chapters it lists."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from topicgen.errors import ContentError, UsageError, did_you_mean
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+TOPIC_KEYS = {"title": str, "label": str, "summary": str, "authors": list, "chapters": list,
+              "references": str}
+REQUIRED_TOPIC_KEYS = ("title", "chapters")
+REFERENCE_KEYS = {"authors": str, "title": str, "venue": str, "year": int, "url": str,
+                  "note": str}
+REQUIRED_REFERENCE_KEYS = ("authors", "title", "year")
+
+
+@dataclass(frozen=True)
+class Reference:
+    key: str
+    authors: str
+    title: str
+    year: int
+    venue: str = ""
+    url: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    path: Path
+    text: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    slug: str
+    root: Path
+    title: str
+    label: str
+    summary: str
+    authors: list[str]
+    chapters: list[Chapter]
+    references: dict[str, Reference] = field(default_factory=dict)
+
+
+def available_topics(content_dir: Path) -> list[str]:
+    if not content_dir.is_dir():
+        return []
+    return sorted(p.name for p in content_dir.iterdir() if (p / "topic.toml").is_file())
+
+
+def load_topic(content_dir: Path, slug: str) -> Topic:
+    """Read and validate one topic; every problem is a ContentError naming file and key."""
+    root = content_dir / slug
+    if not (root / "topic.toml").is_file():
+        if not content_dir.is_dir():
+            raise UsageError(f"content folder {content_dir} does not exist "
+                             "(run topicgen from the project root or pass --project)")
+        raise UsageError(f'unknown topic "{slug}" in {content_dir}'
+                         + did_you_mean(slug, available_topics(content_dir)))
+    meta_path = root / "topic.toml"
+    meta = read_toml(meta_path)
+    check_keys(meta, TOPIC_KEYS, REQUIRED_TOPIC_KEYS, meta_path)
+    if not meta["chapters"]:
+        raise ContentError('"chapters" is empty: list at least one Markdown file', meta_path)
+    chapters = [load_chapter(root, name, meta_path) for name in meta["chapters"]]
+    references = load_references(root / meta["references"]) if "references" in meta else {}
+    return Topic(
+        slug=slug, root=root, title=meta["title"], label=meta.get("label", slug),
+        summary=meta.get("summary", ""), authors=list(meta.get("authors", [])),
+        chapters=chapters, references=references,
+    )
+
+
+def load_chapter(root: Path, name: Any, meta_path: Path) -> Chapter:
+    if not isinstance(name, str):
+        raise ContentError(f'"chapters" must list file names, got {name!r}', meta_path)
+    path = root / name
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise ContentError(f'chapter "{name}" lies outside the topic folder', meta_path)
+    return Chapter(path=path, text=read_text(path, meta_path))
+
+
+def load_references(path: Path) -> dict[str, Reference]:
+    data = read_toml(path)
+    references = {}
+    for key, entry in data.items():
+        if not isinstance(entry, dict):
+            raise ContentError(f'"{key}" must be a table ([{key}]) of reference fields', path)
+        check_keys(entry, REFERENCE_KEYS, REQUIRED_REFERENCE_KEYS, path, prefix=f"{key}.")
+        references[key] = Reference(key=key, **entry)
+    return references
+
+
+def read_text(path: Path, named_by: Path | None = None) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ContentError(f"{path.name} does not exist", named_by or path) from None
+    except UnicodeDecodeError as error:
+        raise ContentError(f"not UTF-8 text (byte {error.start}); save it as UTF-8", path) from None
+    except OSError as error:
+        raise ContentError(f"cannot read: {error.strerror}", path) from None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(read_text(path))
+    except tomllib.TOMLDecodeError as error:
+        # tomllib says "... (at line 3, column 7)": move the line to the front, file:line style.
+        match = re.search(r"\(at line (\d+), column \d+\)", str(error))
+        line = int(match.group(1)) if match else None
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
+        raise ContentError(f"invalid TOML: {message}", path, line) from None
+
+
+def check_keys(data: dict[str, Any], schema: dict[str, type], required: tuple[str, ...],
+               path: Path, prefix: str = "") -> None:
+    """Collect every unknown, missing or mistyped key and raise once with all of them."""
+    problems = []
+    for key, value in data.items():
+        if key not in schema:
+            problems.append(f'unknown key "{prefix}{key}"' + did_you_mean(key, schema))
+        elif not isinstance(value, schema[key]):
+            problems.append(f'"{prefix}{key}" must be {schema[key].__name__}, '
+                            f"got {type(value).__name__}")
+    problems += [f'missing key "{prefix}{key}"' for key in required if key not in data]
+    if problems:
+        raise ContentError("; ".join(problems), path)

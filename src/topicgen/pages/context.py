@@ -1,0 +1,70 @@
+"""The one typed context every handout template receives."""
+
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from topicgen.content.render import Document, SourceRef, highlight
+from topicgen.content.topic import Reference, Topic
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    number: str
+    title: Markup
+    anchor: str
+    level: int
+
+
+@dataclass(frozen=True)
+class Listing:
+    ref: SourceRef
+    code: Markup
+
+
+@dataclass(frozen=True)
+class HandoutPage:
+    title: str
+    label: str
+    summary: str
+    authors: list[str]
+    chapters: list[Markup]
+    toc: list[TocEntry]
+    references: list[tuple[int, Reference]]
+    listings: list[Listing]
+    code_css: Markup
+    paper: str
+    version: str
+    date: str
+    profile: str
+
+
+def build_date() -> str:
+    """The date shown on a handout: SOURCE_DATE_EPOCH when set (reproducible builds), else empty."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        return ""
+    return datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc).strftime("%d %B %Y")
+
+
+def handout_page(topic: Topic, chapters_html: list[str], doc: Document, paper: str,
+                 profile: str) -> HandoutPage:
+    from pygments.formatters import HtmlFormatter
+
+    import topicgen
+
+    toc = [TocEntry(t.number, Markup(t.title_html), label, t.level)
+           for label, t in doc.targets.items() if t.kind == "section" and t.level <= 2]
+    return HandoutPage(
+        title=topic.title, label=topic.label, summary=topic.summary, authors=topic.authors,
+        chapters=[Markup(c) for c in chapters_html], toc=toc,
+        references=[(n, topic.references[k]) for n, k in enumerate(doc.citations, start=1)],
+        listings=[Listing(ref, Markup(highlight(ref.code, "python")))
+                  for ref in doc.sources.values()],
+        code_css=Markup(HtmlFormatter(style="default").get_style_defs(".code")),
+        paper=paper, version=topicgen.__version__, date=build_date(), profile=profile,
+    )

@@ -1,0 +1,1 @@
+"""Publishing: turn rendered pages into the files a reader opens."""
