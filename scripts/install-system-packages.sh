@@ -3,7 +3,8 @@
 # TeX Gyre fonts the handout is set in. Installs only what is missing; safe to rerun.
 set -euo pipefail
 
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-texgyre fonts-dejavu-core)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-texgyre
+          fonts-dejavu-core)
 if [ "${WITH_BROWSER:-0}" = "1" ]; then packages+=(chromium); fi
 
 missing=()

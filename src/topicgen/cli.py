@@ -86,7 +86,12 @@ def build_options(command):
 
 @cli.group()
 def build() -> None:
-    """Build documents from a topic's content and experiments."""
+    """Build documents from a topic's content and experiments.
+
+    \b
+    Example:
+      topicgen build handout --profile quick
+    """
 
 
 @build.command("handout")
@@ -191,6 +196,40 @@ def list_command(as_json: bool) -> None:
         for p in entry["params"]:
             click.echo(f"  -p {p['name']}={p['default']}  ({p['type']}; {p['range']}; "
                        f"quick: {p['quick']}) {p['help']}")
+
+
+@cli.command("check")
+@click.argument("names", nargs=-1)
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--profile", type=click.Choice(["quick", "full"]), default=None,
+              help="Parameter profile [full].")
+@click.option("--force", is_flag=True, default=None, help="Ignore cached results.")
+def check_command(names: tuple[str, ...], project: Path | None, profile: str | None,
+                  force: bool | None) -> None:
+    """Run every experiment (through the cache) and judge its claims, without rendering.
+
+    Exits 1 if any claim fails.
+
+    \b
+    Example:
+      topicgen check --profile quick
+      topicgen check gradient-decay attention-scaling
+    """
+    from topicgen.check import check_claims
+    from topicgen.config import load_config
+
+    config = load_config(project, profile=profile, force=force)
+    failed = 0
+    for name, result, hit in check_claims(config, names):
+        source = "cached" if hit else f"{result.provenance['wall_s']:.1f} s"
+        click.echo(f"{name} ({source})")
+        for claim in result.claims:
+            failed += not claim.passed
+            click.echo(f"  [{'PASS' if claim.passed else 'FAIL'}] {claim.id}: measured "
+                       f"{claim.measured}; expected {claim.expected} ({claim.tolerance})")
+    if failed:
+        raise TopicgenError(f"{failed} claim(s) failed")
+    click.echo("All claims hold.")
 
 
 @cli.command("clean")

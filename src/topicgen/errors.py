@@ -39,7 +39,8 @@ class ClaimError(TopicgenError):
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """' (did you mean "x"?)' for the closest choice, or a list of the valid ones."""
     choices = sorted(choices)
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    by_lower = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.5)
     if close:
-        return f' (did you mean "{close[0]}"?)'
+        return f' (did you mean "{by_lower[close[0]]}"?)'
     return f" (choose from: {', '.join(choices)})" if choices else ""

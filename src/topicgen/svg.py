@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 _ID = re.compile(r'\bid="([^"]+)"')
-_REFERENCE = re.compile(r'(#|aria-labelledby=")([A-Za-z_][\w.:-]*)')
+_REFERENCE = re.compile(r"#([A-Za-z_][\w.:-]*)")
+_ID_LIST = re.compile(r'\baria-labelledby="([^"]*)"')  # space-separated ids, no "#"
 
 
 def prefix_ids(svg: str, prefix: str) -> str:
@@ -13,7 +14,12 @@ def prefix_ids(svg: str, prefix: str) -> str:
     ids = set(_ID.findall(svg))
     if not ids:
         return svg
+
+    def rename(name: str) -> str:
+        return f"{prefix}-{name}" if name in ids else name
+
     svg = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"', svg)
-    return _REFERENCE.sub(
-        lambda m: f"{m.group(1)}{prefix}-{m.group(2)}" if m.group(2) in ids else m.group(0), svg
+    svg = _ID_LIST.sub(
+        lambda m: 'aria-labelledby="' + " ".join(map(rename, m.group(1).split())) + '"', svg
     )
+    return _REFERENCE.sub(lambda m: "#" + rename(m.group(1)), svg)

@@ -231,8 +231,9 @@ class HandoutRenderer(RendererHTML):
             return ""
         outer = self.line_offset, self.line
         self.line_offset = request.caption_line - 1
+        parser = make_parser()
         try:
-            caption = self.render(make_parser().parse(request.caption), {}, {})
+            caption = self.render(parser.parse(request.caption), parser.options, {})
         finally:
             self.line_offset, self.line = outer
         return re.sub(r"^<p>(.*)</p>\n?$", r"\1", caption, flags=re.S)  # one-paragraph caption
@@ -329,8 +330,10 @@ def claims_html(claims) -> str:
 
 def caption_text(caption_html: str) -> str:
     """Plain text of a caption for alt text: tags and math SVGs reduced to their words."""
-    text = re.sub(r"<title[^>]*>(.*?)</title>", r" \1 ", caption_html, flags=re.S)
-    text = re.sub(r"<svg.*?</svg>", " ", text, flags=re.S)
+    text = re.sub(r"<svg.*?</svg>",  # each SVG becomes its <title>, the words it speaks
+                  lambda m: " " + " ".join(re.findall(r"<title[^>]*>(.*?)</title>",
+                                                      m.group(0), flags=re.S)) + " ",
+                  caption_html, flags=re.S)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text))).strip()
 
 

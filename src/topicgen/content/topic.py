@@ -73,7 +73,8 @@ def load_topic(content_dir: Path, slug: str) -> Topic:
     if not meta["chapters"]:
         raise ContentError('"chapters" is empty: list at least one Markdown file', meta_path)
     chapters = [load_chapter(root, name, meta_path) for name in meta["chapters"]]
-    references = load_references(root / meta["references"]) if "references" in meta else {}
+    references = load_references(root / meta["references"], meta_path) \
+        if "references" in meta else {}
     return Topic(
         slug=slug, root=root, title=meta["title"], label=meta.get("label", slug),
         summary=meta.get("summary", ""), authors=list(meta.get("authors", [])),
@@ -90,8 +91,8 @@ def load_chapter(root: Path, name: Any, meta_path: Path) -> Chapter:
     return Chapter(path=path, text=read_text(path, meta_path))
 
 
-def load_references(path: Path) -> dict[str, Reference]:
-    data = read_toml(path)
+def load_references(path: Path, named_by: Path) -> dict[str, Reference]:
+    data = read_toml(path, named_by)
     references = {}
     for key, entry in data.items():
         if not isinstance(entry, dict):
@@ -105,16 +106,17 @@ def read_text(path: Path, named_by: Path | None = None) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ContentError(f"{path.name} does not exist", named_by or path) from None
+        shown = path.relative_to(named_by.parent) if named_by else path
+        raise ContentError(f"{shown} does not exist", named_by or path) from None
     except UnicodeDecodeError as error:
         raise ContentError(f"not UTF-8 text (byte {error.start}); save it as UTF-8", path) from None
     except OSError as error:
         raise ContentError(f"cannot read: {error.strerror}", path) from None
 
 
-def read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path, named_by: Path | None = None) -> dict[str, Any]:
     try:
-        return tomllib.loads(read_text(path))
+        return tomllib.loads(read_text(path, named_by))
     except tomllib.TOMLDecodeError as error:
         # tomllib says "... (at line 3, column 7)": move the line to the front, file:line style.
         match = re.search(r"\(at line (\d+), column \d+\)", str(error))

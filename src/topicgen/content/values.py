@@ -53,12 +53,14 @@ def sig(value: float, digits: int = 3) -> str:
         return "∞" if value > 0 else "−∞" if value < 0 else "NaN"
     if value == 0:
         return "0"
-    exponent = math.floor(math.log10(abs(value)))
+    # The exponent after rounding, so 0.9999 to two digits is 1.0 (not 1.00) and 9.99e-5
+    # is 1.0 × 10⁻⁴ (not 10.0 × 10⁻⁵).
+    mantissa, _, exponent_text = f"{value:.{max(digits - 1, 0)}e}".partition("e")
+    exponent = int(exponent_text)
     if -3 <= exponent < 5:
         decimals = max(digits - 1 - exponent, 0)
         return f"{value:.{decimals}f}".replace("-", "−")
-    mantissa = f"{value / 10**exponent:.{max(digits - 1, 0)}f}".replace("-", "−")
-    return f"{mantissa} × 10{str(exponent).translate(SUPERSCRIPT)}"
+    return f"{mantissa.replace('-', '−')} × 10{str(exponent).translate(SUPERSCRIPT)}"
 
 
 def pct(value: float, digits: int = 0) -> str:
@@ -87,7 +89,7 @@ def render_live_values(text: str, path: Path, env: SandboxedEnvironment) -> str:
     except jinja2.TemplateSyntaxError as error:
         raise ContentError(f"template syntax: {error.message}", path, error.lineno) from None
     except (LiveValueError, jinja2.UndefinedError, jinja2.TemplateError, TypeError,
-            ValueError) as error:
+            ValueError, ArithmeticError) as error:
         raise ContentError(str(error), path, template_line()) from None
 
 

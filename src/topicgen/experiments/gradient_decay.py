@@ -34,7 +34,14 @@ import torch
 from topicgen.experiments import Context
 from topicgen.experiments.params import as_dict, param
 from topicgen.experiments.result import Claim, Result, Series
-from topicgen.experiments.tensors import DTYPES, generator, haar_orthogonal, log_slope, uniform
+from topicgen.experiments.tensors import (
+    DTYPES,
+    generator,
+    haar_orthogonal,
+    log_slope,
+    measurable,
+    uniform,
+)
 
 SUMMARY = "Norm of dL/dh_t versus distance T - t for tanh RNN, LSTM, GRU and a linear RNN."
 CELLS = ("rnn", "lstm", "gru", "linear")
@@ -141,7 +148,9 @@ def hidden_state_gradients(cell: str, weights: dict[str, torch.Tensor], inputs: 
         states.append(h)
     loss = (readout * states[-1]).sum()  # seeds are independent, so one sum serves them all
     grads = torch.autograd.grad(loss, states)
-    return torch.stack([g.norm(dim=1) for g in grads], dim=1)  # (S, T)
+    # Squaring entries below ~1e-19 underflows in float32, so the norm itself is taken in
+    # float64; it is then stored in the run's dtype like every other measurement.
+    return torch.stack([g.double().norm(dim=1).to(g.dtype) for g in grads], dim=1)  # (S, T)
 
 
 def run(params: Params, ctx: Context) -> Result:
@@ -163,7 +172,7 @@ def run(params: Params, ctx: Context) -> Result:
         norms = hidden_state_gradients(cell, weights, inputs, readout).flip(1)  # (S, T) by k
         mean[cell] = norms.mean(0).tolist()
         std[cell] = norms.std(0, correction=0).tolist()
-        logs = torch.where(norms > 0, norms.log10(), math.nan)  # log of 0 is not a measurement
+        logs = measurable(norms).log10()  # an underflowed 0 is not a measurement
         log_mean[cell] = logs.mean(0).tolist()
         log_std[cell] = logs.std(0, correction=0).tolist()
         rate = log_slope(norms, start=int(FIT_START_FRACTION * params.T)).exp()  # (S,)

@@ -31,13 +31,19 @@ def haar_orthogonal(n: int, gen: torch.Generator, dtype: torch.dtype, device: st
     return q * torch.sign(torch.diagonal(r)).unsqueeze(0)
 
 
+def measurable(values: torch.Tensor) -> torch.Tensor:
+    """`values` with underflowed (below the smallest normal number) entries set to NaN."""
+    return torch.where(values >= torch.finfo(values.dtype).tiny, values, math.nan)
+
+
 def log_slope(values: torch.Tensor, start: int) -> torch.Tensor:
     """Per-row least-squares slope of log(values[:, start:]) against the column index.
 
-    Zeros and non-finite entries (underflow, overflow) are left out of the fit, so a
-    gradient that underflowed to exactly 0 never "confirms" vanishing (SCIENCE.md P2).
+    Underflowed entries (zero or subnormal, where precision is already lost) and overflowed
+    ones are left out of the fit, so a gradient that underflowed never "confirms" vanishing
+    (SCIENCE.md P2).
     """
-    y = values[:, start:].log()
+    y = measurable(values[:, start:]).log()
     x = torch.arange(start, values.shape[1], dtype=values.dtype, device=values.device)
     x = x.expand_as(y)
     ok = torch.isfinite(y)

@@ -1,0 +1,82 @@
+"""Shared test helpers: `make_project` writes a tiny project, `tiny_topic` is a valid one.
+
+    def test_something(make_project, tmp_path):
+        project = make_project(tmp_path, {**tiny_topic, "content/t1/02-more.md": "# More\n"})
+
+`tiny_topic` (a constant, and a fixture giving a copy) is topic "t1": one chapter with one
+gradient-decay figure at T=10 hidden=4 seeds=2, which runs well under a second, so
+end-to-end tests stay fast. Extend it with `{**tiny_topic, path: text}`; paths are relative
+to the project root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+TOPIC = "t1"  # the slug of `tiny_topic`: build it with load_config(project, topic=TOPIC)
+
+tiny_topic: dict[str, str] = {
+    f"content/{TOPIC}/topic.toml": """\
+title = "A tiny topic"
+label = "Topic T"
+summary = "One chapter, one figure, one citation."
+authors = ["topicgen tests"]
+chapters = ["01-decay.md"]
+references = "references.toml"
+""",
+    f"content/{TOPIC}/references.toml": """\
+[Pascanu13]
+authors = "R. Pascanu, T. Mikolov, Y. Bengio"
+title = "On the difficulty of training recurrent neural networks"
+venue = "ICML 2013"
+year = 2013
+""",
+    f"content/{TOPIC}/01-decay.md": """\
+(sec-decay)=
+# Gradient decay
+
+The gradient fades {cite}`Pascanu13`, as {numref}`fig-decay` shows.
+
+```{experiment-figure} gradient-decay:grad_norm
+:name: fig-decay
+:params: T=10 hidden=4 seeds=2
+
+Gradient norm against distance $k$.
+```
+
+The tanh RNN keeps {{ result("fig-decay").scalars.decay_factor_rnn | sig(2) }} per step.
+""",
+}
+
+
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    """Write `files` (path relative to `root` -> text) under `root` and return `root`."""
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[..., Path]:
+    """`make_project(tmp_path, files)` -> the project root; `make_project(files)` for short.
+
+    The short form writes into this test's tmp_path.
+    """
+
+    def make(root: Path | dict[str, str], files: dict[str, str] | None = None) -> Path:
+        if files is None:
+            root, files = tmp_path, root
+        return write_project(Path(root), files)
+
+    return make
+
+
+@pytest.fixture(name="tiny_topic")
+def tiny_topic_fixture() -> dict[str, str]:
+    """A copy of `tiny_topic` that a test may change freely."""
+    return dict(tiny_topic)

@@ -1,0 +1,192 @@
+"""The CLI as users meet it: exact messages and exit codes, fast --help, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import topicgen
+from topicgen.cli import cli
+from topicgen.experiments.result import Claim
+
+from conftest import TOPIC
+
+HEAVY = ("torch", "matplotlib", "weasyprint")
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def build_args(project: Path, *extra: str) -> list[str]:
+    return ["build", "handout", "--project", str(project), "--topic", TOPIC, "--profile", "quick",
+            "--cache-dir", str(project / "cache"), *extra]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["build", "--help"], ["build", "handout", "--help"],
+                                  ["run", "--help"], ["list", "--help"]])
+def test_help_imports_no_heavy_library(args):
+    code = (
+        "import sys\nfrom topicgen.cli import cli\n"
+        f"try:\n    cli({args!r}, prog_name='topicgen')\nexcept SystemExit:\n    pass\n"
+        f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Example:" in out.stdout
+    assert out.stdout.strip().endswith("HEAVY []")
+
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.output == f"topicgen, version {topicgen.__version__}\n"
+
+
+def test_unknown_topic_suggests_the_closest(make_project, tiny_topic):
+    project = make_project(tiny_topic)
+    result = invoke("build", "handout", "--project", str(project), "--topic", "t2")
+    assert result.exit_code == 2
+    assert result.output == (f'Error: unknown topic "t2" in {project / "content"} '
+                             '(did you mean "t1"?)\n')
+
+
+def test_unknown_format_is_a_usage_error(make_project, tiny_topic):
+    result = invoke(*build_args(make_project(tiny_topic), "--format", "docx"))
+    assert result.exit_code == 2
+    assert "Invalid value for '--format': 'docx' is not one of 'html', 'pdf', 'all'." \
+        in result.output
+
+
+def test_missing_content_folder(tmp_path):
+    result = invoke("build", "handout", "--project", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.output == (f"Error: content folder {tmp_path / 'content'} does not exist "
+                             "(run topicgen from the project root or pass --project)\n")
+
+
+def test_figure_naming_an_unknown_experiment(make_project, tiny_topic):
+    chapter = f"content/{TOPIC}/01-decay.md"
+    tiny_topic[chapter] = tiny_topic[chapter].replace("gradient-decay:", "gradient-decy:")
+    project = make_project(tiny_topic)
+    result = invoke(*build_args(project))
+    assert result.exit_code == 1
+    assert result.output.endswith(
+        f'Error: {project / chapter}:6: unknown experiment "gradient-decy" '
+        '(did you mean "gradient-decay"?)\n')
+    assert "Traceback" not in result.output
+
+
+def test_out_of_range_figure_parameter(make_project, tiny_topic):
+    chapter = f"content/{TOPIC}/01-decay.md"
+    tiny_topic[chapter] = tiny_topic[chapter].replace("T=10", "T=0")
+    project = make_project(tiny_topic)
+    result = invoke(*build_args(project))
+    assert result.exit_code == 1
+    assert result.output.endswith(f'Error: {project / chapter}:6: parameter "T" of '
+                                  '"gradient-decay" must be 1 <= T <= 5000, got 0\n')
+
+
+def test_a_failed_build_keeps_the_previous_handout(make_project, tiny_topic):
+    project = make_project(tiny_topic)
+    assert invoke(*build_args(project)).exit_code == 0
+    out = project / "output" / TOPIC
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert out / "handout.html" in before and out / "handout.pdf" in before
+
+    chapter = project / "content" / TOPIC / "01-decay.md"
+    chapter.write_text(chapter.read_text() + "\nA broken formula $\\frac{1}{$ here.\n")
+    result = invoke(*build_args(project))
+    assert result.exit_code == 1
+    assert result.output.endswith(f"Error: {chapter}:15: cannot typeset $\\frac{{1}}{{$: "
+                                  "column 9: '{' without a matching '}'\n")
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert not [p for p in out.rglob("*.tmp")]
+
+
+def test_a_failed_claim_fails_the_build_naming_it(make_project, tiny_topic, monkeypatch):
+    from topicgen.experiments import gradient_decay
+
+    wrong = Claim(id="deliberately-wrong", statement="Gradients never vanish.",
+                  expected="decay factor 1", measured="0.5", tolerance="0", passed=False)
+    monkeypatch.setattr(gradient_decay, "claims", lambda result: [wrong])
+    project = make_project(tiny_topic)
+    result = invoke(*build_args(project, "--format", "html"))
+    assert result.exit_code == 1
+    assert result.output.endswith(
+        "Error: 1 claim(s) failed: gradient-decay [deliberately-wrong]: Gradients never vanish. "
+        "Expected decay factor 1, measured 0.5 (tolerance 0)\n")
+    assert not (project / "output").exists()
+
+
+def test_second_build_reuses_the_cache_and_changes_nothing(make_project, tiny_topic):
+    project = make_project(tiny_topic)
+    first = invoke(*build_args(project, "--format", "html"))
+    assert "(0 reused, 1 computed)" in first.output
+    html = (project / "output" / TOPIC / "handout.html").read_bytes()
+    second = invoke(*build_args(project, "--format", "html"))
+    assert "(1 reused, 0 computed)" in second.output
+    assert (project / "output" / TOPIC / "handout.html").read_bytes() == html
+    manifest = json.loads((project / "output" / TOPIC / "manifest.json").read_text())
+    assert [run["cache"] for run in manifest["runs"]] == ["hit"]
+
+
+def test_corrupt_cache_entry_is_recomputed(make_project, tiny_topic):
+    project = make_project(tiny_topic)
+    assert invoke(*build_args(project, "--format", "html")).exit_code == 0
+    for entry in (project / "cache").glob("*.json"):
+        entry.write_text("{not json")
+    result = invoke(*build_args(project, "--format", "html"))
+    assert result.exit_code == 0
+    assert "(0 reused, 1 computed)" in result.output
+
+
+def test_run_json_contract():
+    result = invoke("run", "gradient-decay", "--profile", "quick", "-p", "cells=rnn,linear",
+                    "-p", "T=12", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert set(data) >= {"experiment", "params", "series", "scalars", "claims", "provenance"}
+    assert data["params"]["cells"] == ["rnn", "linear"]
+    assert data["series"]["grad_norm"]["x"] == list(range(12))
+    assert set(data["series"]["grad_norm"]["y"]) == {"rnn", "linear"}
+    assert set(data["provenance"]) >= {"seeds", "device", "torch", "topicgen", "code_hash",
+                                       "wall_s"}
+    assert all(c["passed"] for c in data["claims"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-p", "Tx=4"], 'Error: unknown parameter "Tx" for experiment "gradient-decay" '
+                     '(did you mean "T"?)\n'),
+    (["-p", "T=abc"], 'Error: parameter "T" expects int, got "abc"\n'),
+    (["-p", "rho=-1"], 'Error: parameter "rho" of "gradient-decay" must be '
+                       "1e-06 <= rho <= 100.0, got -1.0\n"),
+    (["-p", "T"], 'Error: -p expects name=value, got "T"\n'),
+])
+def test_run_bad_parameters(args, message):
+    result = invoke("run", "gradient-decay", *args)
+    assert result.exit_code == 2
+    assert result.output == message
+
+
+def test_run_unknown_experiment():
+    result = invoke("run", "gradient-decai")
+    assert result.exit_code == 2
+    assert result.output == 'Error: unknown experiment "gradient-decai" ' \
+                            '(did you mean "gradient-decay"?)\n'
+
+
+def test_list_json_names_every_experiment_and_parameter():
+    result = invoke("list", "--json")
+    assert result.exit_code == 0
+    entries = {e["name"]: e for e in json.loads(result.output)}
+    decay = {p["name"]: p for p in entries["gradient-decay"]["params"]}
+    assert decay["T"] == {"name": "T", "type": "int", "default": 100, "quick": 40,
+                          "range": "1 <= T <= 5000",
+                          "help": "sequence length (steps of backpropagation through time)"}
+    assert decay["cells"]["default"] == "rnn,lstm,gru,linear"

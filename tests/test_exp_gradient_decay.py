@@ -1,0 +1,142 @@
+"""gradient-decay: the physics of SCIENCE.md A1/A2, the cells against PyTorch, determinism."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from topicgen import experiments
+from topicgen.errors import ParamError
+from topicgen.experiments import gradient_decay as gd
+from topicgen.experiments.tensors import haar_orthogonal
+
+CTX = experiments.Context()
+
+
+def run(profile: str = "quick", **overrides):
+    params = experiments.resolve_params("gradient-decay", profile,
+                                        {k: str(v) for k, v in overrides.items()})
+    return experiments.run("gradient-decay", params, CTX)
+
+
+@pytest.mark.parametrize("rho", [0.9, 1.0, 1.1])
+def test_linear_rnn_follows_rho_to_the_k_exactly(rho):
+    result = run(cells="linear", rho=rho, T=50, hidden=32)
+    norms = result.series["grad_norm"].y["linear"]
+    for k, norm in enumerate(norms):
+        assert norm == pytest.approx(rho**k, rel=1e-10)
+    assert result.scalars["decay_factor_linear"] == pytest.approx(rho, rel=1e-10)
+
+
+def test_float32_linear_law_holds_to_float32_precision():
+    result = run(cells="linear", rho=0.9, T=60, dtype="float32")
+    assert 0 < result.scalars["linear_max_rel_error"] <= 1e-4
+    assert [c.id for c in result.claims if c.passed] == ["linear-law"]
+
+
+def test_float32_underflow_is_never_read_as_a_measurement():
+    """SCIENCE.md A1 pitfall: 0.5^200 is exactly 0.0 in float32; the fit must skip it."""
+    result = run(cells="linear", rho=0.5, T=200, hidden=8, dtype="float32")
+    assert result.series["grad_norm"].y["linear"][-1] == 0.0
+    assert math.isnan(result.series["log10_grad_norm"].y["linear"][-1])
+    assert result.scalars["decay_factor_linear"] == pytest.approx(0.5, rel=1e-5)
+
+
+def test_tanh_rnn_never_exceeds_the_pascanu_bound_and_still_vanishes():
+    result = run("full", cells="rnn")
+    assert result.scalars["rnn_bound_violations"] == 0
+    # SCIENCE.md A2 teaching note: default init has lambda_1 ~ 1.15 > 1 ...
+    assert result.scalars["rnn_largest_singular_value"] == pytest.approx(1.15, abs=0.05)
+    # ... yet the measured per-step decay is ~0.57, near the spectral radius (~0.6).
+    assert result.scalars["decay_factor_rnn"] == pytest.approx(0.57, abs=0.05)
+
+
+def test_gated_cells_decay_slower_than_the_tanh_rnn_at_default_init():
+    scalars = run("full").scalars
+    assert scalars["decay_factor_lstm"] > scalars["decay_factor_rnn"]
+    assert scalars["decay_factor_gru"] > scalars["decay_factor_rnn"]
+
+
+def test_every_claim_passes_in_both_profiles():
+    for profile in ("quick", "full"):
+        result = run(profile)
+        assert {c.id for c in result.claims} == {"linear-law", "tanh-bound"}
+        assert all(c.passed for c in result.claims), result.claims
+
+
+def test_exploding_linear_rnn_is_a_result_not_a_crash():
+    result = run(cells="linear", rho=100.0, T=300, hidden=4, dtype="float32")
+    data = result.to_json_dict()
+    assert "series.grad_norm.y.linear" in data["flags"]["nonfinite"]
+    assert None in data["series"]["grad_norm"]["y"]["linear"]
+
+
+@pytest.mark.parametrize("cell, reference", [
+    ("rnn", torch.nn.RNNCell), ("lstm", torch.nn.LSTMCell), ("gru", torch.nn.GRUCell)])
+def test_hand_written_cells_match_pytorch(cell, reference):
+    hidden, seeds = 6, 3
+    weights = gd.init_weights(cell, hidden, seeds, 0, 1.0, torch.float64, "cpu")
+    x = torch.randn(seeds, gd.INPUT_SIZE, dtype=torch.float64)
+    h = torch.randn(seeds, hidden, dtype=torch.float64)
+    c = torch.randn(seeds, hidden, dtype=torch.float64)
+    ours_h, ours_c = gd.STEPS[cell](weights, x, h, c)
+    for s in range(seeds):
+        module = reference(gd.INPUT_SIZE, hidden).double()
+        with torch.no_grad():
+            for name in ("w_ih", "w_hh", "b_ih", "b_hh"):
+                getattr(module, name.replace("w_", "weight_").replace("b_", "bias_")).copy_(
+                    weights[name][s])
+        if cell == "lstm":
+            ref_h, ref_c = module(x[s:s + 1], (h[s:s + 1], c[s:s + 1]))
+            torch.testing.assert_close(ours_c[s:s + 1], ref_c, rtol=1e-12, atol=1e-12)
+        else:
+            ref_h = module(x[s:s + 1], h[s:s + 1])
+        torch.testing.assert_close(ours_h[s:s + 1], ref_h, rtol=1e-12, atol=1e-12)
+
+
+def test_default_init_matches_pytorch_bounds():
+    weights = gd.init_weights("lstm", 16, 2, 0, 1.0, torch.float64, "cpu")
+    assert weights["w_hh"].shape == (2, 64, 16)
+    assert weights["w_hh"].abs().max() <= 1 / math.sqrt(16)
+
+
+def test_haar_orthogonal_is_orthogonal_and_seeded():
+    q = haar_orthogonal(32, torch.Generator().manual_seed(1), torch.float64, "cpu")
+    torch.testing.assert_close(q @ q.T, torch.eye(32, dtype=torch.float64), rtol=0, atol=1e-12)
+    again = haar_orthogonal(32, torch.Generator().manual_seed(1), torch.float64, "cpu")
+    assert torch.equal(q, again)
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers():
+    first, second = run(), run()
+    assert first.scalars == second.scalars
+    assert first.series["grad_norm"].y == second.series["grad_norm"].y
+    params = experiments.resolve_params("gradient-decay", "quick")
+    other = experiments.run("gradient-decay", params, experiments.Context(seed=7))
+    assert other.scalars["decay_factor_rnn"] != first.scalars["decay_factor_rnn"]
+    assert other.provenance["seeds"] == [7, 8, 9, 10, 11]
+
+
+def test_contract_series_shape():
+    result = run(T=25)
+    series = result.series["grad_norm"]
+    assert series.x == list(range(25))
+    assert set(series.y) == {"rnn", "lstm", "gru", "linear"}
+    assert series.y["rnn"][0] == pytest.approx(1.0)  # ||dL/dh_T|| = ||v|| = 1
+    assert set(series.y_std) == set(series.y)
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"T": "0"}, 'parameter "T" of "gradient-decay" must be 1 <= T <= 5000, got 0'),
+    ({"rho": "0"}, 'parameter "rho" of "gradient-decay" must be 1e-06 <= rho <= 100.0, got 0.0'),
+    ({"cells": ""}, 'parameter "cells" of "gradient-decay" must be one of rnn, lstm, gru, '
+                    "linear, got an empty list"),
+    ({"dtype": "float16"}, 'parameter "dtype" of "gradient-decay" must be one of float32, '
+                           "float64, got 'float16'"),
+])
+def test_bad_parameters_name_the_parameter_and_range(override, message):
+    with pytest.raises(ParamError) as error:
+        experiments.resolve_params("gradient-decay", "quick", override)
+    assert error.value.message == message

@@ -1,0 +1,27 @@
+"""Figures are drawn from results only and come out byte-identical every time."""
+
+from __future__ import annotations
+
+from topicgen import experiments
+from topicgen.figures.style import to_png, to_svg
+
+
+def draw(name: str, figure: str) -> tuple[str, bytes]:
+    params = experiments.resolve_params(name, "quick")
+    result = experiments.run(name, params, experiments.Context())
+    draw_fn = experiments.load_figures(name).FIGURES[figure]
+    return to_svg(draw_fn(result)), to_png(draw_fn(result))
+
+
+def test_gradient_decay_figure_is_byte_identical_over_two_runs():
+    first_svg, first_png = draw("gradient-decay", "grad_norm")
+    second_svg, second_png = draw("gradient-decay", "grad_norm")
+    assert first_svg == second_svg
+    assert first_png == second_png
+    assert first_svg.startswith("<svg") and "<metadata>" not in first_svg
+    assert "<dc:date>" not in first_svg
+
+
+def test_every_registered_figure_draws_from_a_quick_result():
+    for name in experiments.EXPERIMENTS:
+        assert experiments.figure_names(name), name
