@@ -190,3 +190,29 @@ def test_list_json_names_every_experiment_and_parameter():
                           "range": "1 <= T <= 5000",
                           "help": "sequence length (steps of backpropagation through time)"}
     assert decay["cells"]["default"] == "rnn,lstm,gru,linear"
+
+
+def test_source_date_epoch_sets_the_shown_date(make_project, tiny_topic, monkeypatch):
+    project = make_project(tiny_topic)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert invoke(*build_args(project, "--format", "html")).exit_code == 0
+    assert "· 14 November 2023" in (project / "output" / TOPIC / "handout.html").read_text()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    result = invoke(*build_args(project, "--format", "html"))
+    assert result.exit_code == 2
+    assert result.output.endswith('Error: SOURCE_DATE_EPOCH must be seconds since 1970, '
+                                  'got "yesterday"\n')
+
+
+def test_check_judges_claims_without_rendering(tmp_path):
+    args = ["check", "gradient-decay", "--profile", "quick", "--project", str(tmp_path)]
+    result = CliRunner(env={"TOPICGEN_CACHE_DIR": str(tmp_path / "cache")}).invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("gradient-decay (")
+    assert lines[1].startswith("  [PASS] linear-law: measured max relative error ")
+    assert lines[2].startswith("  [PASS] tanh-bound: measured 0 of 200 above")
+    assert lines[-1] == "All claims hold."
+    assert not (tmp_path / "output").exists()
+    again = CliRunner(env={"TOPICGEN_CACHE_DIR": str(tmp_path / "cache")}).invoke(cli, args)
+    assert again.output.splitlines()[0] == "gradient-decay (cached)"

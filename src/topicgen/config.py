@@ -75,7 +75,18 @@ def load_config(project: Path | None = None, **flags: Any) -> Config:
     return Config(**values)
 
 
+def source_date_epoch() -> int | None:
+    """$SOURCE_DATE_EPOCH (reproducible builds), checked here because matplotlib reads it too."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch:
+        return None
+    if not epoch.isdigit():
+        raise UsageError(f'SOURCE_DATE_EPOCH must be seconds since 1970, got "{epoch}"')
+    return int(epoch)
+
+
 def validate(values: dict[str, Any]) -> None:
+    source_date_epoch()
     checks = {"profile": ("quick", "full"), "paper": PAPERS, "device": ("cpu", "cuda")}
     for key, allowed in checks.items():
         if key in values and values[key] not in allowed:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime
-import os
 from dataclasses import dataclass
 
 from markupsafe import Markup
 
+from topicgen.config import source_date_epoch
 from topicgen.content.render import Document, SourceRef, highlight
 from topicgen.content.topic import Reference, Topic
 
@@ -45,10 +45,11 @@ class HandoutPage:
 
 def build_date() -> str:
     """The date shown on a handout: SOURCE_DATE_EPOCH when set (reproducible builds), else empty."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if not epoch:
+    epoch = source_date_epoch()
+    if epoch is None:
         return ""
-    return datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc).strftime("%d %B %Y")
+    moment = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+    return f"{moment.day} {moment:%B %Y}"
 
 
 def handout_page(topic: Topic, chapters_html: list[str], doc: Document, paper: str,
