@@ -90,8 +90,15 @@ def run(name: str, params: Any, ctx: Context) -> Result:
     import topicgen
 
     module = load(name)
+    threads = torch.get_num_threads()
+    # One thread: these tensors are small, so extra threads mostly add synchronisation (up to
+    # 100x slower on a busy 2-core machine), and float sums then never depend on the core count.
+    torch.set_num_threads(1)
     started = time.perf_counter()
-    result = module.run(params, ctx)
+    try:
+        result = module.run(params, ctx)
+    finally:
+        torch.set_num_threads(threads)
     wall_s = time.perf_counter() - started
     result.provenance = {
         "seeds": list(range(ctx.seed, ctx.seed + getattr(params, "seeds", 1))),

@@ -84,7 +84,11 @@ def resolve(params_cls: type, base: Any, overrides: dict[str, str], experiment: 
 
 
 def validate(params: Any, experiment: str) -> None:
-    """Raise ParamError naming the first field outside its declared range."""
+    """Raise ParamError naming the first field outside its declared range.
+
+    A `Params` class may define `check(self)` for rules that tie fields together (e.g.
+    heads must divide d_model); it runs after every field is known to be in range.
+    """
     for field in dataclasses.fields(params):
         value = getattr(params, field.name)
         items = value if isinstance(value, tuple) else (value,)
@@ -93,6 +97,8 @@ def validate(params: Any, experiment: str) -> None:
         for item in items:
             if not _in_range(field.metadata, item):
                 raise _out_of_range(experiment, field, repr(item))
+    if hasattr(params, "check"):
+        params.check()
 
 
 def _in_range(meta: typing.Mapping[str, Any], value: Any) -> bool:

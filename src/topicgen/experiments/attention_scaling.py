@@ -1,0 +1,246 @@
+"""Why attention divides q . k by sqrt(d_k): unscaled logits grow with d_k and saturate softmax.
+
+    topicgen run attention-scaling -p d_k=4,16,64,256,1024 -p samples=200000 --json
+
+If the components of a query q and a key k are independent with mean 0 and variance 1, then
+
+    q . k = sum_{i=1}^{d_k} q_i k_i  has mean 0 and variance d_k,
+
+because the d_k products are uncorrelated and each has variance E[q_i^2] E[k_i^2] = 1
+(Vaswani et al. 2017, §3.2.1, footnote 4). Logits with standard deviation sqrt(d_k) push the
+softmax towards a one-hot vector, where its Jacobian J = diag(p) - p p^T is nearly zero, so
+almost no gradient reaches the queries and keys. Dividing by sqrt(d_k) gives the logits
+variance 1 whatever d_k is.
+
+Two measurements (SCIENCE.md D1):
+  variance    `samples` independent (q, k) pairs per d_k: Var(q . k) and Var(q . k / sqrt(d_k)).
+  saturation  each of `queries` queries attends over its own 16 keys; for both logit scales we
+              record E[max_i p_i], the fraction of rows with max_i p_i > 0.99 and E||J||_F.
+
+Draws are float32 (several times faster to draw than float64); q . k is accumulated and
+squared in float64. Rounding is below 1e-6 relative, far inside the 1e-2 statistical tolerance.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from itertools import pairwise
+
+import torch
+
+from topicgen.experiments import Context
+from topicgen.experiments.params import as_dict, param
+from topicgen.experiments.result import Claim, Result, Series
+from topicgen.experiments.tensors import generator
+
+SUMMARY = "Var(q . k) = d_k, and the softmax saturation that the 1/sqrt(d_k) factor prevents."
+# A short attention span: long enough for one key to win outright, short enough to be cheap.
+KEYS = 16
+# "Saturated" rows: one key takes more than 99% of the attention.
+SATURATED = 0.99
+# At most this many numbers in one draw, so d_k = 4096 with 10^7 samples still fits in memory.
+CHUNK_ELEMENTS = 2**22
+# Deviation allowed in standard errors: a 6-sigma miss is not a sampling accident.
+STANDARD_ERRORS = 6.0
+# SCIENCE.md D1's tolerance at 200k samples; the 6-SE rule only ever loosens it.
+VARIANCE_TOLERANCE = 0.02
+# Below d_k = 4 the claims do not hold: the unscaled Jacobian norm still rises with d_k (it
+# peaks where the logits' standard deviation is near 2), saturated rows are too rare to
+# order (0.1% at d_k = 1 and 0.3% at d_k = 4), and with scaling a row's logits share one
+# random scale |q|/sqrt(d_k) that is far from 1 (measured E[max p] 0.21 at d_k = 1, 0.25
+# at d_k = 64).
+SMALLEST_CLAIMED_DK = 4
+# Monotonicity is judged between d_k values at least this factor apart, so two neighbouring
+# values (64 and 65) never decide a claim by sampling noise.
+SPACING = 4
+FLAT_TOLERANCE = 0.10  # SCIENCE.md D1: within ±10% of the d_k = 64 value
+REFERENCE_DK = 64  # the base Transformer's d_k (Vaswani et al. 2017, §3.2.2)
+
+
+@dataclass(frozen=True)
+class Params:
+    # 4 to 256 around the base model's d_k = 64, the widths of SCIENCE.md D1's variance check.
+    d_k: tuple[int, ...] = param((4, 16, 64, 256), "key/query widths", min=1, max=4096)
+    # 200k pairs put the standard error of Var/d_k near 0.3%, so a 2% tolerance is ~6 SE.
+    samples: int = param(200_000, "(q, k) pairs per d_k for the variance", min=1000,
+                         max=10_000_000)
+    # 4000 rows pin E[max p] to about 0.003; fewer would blur the saturation curve.
+    queries: int = param(4000, "queries (softmax rows) per d_k for the saturation",
+                         min=1000, max=1_000_000)
+
+
+QUICK = {"samples": 20_000, "queries": 1000}
+
+
+def dot_product_variance(d_k: int, samples: int, gen: torch.Generator, device: str) -> float:
+    """Var(q . k) from `samples` independent pairs, drawn in memory-bounded chunks.
+
+    The mean is 0 by symmetry, so the variance is the mean square and the chunks simply add.
+    """
+    rows = max(1, CHUNK_ELEMENTS // d_k)
+    total = 0.0
+    for start in range(0, samples, rows):
+        n = min(rows, samples - start)
+        q = torch.randn((n, d_k), generator=gen, device=device)
+        k = torch.randn((n, d_k), generator=gen, device=device)
+        dots = (q.double() * k.double()).sum(1)  # (n,)
+        total += dots.square().sum().item()
+    return total / samples
+
+
+def softmax_jacobian(p: torch.Tensor) -> torch.Tensor:
+    """d softmax(z)/dz = diag(p) - p p^T for each row of p (N, K) -> (N, K, K)."""
+    return torch.diag_embed(p) - p[:, :, None] * p[:, None, :]
+
+
+def softmax_statistics(logits: torch.Tensor) -> dict[str, float]:
+    """E[max p], the saturated fraction and E||J||_F for logits (N, K)."""
+    p = logits.softmax(dim=1)  # (N, K)
+    jacobian = softmax_jacobian(p)  # (N, K, K)
+    top = p.amax(dim=1)  # (N,)
+    return {"max_weight": top.mean().item(),
+            "saturated_fraction": (top > SATURATED).double().mean().item(),
+            "jacobian_norm": torch.linalg.matrix_norm(jacobian).mean().item()}
+
+
+def saturation(d_k: int, queries: int, gen: torch.Generator,
+               device: str) -> dict[str, dict[str, float]]:
+    """Softmax statistics without and with the 1/sqrt(d_k) factor, on the same logits."""
+    rows = max(1, CHUNK_ELEMENTS // (KEYS * d_k))
+    logits = []
+    for start in range(0, queries, rows):
+        n = min(rows, queries - start)
+        q = torch.randn((n, 1, d_k), generator=gen, device=device)
+        k = torch.randn((n, KEYS, d_k), generator=gen, device=device)  # every row its own keys
+        logits.append((q.double() * k.double()).sum(2))  # (n, KEYS)
+    unscaled = torch.cat(logits)  # (queries, KEYS)
+    return {"unscaled": softmax_statistics(unscaled),
+            "scaled": softmax_statistics(unscaled / math.sqrt(d_k))}
+
+
+def run(params: Params, ctx: Context) -> Result:
+    gen = generator(ctx.seed, ctx.device)
+    widths = sorted(set(params.d_k))
+    variance: dict[str, list[float]] = {"unscaled": [], "scaled": []}
+    softmax = {stat: {"unscaled": [], "scaled": []}
+               for stat in ("max_weight", "saturated_fraction", "jacobian_norm")}
+    scalars = {}
+    for d in widths:
+        var = dot_product_variance(d, params.samples, gen, ctx.device)
+        variance["unscaled"].append(var)
+        variance["scaled"].append(var / d)  # Var(q . k / sqrt(d)) = Var(q . k) / d
+        scalars[f"var_ratio_dk{d}"] = var / d
+        for scale, stats in saturation(d, params.queries, gen, ctx.device).items():
+            for stat, value in stats.items():
+                softmax[stat][scale].append(value)
+                scalars[f"{stat}_{scale}_dk{d}"] = value
+
+    x_label = "key width d_k"
+    series = {
+        "logit_variance": Series(widths, x_label, variance, "variance of the attention logit"),
+        "softmax_saturation": Series(widths, x_label, softmax["max_weight"],
+                                     "mean largest attention weight E[max p]"),
+        "saturated_rows": Series(widths, x_label, softmax["saturated_fraction"],
+                                 f"fraction of rows with max p > {SATURATED}"),
+        "softmax_jacobian": Series(widths, x_label, softmax["jacobian_norm"],
+                                   "mean softmax Jacobian norm E||J||_F"),
+    }
+    return Result("attention-scaling", as_dict(params), series, scalars)
+
+
+def variance_tolerance(d_k: int, samples: int) -> float:
+    """max(0.02, 6 SE) for Var/d_k estimated from `samples` Gaussian pairs.
+
+    With S = q . k, Var(S^2) = 2 d_k^2 + 6 d_k, so the standard error of mean(S^2)/d_k is
+    sqrt((2 + 6/d_k) / n): sqrt(2/n) for wide keys, larger for narrow ones.
+    """
+    return max(VARIANCE_TOLERANCE, STANDARD_ERRORS * math.sqrt((2 + 6 / d_k) / samples))
+
+
+def spaced(values: list[int], factor: int) -> list[int]:
+    """The sorted values thinned so that each kept one is >= factor times the previous."""
+    kept: list[int] = []
+    for value in sorted(values):
+        if not kept or value >= factor * kept[-1]:
+            kept.append(value)
+    return kept
+
+
+def claims(result: Result) -> list[Claim]:
+    p, s = result.params, result.scalars
+    widths = sorted(set(p["d_k"]))
+    found = [_variance_claim(widths, p["samples"], s)]
+    monotone = _monotone_claim(widths, s)
+    if monotone:
+        found.append(monotone)
+    flat = _flat_claim(widths, s)
+    if flat:
+        found.append(flat)
+    return found
+
+
+def _variance_claim(widths: list[int], samples: int, s: dict[str, float]) -> Claim:
+    ratios = [s[f"var_ratio_dk{d}"] for d in widths]
+    limits = [variance_tolerance(d, samples) for d in widths]
+    return Claim(
+        id="logit-variance",
+        statement="With unit-variance components, Var(q . k) = d_k, and dividing by sqrt(d_k) "
+                  "restores variance 1 (Vaswani et al. 2017, §3.2.1, footnote 4).",
+        expected="Var(q . k)/d_k = Var(q . k/sqrt(d_k)) = 1 for every d_k",
+        measured="Var/d_k = " + ", ".join(f"{r:.4f}" for r in ratios)
+                 + f" (d_k = {', '.join(map(str, widths))})",
+        tolerance="|Var/d_k - 1| <= max(0.02, 6 SE), SE = sqrt((2 + 6/d_k)/n), i.e. <= "
+                  + ", ".join(f"{t:.3f}" for t in limits),
+        passed=all(abs(r - 1) <= t for r, t in zip(ratios, limits, strict=True)),
+    )
+
+
+def _monotone_claim(widths: list[int], s: dict[str, float]) -> Claim | None:
+    grid = spaced([d for d in widths if d >= SMALLEST_CLAIMED_DK], SPACING)
+    if len(grid) < 2:
+        return None
+    top = [s[f"max_weight_unscaled_dk{d}"] for d in grid]
+    frac = [s[f"saturated_fraction_unscaled_dk{d}"] for d in grid]
+    jac = [s[f"jacobian_norm_unscaled_dk{d}"] for d in grid]
+    passed = (all(a < b for a, b in pairwise(top))
+              and all(a <= b for a, b in pairwise(frac))
+              and all(a > b for a, b in pairwise(jac)))
+    return Claim(
+        id="unscaled-saturation",
+        statement="Without the 1/sqrt(d_k) factor, large d_k pushes the softmax into regions "
+                  "with extremely small gradients (Vaswani et al. 2017, §3.2.1).",
+        expected="as d_k grows: E[max p] rises, the fraction with max p > 0.99 rises, "
+                 "E||J||_F falls",
+        measured=f"d_k = {', '.join(map(str, grid))}: E[max p] = "
+                 + ", ".join(f"{v:.3f}" for v in top)
+                 + "; fraction = " + ", ".join(f"{v:.3f}" for v in frac)
+                 + "; E||J||_F = " + ", ".join(f"{v:.3f}" for v in jac),
+        tolerance=f"monotone from d_k = {SMALLEST_CLAIMED_DK} on, across d_k values "
+                  f">= {SPACING}x apart",
+        passed=passed,
+    )
+
+
+def _flat_claim(widths: list[int], s: dict[str, float]) -> Claim | None:
+    wide = [d for d in widths if d >= SMALLEST_CLAIMED_DK]
+    if len(wide) < 2:
+        return None
+    found = []
+    for stat in ("max_weight", "jacobian_norm"):
+        values = [s[f"{stat}_scaled_dk{d}"] for d in wide]
+        reference = (s[f"{stat}_scaled_dk{REFERENCE_DK}"] if REFERENCE_DK in wide
+                     else statistics.median(values))
+        found.append(max(abs(v / reference - 1) for v in values))
+    where = f"d_k = {REFERENCE_DK}" if REFERENCE_DK in wide else "the median"
+    return Claim(
+        id="scaled-flat",
+        statement="Scaling the logits by 1/sqrt(d_k) keeps the softmax equally soft at every "
+                  "d_k (Vaswani et al. 2017, §3.2.1).",
+        expected=f"E[max p] and E||J||_F independent of d_k (d_k >= {SMALLEST_CLAIMED_DK})",
+        measured=f"largest deviation from {where}: E[max p] {found[0]:.1%}, "
+                 f"E||J||_F {found[1]:.1%}",
+        tolerance=f"<= {FLAT_TOLERANCE:.0%}",
+        passed=max(found) <= FLAT_TOLERANCE,
+    )
