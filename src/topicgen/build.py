@@ -195,7 +195,8 @@ def render_handout(topic: Topic, runs: list[Run], figures: dict[str, tuple[str, 
     env = make_environment(results)
     chapters = [(c.path, parse(render_live_values(c.text, c.path, env))) for c in topic.chapters]
     doc = Document(references=topic.references)
-    doc.figures = {label: FigureHtml(svg, run.result.claims, run.command)
+    doc.figures = {label: FigureHtml(svg, run.result.claims, run.command,
+                                     None if label == run.labels[0] else run.labels[0])
                    for label, (svg, run) in figures.items()}
     number_targets(chapters, doc)
     chapters_html = [render_chapter(path, tokens, doc) for path, tokens in chapters]

@@ -41,6 +41,7 @@ class FigureHtml:
     svg: str
     claims: list  # of experiments.result.Claim
     run_command: str
+    claims_shown_at: str | None = None  # label of the figure that already lists this run's claims
 
 
 @dataclass
@@ -220,10 +221,19 @@ class HandoutRenderer(RendererHTML):
             f'<figure class="experiment" id="{label}">\n'
             f'<div class="figure-art" role="img" aria-label="{alt}">{svg}</div>\n'
             f'<figcaption><span class="figno">Figure {target.number}.</span> {caption}'
-            f"{claims_html(drawn.claims)}"
+            f"{self.claims_or_pointer(drawn)}"
             f'<p class="reproduce">Reproduce: {command_html(drawn.run_command)}</p>'
             f"</figcaption>\n</figure>\n"
         )
+
+    def claims_or_pointer(self, drawn: FigureHtml) -> str:
+        """A run's verdicts appear once, under its first figure; later figures point there."""
+        if drawn.claims_shown_at is None:
+            return claims_html(drawn.claims)
+        first = self.doc.targets[drawn.claims_shown_at]
+        return (f'<p class="claims-pointer">The claims this run checks are listed under '
+                f'<a class="xref figure" href="#{html.escape(drawn.claims_shown_at)}">'
+                f"Figure {first.number}</a>.</p>")
 
     def render_caption(self, request) -> str:
         """The caption's HTML; errors inside it point at the caption's own lines."""
