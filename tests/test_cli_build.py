@@ -11,10 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 import topicgen
+from conftest import TOPIC
 from topicgen.cli import cli
 from topicgen.experiments.result import Claim
-
-from conftest import TOPIC
 
 HEAVY = ("torch", "matplotlib", "weasyprint")
 

@@ -1,4 +1,4 @@
-"""The Topic 4 handout, built once with the quick profile through the CLI, checked as a reader meets it."""
+"""The Topic 4 handout, built once in the quick profile through the CLI, read as a user would."""
 
 from __future__ import annotations
 

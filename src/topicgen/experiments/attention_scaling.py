@@ -33,7 +33,7 @@ import torch
 from topicgen.experiments import Context
 from topicgen.experiments.params import as_dict, param
 from topicgen.experiments.result import Claim, Result, Series
-from topicgen.experiments.tensors import generator
+from topicgen.experiments.tensors import generator, spaced
 
 SUMMARY = "Var(q . k) = d_k, and the softmax saturation that the 1/sqrt(d_k) factor prevents."
 # A short attention span: long enough for one key to win outright, short enough to be cheap.
@@ -159,13 +159,6 @@ def variance_tolerance(d_k: int, samples: int) -> float:
     return max(VARIANCE_TOLERANCE, STANDARD_ERRORS * math.sqrt((2 + 6 / d_k) / samples))
 
 
-def spaced(values: list[int], factor: int) -> list[int]:
-    """The sorted values thinned so that each kept one is >= factor times the previous."""
-    kept: list[int] = []
-    for value in sorted(values):
-        if not kept or value >= factor * kept[-1]:
-            kept.append(value)
-    return kept
 
 
 def claims(result: Result) -> list[Claim]:

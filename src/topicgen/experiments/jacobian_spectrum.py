@@ -45,7 +45,7 @@ import torch
 from topicgen.experiments import Context
 from topicgen.experiments.params import as_dict, param
 from topicgen.experiments.result import Claim, Result, Series
-from topicgen.experiments.tensors import generator, haar_orthogonal
+from topicgen.experiments.tensors import generator, haar_orthogonal, resolved
 
 SUMMARY = "Singular values of products of L step Jacobians: Gaussian vs orthogonal, linear vs tanh."
 WEIGHTS = ("gaussian", "orthogonal")
@@ -138,10 +138,6 @@ def singular_values(weights: str, params: Params,
     return found
 
 
-def resolved(sv: torch.Tensor) -> torch.Tensor:
-    """Singular values (..., N) with those below J_L's rounding level (N eps s_max) set to NaN."""
-    floor = sv[..., :1] * sv.shape[-1] * torch.finfo(sv.dtype).eps
-    return torch.where(sv >= floor, sv, math.nan)
 
 
 def expected_variance(width: int, depth: int) -> float:

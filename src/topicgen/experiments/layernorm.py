@@ -42,7 +42,7 @@ import torch
 from topicgen.experiments import Context
 from topicgen.experiments.params import as_dict, param
 from topicgen.experiments.result import Claim, Result, Series
-from topicgen.experiments.tensors import generator
+from topicgen.experiments.tensors import batch_jacobian, generator
 
 SUMMARY = "LayerNorm's exact Jacobian and invariances, and the activation scale across depth."
 DTYPE = torch.float64  # the identities are checked to 1e-12
@@ -91,16 +91,8 @@ def rms(x: torch.Tensor) -> torch.Tensor:
 
 
 def ln_jacobian(x: torch.Tensor) -> torch.Tensor:
-    """dLN/dx at each row of x (S, H), by autograd: (S, H, H).
-
-    One backward pass gives one row per input, so H copies of x, copy i read out along
-    feature i, give all H rows at once.
-    """
-    seeds, width = x.shape
-    copies = x[:, None, :].repeat(1, width, 1).requires_grad_(True)  # (S, H copies, H)
-    eye = torch.eye(width, dtype=x.dtype, device=x.device).expand(seeds, width, width)
-    (rows,) = torch.autograd.grad(layer_norm(copies), copies, grad_outputs=eye)
-    return rows
+    """dLN/dx at each row of x (S, H), by autograd in one backward pass: (S, H, H)."""
+    return batch_jacobian(layer_norm, x)
 
 
 def invariances(w: torch.Tensor, x: torch.Tensor, gamma: torch.Tensor,

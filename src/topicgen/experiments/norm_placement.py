@@ -46,7 +46,7 @@ from topicgen.errors import ParamError
 from topicgen.experiments import Context
 from topicgen.experiments.params import as_dict, param
 from topicgen.experiments.result import Claim, Result, Series
-from topicgen.experiments.tensors import generator
+from topicgen.experiments.tensors import generator, spaced
 
 SUMMARY = "Post-LN versus Pre-LN at init: hidden scale, last-layer gradient and amplification."
 PLACEMENTS = ("pre", "post")
@@ -351,13 +351,6 @@ def _lemma2_scalars(scale: dict[str, torch.Tensor]) -> dict[str, float]:
     }
 
 
-def spaced(values: list[int], factor: int) -> list[int]:
-    """The sorted values thinned so that each kept one is >= factor times the previous."""
-    kept: list[int] = []
-    for value in sorted(values):
-        if not kept or value >= factor * kept[-1]:
-            kept.append(value)
-    return kept
 
 
 def _listed(values: list[float], fmt: str = ".3f") -> str:

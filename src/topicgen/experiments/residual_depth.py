@@ -28,7 +28,6 @@ L = v . x_L (v a random unit vector) is ||J^T v|| = ||dL/dx_0|| / ||dL/dx_L||.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -37,7 +36,7 @@ import torch
 from topicgen.experiments import Context
 from topicgen.experiments.params import as_dict, param
 from topicgen.experiments.result import Claim, Result, Series
-from topicgen.experiments.tensors import generator, uniform
+from topicgen.experiments.tensors import batch_jacobian, generator, resolved, uniform
 
 SUMMARY = "Input-gradient norm and Jacobian singular values vs depth: plain vs residual stacks."
 DTYPE = torch.float64  # the shortcut law is checked to 1e-12
@@ -101,23 +100,8 @@ def forward(stack: str, w: torch.Tensor, b: torch.Tensor, x: torch.Tensor,
     return x
 
 
-def batch_jacobian(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """df/dx for each seed, (S, N, N), where f maps a batch (S, B, N) to (S, B, N).
-
-    One backward pass gives one row of the Jacobian per input, so N copies of x, copy i
-    read out along axis i, give all N rows at once.
-    """
-    seeds, width = x.shape
-    copies = x[:, None, :].repeat(1, width, 1).requires_grad_(True)  # (S, N copies, N)
-    eye = torch.eye(width, dtype=x.dtype, device=x.device).expand(seeds, width, width)
-    (rows,) = torch.autograd.grad(f(copies), copies, grad_outputs=eye)
-    return rows  # rows[s, i] = d f(x)_i / dx
 
 
-def resolved(sv: torch.Tensor) -> torch.Tensor:
-    """Singular values (..., N) with those below J's rounding level (N eps s_max) set to NaN."""
-    floor = sv[..., :1] * sv.shape[-1] * torch.finfo(sv.dtype).eps
-    return torch.where(sv >= floor, sv, math.nan)
 
 
 def draw_probe(width: int, gens: list[torch.Generator],

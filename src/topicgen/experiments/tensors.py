@@ -1,8 +1,9 @@
-"""Small tensor helpers several experiments share: dtypes, seeded draws, Haar matrices."""
+"""Helpers several experiments share: dtypes, seeded draws, Haar matrices, Jacobians."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -54,3 +55,30 @@ def log_slope(values: torch.Tensor, start: int) -> torch.Tensor:
     dy = torch.where(ok, y - mean_y[:, None], 0)
     slope = (dx * dy).sum(1) / (dx * dx).sum(1)
     return torch.where(ok.sum(1) >= 2, slope, math.nan)
+
+def batch_jacobian(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """df/dx for each seed, (S, N, N), where f maps a batch (S, B, N) to (S, B, N).
+
+    One backward pass gives one row of the Jacobian per input, so N copies of x, copy i
+    read out along axis i, give all N rows at once.
+    """
+    seeds, width = x.shape
+    copies = x[:, None, :].repeat(1, width, 1).requires_grad_(True)  # (S, N copies, N)
+    eye = torch.eye(width, dtype=x.dtype, device=x.device).expand(seeds, width, width)
+    (rows,) = torch.autograd.grad(f(copies), copies, grad_outputs=eye)
+    return rows  # rows[s, i] = d f(x)_i / dx
+
+
+def resolved(sv: torch.Tensor) -> torch.Tensor:
+    """Singular values (..., N) with those below J_L's rounding level (N eps s_max) set to NaN."""
+    floor = sv[..., :1] * sv.shape[-1] * torch.finfo(sv.dtype).eps
+    return torch.where(sv >= floor, sv, math.nan)
+
+
+def spaced(values: list[int], factor: int) -> list[int]:
+    """The sorted values thinned so that each kept one is >= factor times the previous."""
+    kept: list[int] = []
+    for value in sorted(values):
+        if not kept or value >= factor * kept[-1]:
+            kept.append(value)
+    return kept
