@@ -215,3 +215,18 @@ def test_check_judges_claims_without_rendering(tmp_path):
     assert not (tmp_path / "output").exists()
     again = CliRunner(env={"TOPICGEN_CACHE_DIR": str(tmp_path / "cache")}).invoke(cli, args)
     assert again.output.splitlines()[0] == "gradient-decay (cached)"
+
+
+def test_two_builds_give_identical_bytes(make_project, tiny_topic):
+    """HTML, PDF, SVG and JSON are reproducible, even when every experiment reruns."""
+    project = make_project(tiny_topic)
+    outputs = []
+    for out in ("first", "second"):
+        result = invoke(*build_args(project, "--out", str(project / out), "--force"))
+        assert result.exit_code == 0, result.output
+        outputs.append({p.relative_to(project / out): p.read_bytes()
+                        for p in (project / out).rglob("*")
+                        if p.is_file() and p.name != "manifest.json"})
+    assert set(outputs[0]) == {Path("handout.html"), Path("handout.pdf"),
+                               Path("figures/fig-decay.svg"), Path("data/fig-decay.json")}
+    assert outputs[0] == outputs[1]
