@@ -230,3 +230,14 @@ def test_two_builds_give_identical_bytes(make_project, tiny_topic):
     assert set(outputs[0]) == {Path("handout.html"), Path("handout.pdf"),
                                Path("figures/fig-decay.svg"), Path("data/fig-decay.json")}
     assert outputs[0] == outputs[1]
+
+
+def test_cuda_where_there_is_none_is_a_clear_error():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = invoke("run", "gradient-decay", "--profile", "quick", "--device", "cuda")
+    assert result.exit_code == 1
+    assert result.output == ("Error: --device cuda: no CUDA device is available here; "
+                             "use --device cpu\n")
