@@ -1,0 +1,318 @@
+"""How gates saturate when their pre-activations grow, and why a saturated gate passes no gradient.
+
+    topicgen run gate-saturation -p scales=1,4,16 -p cells=lstm --json
+
+LSTM and GRU gates are logistic sigmoids, sigma(a) = 1 / (1 + e^-a), so every gate value lies
+in [0, 1] and the GRU's h_t = (1 - z) n + z h_{t-1} is a convex combination of the candidate
+and the old state (Cho et al. 2014, §2.3). Their derivative is
+
+    sigma'(a) = sigma(a) (1 - sigma(a)) <= 1/4,    with equality only at a = 0,
+
+so a gate never amplifies the gradient that flows through its pre-activation, and once |a| is
+large (sigma(a) < 0.05 or > 0.95, i.e. |a| > logit(0.95) = 2.94) it passes almost none: the
+gate is saturated. A saturated forget gate near 1 is the LSTM's gradient highway
+(Hochreiter & Schmidhuber 1997, §3; Gers et al. 2000); a saturated gate's *own* parameters,
+though, learn slowly, because every gradient to them is multiplied by sigma'(a) < 0.0475.
+
+We take PyTorch's default initialisation, U(-1/sqrt(H), 1/sqrt(H)), and multiply every weight
+and bias by a scale s, so each pre-activation is s times what it is at the default. The cells
+run on Gaussian input sequences, and we count the sigmoid gates' values outside [0.05, 0.95]:
+input, forget and output gates of the LSTM, reset and update gates of the GRU (PyTorch's gate
+orders (i, f, g, o) and (r, z, n); SCIENCE.md P4). The tanh candidate is not a gate.
+
+A short training run then shows where saturation comes from in practice: Adam on a small memory
+task (report the value at a marked step) pushes the gates out of the linear region as they
+learn to act as switches.
+
+All scales and seeds run at once: weights carry a leading (scale x seed) dimension.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from topicgen.experiments import Context
+from topicgen.experiments.params import as_dict, param
+from topicgen.experiments.result import Claim, Result, Series
+from topicgen.experiments.tensors import generator, uniform
+
+SUMMARY = "Fraction of saturated LSTM/GRU gates and their mean sigma' versus weight scale."
+CELLS = ("lstm", "gru")
+GATES = {"lstm": 4, "gru": 3}  # rows of W_ih / W_hh per hidden unit (PyTorch's layouts)
+INPUT_SIZE = 8  # the input width only changes how much of a pre-activation comes from x
+SATURATED = 0.05  # a gate below 0.05 or above 0.95 passes < 0.0475 of its gradient
+DTYPE = torch.float64  # sigma' = 1/4 at 0 is then exact, and small fractions are not rounding
+# A drop this small between neighbouring scales is the chaotic hidden state, not a trend: at
+# large scales the recurrent input reshuffles from one scale to the next.
+MONOTONE_SLACK = 0.01
+TRAIN_T = 10  # short sequences keep a few hundred Adam steps cheap; the task needs no more
+
+
+@dataclass(frozen=True)
+class Params:
+    # From well below PyTorch's default (1) to where most gates are saturated, doubling.
+    scales: tuple[float, ...] = param((0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0),
+                                      "multipliers of every weight and bias (1 = default init)",
+                                      min=0.0, max=100.0)
+    # Both gated cells: the LSTM has three sigmoid gates, the GRU two.
+    cells: tuple[str, ...] = param(CELLS, "cells to measure", choices=CELLS)
+    # Small enough to train in seconds. Below 32 units (or 16 sequences) the fraction gets
+    # too coarse for the monotonicity claim's 0.01 slack.
+    hidden: int = param(32, "hidden units per cell", min=32, max=256)
+    # 50 steps let the hidden state reach its typical size, so h's share of a is included.
+    T: int = param(50, "sequence length", min=10, max=1000)
+    # 32 sequences per seed: ~10^5 gate values per cell, scale and seed; also the training batch.
+    batch: int = param(32, "input sequences per seed", min=16, max=256)
+    # Five seeds give a median and a spread (SCIENCE.md P5).
+    seeds: int = param(5, "independent weight and input draws", min=1, max=20)
+    # The task is solved within ~150 steps; 200 show the gates settling afterwards.
+    train_steps: int = param(200, "Adam steps of the training run", min=1, max=10_000)
+    # High for Adam, but these nets are tiny: the task is solved within ~150 steps.
+    lr: float = param(3e-2, "Adam learning rate", min=1e-5, max=1.0)
+
+
+QUICK = {"T": 20, "batch": 16, "seeds": 3, "train_steps": 40}
+
+
+def init_weights(cell: str, hidden: int, seeds: int, first_seed: int,
+                 device: str) -> dict[str, torch.Tensor]:
+    """Per-seed weights drawn like PyTorch's default, U(-1/sqrt(H), 1/sqrt(H)): (S, R, C)."""
+    bound = 1.0 / math.sqrt(hidden)
+    rows = GATES[cell] * hidden
+    shapes = {"w_ih": (rows, INPUT_SIZE), "w_hh": (rows, hidden), "b_ih": (rows,),
+              "b_hh": (rows,)}
+    draws: dict[str, list[torch.Tensor]] = {name: [] for name in shapes}
+    for seed in range(first_seed, first_seed + seeds):
+        gen = generator(seed, device)
+        for name, shape in shapes.items():
+            draws[name].append(uniform(shape, bound, gen, DTYPE, device))
+    return {name: torch.stack(values) for name, values in draws.items()}
+
+
+def affine(w: torch.Tensor, x: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """x W^T + b per model: w (M, R, C), x (M, B, C), b (M, R) -> (M, B, R)."""
+    return torch.einsum("mrc,mbc->mbr", w, x) + b[:, None, :]
+
+
+def lstm_step(w: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor, c: torch.Tensor
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One nn.LSTMCell step; also returns the sigmoid gates' pre-activations (i, f, o)."""
+    pre = affine(w["w_ih"], x, w["b_ih"]) + affine(w["w_hh"], h, w["b_hh"])  # (M, B, 4H)
+    i, f, g, o = pre.chunk(4, dim=-1)  # PyTorch's gate order (SCIENCE.md P4)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    h = torch.sigmoid(o) * torch.tanh(c)
+    return h, c, torch.cat([i, f, o], dim=-1)  # (M, B, H), (M, B, H), (M, B, 3H)
+
+
+def gru_step(w: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor, c: torch.Tensor
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One nn.GRUCell step; also returns the sigmoid gates' pre-activations (r, z)."""
+    from_x = affine(w["w_ih"], x, w["b_ih"]).chunk(3, dim=-1)  # (r, z, n), each (M, B, H)
+    from_h = affine(w["w_hh"], h, w["b_hh"]).chunk(3, dim=-1)
+    r_pre, z_pre = from_x[0] + from_h[0], from_x[1] + from_h[1]
+    n = torch.tanh(from_x[2] + torch.sigmoid(r_pre) * from_h[2])  # reset after W_hn (B2)
+    z = torch.sigmoid(z_pre)
+    h = (1 - z) * n + z * h  # a convex combination: |h| <= 1 because |n| <= 1
+    return h, c, torch.cat([r_pre, z_pre], dim=-1)  # (M, B, H), unused c, (M, B, 2H)
+
+
+STEPS: dict[str, Callable] = {"lstm": lstm_step, "gru": gru_step}
+
+
+def saturated(pre: torch.Tensor) -> torch.Tensor:
+    gate = torch.sigmoid(pre)
+    return (gate < SATURATED) | (gate > 1 - SATURATED)
+
+
+def step_statistics(pre: torch.Tensor, h: torch.Tensor) -> dict[str, torch.Tensor]:
+    """One step's gate statistics per model: pre (M, B, G), h (M, B, H) -> each (M,)."""
+    gate = torch.sigmoid(pre)
+    slope = gate * (1 - gate)  # sigma'(a)
+    dims = (1, 2)
+    return {"saturated": saturated(pre).to(pre.dtype).mean(dims),
+            "mean_slope": slope.mean(dims), "max_slope": slope.amax(dims),
+            "min_gate": gate.amin(dims), "max_gate": gate.amax(dims),
+            "max_abs_h": h.abs().amax(dims)}
+
+
+# How one step's statistic joins the running one; the two sums become means at the end.
+COMBINE = {"saturated": torch.add, "mean_slope": torch.add, "max_slope": torch.maximum,
+           "min_gate": torch.minimum, "max_gate": torch.maximum, "max_abs_h": torch.maximum}
+
+
+def unroll(cell: str, w: dict[str, torch.Tensor], inputs: torch.Tensor
+           ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Run a cell over inputs (M, B, T, I): h_T (M, B, H) and the gates' statistics over all
+    steps (each (M,)), gathered as it goes so no (T, G) history is kept."""
+    models, batch, steps, _ = inputs.shape
+    h = inputs.new_zeros(models, batch, w["w_hh"].shape[2])
+    c = torch.zeros_like(h)
+    tally: dict[str, torch.Tensor] = {}
+    for t in range(steps):
+        h, c, pre = STEPS[cell](w, inputs[:, :, t], h, c)
+        step = step_statistics(pre.detach(), h.detach())
+        tally = {k: COMBINE[k](tally[k], v) if tally else v for k, v in step.items()}
+    tally["saturated"] = tally["saturated"] / steps
+    tally["mean_slope"] = tally["mean_slope"] / steps
+    return h, tally
+
+
+def scale_sweep(cell: str, params: Params, inputs: torch.Tensor, ctx: Context
+                ) -> dict[str, torch.Tensor]:
+    """Every statistic for every (scale, seed): each (K, S)."""
+    base = init_weights(cell, params.hidden, params.seeds, ctx.seed, ctx.device)
+    scales = torch.tensor(params.scales, dtype=DTYPE, device=ctx.device)  # (K,)
+    k, s = len(params.scales), params.seeds
+    # The same base weights and inputs at every scale, so the scale is the only difference.
+    weights = {name: (scales.view(k, 1, *[1] * (v.dim() - 1)) * v).flatten(0, 1)
+               for name, v in base.items()}  # (K*S, ...)
+    _, stats = unroll(cell, weights, inputs.repeat(k, 1, 1, 1))
+    return {name: v.view(k, s) for name, v in stats.items()}
+
+
+def marked_value_batch(seeds: int, batch: int, gen: torch.Generator,
+                       device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs (S, B, TRAIN_T, I) and targets (S, B) of the marked-value task.
+
+    Channel 0 carries a Gaussian value at every step, channel 1 marks one random step, the
+    rest is distracting noise; the target is the value at the marked step.
+    """
+    inputs = torch.randn((seeds, batch, TRAIN_T, INPUT_SIZE), generator=gen, dtype=DTYPE,
+                         device=device)
+    where = torch.randint(0, TRAIN_T, (seeds, batch), generator=gen, device=device)
+    marker = torch.nn.functional.one_hot(where, TRAIN_T).to(DTYPE)  # (S, B, TRAIN_T)
+    inputs[..., 1] = marker
+    return inputs, (inputs[..., 0] * marker).sum(-1)
+
+
+def train(cell: str, params: Params, ctx: Context) -> dict[str, torch.Tensor]:
+    """Adam on the marked-value task from PyTorch's default initialisation.
+
+    The cell has to open its input gate at the marked step only and then hold the value: the
+    task asks for gates that act as switches. Returns the saturated fraction of the gates on
+    each training batch and the loss, each (S, train_steps).
+    """
+    weights = init_weights(cell, params.hidden, params.seeds, ctx.seed, ctx.device)
+    gen = generator(ctx.seed, ctx.device)
+    readout = uniform((params.seeds, params.hidden), 1 / math.sqrt(params.hidden), gen, DTYPE,
+                      ctx.device)  # (S, H), drawn like nn.Linear's weight
+    leaves = [*weights.values(), readout]
+    for leaf in leaves:
+        leaf.requires_grad_()
+    optimizer = torch.optim.Adam(leaves, lr=params.lr)
+    fractions, losses = [], []
+    for _ in range(params.train_steps):
+        inputs, target = marked_value_batch(params.seeds, params.batch, gen, ctx.device)
+        h, stats = unroll(cell, weights, inputs)
+        prediction = (h * readout[:, None, :]).sum(-1)  # (S, B)
+        loss = ((prediction - target) ** 2).mean(1)  # (S,)
+        optimizer.zero_grad()
+        # Summing over seeds keeps them independent: each parameter sees its own seed's loss.
+        loss.sum().backward()
+        optimizer.step()
+        fractions.append(stats["saturated"])
+        losses.append(loss.detach())
+    return {"saturated": torch.stack(fractions, dim=1), "loss": torch.stack(losses, dim=1)}
+
+
+def run(params: Params, ctx: Context) -> Result:
+    gen = generator(ctx.seed, ctx.device)
+    inputs = torch.randn((params.seeds, params.batch, params.T, INPUT_SIZE), generator=gen,
+                         dtype=DTYPE, device=ctx.device)  # (S, B, T, I), shared by the cells
+    scales = list(params.scales)
+    steps = list(range(params.train_steps))
+    sweep: dict[str, dict[str, list[float]]] = {"saturated": {}, "mean_slope": {}}
+    sweep_std: dict[str, dict[str, list[float]]] = {"saturated": {}, "mean_slope": {}}
+    training: dict[str, dict[str, list[float]]] = {"saturated": {}, "loss": {}}
+    training_std: dict[str, dict[str, list[float]]] = {"saturated": {}, "loss": {}}
+    scalars: dict[str, float] = {}
+    for cell in params.cells:
+        stats = scale_sweep(cell, params, inputs, ctx)
+        for name in sweep:
+            sweep[name][cell] = stats[name].mean(1).tolist()
+            sweep_std[name][cell] = stats[name].std(1, correction=0).tolist()
+        scalars.update(_sweep_scalars(cell, stats, params.scales))
+        runs = train(cell, params, ctx)
+        for name in training:
+            training[name][cell] = runs[name].mean(0).tolist()
+            training_std[name][cell] = runs[name].std(0, correction=0).tolist()
+        scalars[f"train_saturated_first_{cell}"] = runs["saturated"][:, 0].mean().item()
+        scalars[f"train_saturated_last_{cell}"] = runs["saturated"][:, -1].mean().item()
+        scalars[f"train_loss_last_{cell}"] = runs["loss"][:, -1].mean().item()
+
+    series = {
+        "saturated_fraction": Series(scales, "weight scale s (1 = PyTorch default)",
+                                     sweep["saturated"], "fraction of saturated gates",
+                                     sweep_std["saturated"]),
+        "mean_gate_slope": Series(scales, "weight scale s (1 = PyTorch default)",
+                                  sweep["mean_slope"], "mean sigma'(a) over gates",
+                                  sweep_std["mean_slope"]),
+        "saturation_during_training": Series(steps, "Adam step", training["saturated"],
+                                             "fraction of saturated gates",
+                                             training_std["saturated"]),
+        "loss_during_training": Series(steps, "Adam step", training["loss"], "squared error",
+                                       training_std["loss"]),
+    }
+    return Result("gate-saturation", as_dict(params), series, scalars)
+
+
+def _sweep_scalars(cell: str, stats: dict[str, torch.Tensor],
+                   scales: tuple[float, ...]) -> dict[str, float]:
+    """The numbers the claims judge: the largest drop along increasing scale, and bounds."""
+    order = sorted(range(len(scales)), key=lambda i: scales[i])
+    mean = stats["saturated"].mean(1)[order]  # (K,) by increasing scale
+    drops = (mean[:-1] - mean[1:]).clamp(min=0)
+    slope = stats["mean_slope"].mean(1)[order]
+    return {f"saturated_largest_drop_{cell}": drops.max().item() if len(drops) else 0.0,
+            f"saturated_at_largest_scale_{cell}": mean[-1].item(),
+            f"mean_gate_slope_at_largest_scale_{cell}": slope[-1].item(),
+            f"max_gate_slope_{cell}": stats["max_slope"].max().item(),
+            f"min_gate_{cell}": stats["min_gate"].min().item(),
+            f"max_gate_{cell}": stats["max_gate"].max().item(),
+            f"max_abs_h_{cell}": stats["max_abs_h"].max().item()}
+
+
+def claims(result: Result) -> list[Claim]:
+    p, s = result.params, result.scalars
+    found = []
+    for cell in p["cells"]:
+        found.append(Claim(
+            id=f"saturation-rises-{cell}",
+            statement=f"The fraction of saturated {cell.upper()} gates rises with the scale of "
+                      "the weights (the logistic's tails; Hochreiter & Schmidhuber 1997, §3).",
+            expected="non-decreasing in s",
+            measured=f"largest drop {s[f'saturated_largest_drop_{cell}']:.1e}; "
+                     f"{s[f'saturated_at_largest_scale_{cell}']:.3f} saturated at "
+                     f"s = {max(p['scales']):g}",
+            tolerance=f"drop <= {MONOTONE_SLACK:g}",
+            passed=s[f"saturated_largest_drop_{cell}"] <= MONOTONE_SLACK,
+        ))
+        slope = s[f"max_gate_slope_{cell}"]
+        found.append(Claim(
+            id=f"slope-bound-{cell}",
+            statement="A sigmoid gate never amplifies the gradient: sigma'(a) = "
+                      "sigma(a)(1 - sigma(a)) <= 1/4, with equality only at a = 0 (Pascanu et "
+                      "al. 2013, §2.1, gamma = 1/4).",
+            expected="max sigma'(a) <= 0.25",
+            measured=f"largest sigma'(a) {slope:.6f}",
+            tolerance="exact",
+            passed=slope <= 0.25,
+        ))
+        low, high = s[f"min_gate_{cell}"], s[f"max_gate_{cell}"]
+        bound = s[f"max_abs_h_{cell}"]
+        found.append(Claim(
+            id=f"gates-in-unit-interval-{cell}",
+            statement="Gates are logistic values in [0, 1], so the GRU's state update is a "
+                      "convex combination and the LSTM's h = o tanh(c) stays in [-1, 1] "
+                      "(Cho et al. 2014, §2.3).",
+            expected="0 <= gate <= 1 and |h| <= 1",
+            measured=f"gates in [{low:.2e}, {high:.6f}], max |h| {bound:.4f}",
+            # (1 - z) n + z h is rounded twice, so |h| may pass 1 by an ulp; a gate may not.
+            tolerance="gates exact; |h| within 1e-12",
+            passed=low >= 0 and high <= 1 and bound <= 1 + 1e-12,
+        ))
+    return found

@@ -1,0 +1,426 @@
+"""Exploding gradients on Pascanu's single-unit RNN, and what global-norm clipping does about it.
+
+    topicgen run gradient-clipping -p threshold=1 -p lr=1 --json
+
+The smallest recurrent net that explodes has one unit and no input (Pascanu et al. 2013,
+§2.2-2.3, Fig. 6):
+
+    x_t = w * sigmoid(x_{t-1}) + b,    x_0 = 0.5,    E_T = (sigmoid(x_T) - 0.7)^2
+
+For w > 4 the map x -> w sigmoid(x) + b has two stable fixed points inside a band of biases.
+The band ends where a fixed point touches the diagonal with slope 1, sigmoid' = 1/w, i.e.
+s = (1 +- sqrt(1 - 4/w))/2, x = logit(s) and b = x - w s; for w = 5 the band is
+(-2.6556, -2.3444) (Fig. 3, after Doya 1993). A tiny change of (w, b) across the band edge moves
+x_T from one attractor to the other, so ||grad E|| is a thin, tall wall there: the "cliff".
+In the linear case (identity instead of sigmoid, b = 0) x_t = x_0 w^t, and the derivatives
+dx_T/dw = T x_0 w^(T-1) and d2x_T/dw2 = T(T-1) x_0 w^(T-2) explode together (eq. 8).
+
+A gradient step taken on the wall is a catapult. Pascanu's Algorithm 1 (§3.2) rescales the
+whole gradient when its norm exceeds a threshold c, keeping its direction:
+
+    g <- g * min(1, c / ||g||)      PyTorch: coef = c / (||g|| + 1e-6), clamped at 1
+
+so every step is at most lr * c long. That bounded step is all we claim: on this toy, clipping
+does not reliably end at a lower loss (SCIENCE.md A4, check 4), and the scalars show it.
+
+The run has six parts: the exact contract of `clip_grad_norm_` on random gradients (and
+`clip_grad_value_`, which turns the gradient), a few seeds of training started just below the
+wall with and without clipping, the closed-form derivatives, the bistable band at w = 5, the
+gradient surface on a (w, b) grid, and gradient descent from many random starts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from topicgen.experiments import Context
+from topicgen.experiments.params import as_dict, param
+from topicgen.experiments.result import Claim, Result, Series
+from topicgen.experiments.tensors import generator
+
+SUMMARY = "Pascanu's single-unit cliff, and how global-norm clipping bounds every step."
+X0, TARGET = 0.5, 0.7  # the start state and target of Pascanu's Fig. 6
+W_RANGE, B_RANGE = (-2.0, 8.0), (-6.0, 2.0)  # the box that shows the whole wall
+CLIP_EPS = 1e-6  # PyTorch adds it to ||g||, so a clipped norm is c ||g|| / (||g|| + 1e-6)
+SUCCESS_LOSS = 1e-4  # "solved": sigmoid(x_T) within 0.01 of the target
+CATAPULT = 5.0  # a step this many times the clipped bound lr * c counts as a catapult
+DOYA_W = 5.0  # the recurrent weight of Pascanu's Fig. 3
+BAND_ITERATIONS = 5000  # convergence is slow near the tangency; 5000 steps resolve 1e-3
+BAND_STEP = 1e-3  # b-grid step of the bistability scan
+LINEAR_WS = (0.9, 1.0, 1.05)  # vanishing, neutral and exploding linear recurrences
+SURFACE_BLOCK = 64  # w-rows per backward pass: ~100 MB of saved activations at most
+FIGURE_CELL = 0.1  # the stored surface keeps the steepest point of each 0.1 x 0.1 cell
+TEST_NORMS = (0.5, 1.0, 10.0, 1e6)  # ||g|| / c for the clip_grad_norm_ contract
+
+
+@dataclass(frozen=True)
+class Params:
+    # Pascanu's choice in §4 and the scale of a typical gradient on this surface's slopes.
+    threshold: float = param(1.0, "global-norm clipping threshold c", min=1e-3, max=1e3)
+    # lr = 1 lets the unclipped descent catapult (SCIENCE.md A4 check 4 measured steps of 489).
+    lr: float = param(1.0, "gradient-descent learning rate", min=1e-3, max=100.0)
+    # E_50 is Pascanu's Fig. 6. Shorter unrolls put the wall visibly off the band edge; longer
+    # ones make it thinner than the grid, so the range is where the band-edge claim holds.
+    T: int = param(50, "steps the single unit is unrolled", min=50, max=80)
+    # A few starts below the wall make the norm spikes visible without averaging them away.
+    seeds: int = param(5, "training runs started just below the wall", min=1, max=100)
+    # The starts below the wall reach it within ~40 steps; 100 show the aftermath too.
+    train_steps: int = param(100, "training steps of the runs next to the wall",
+                             min=1, max=5000)
+    # 300 steps let every descent either cross the wall or settle (SCIENCE.md A4 check 4).
+    steps: int = param(300, "gradient-descent steps from each random start", min=1, max=5000)
+    # 2000 random starts estimate a 7% catapult rate to about +-0.6%.
+    starts: int = param(2000, "random (w, b) starts for the descent statistics",
+                        min=10, max=100_000)
+    # 40 points per unit is SCIENCE.md's 401 x 321 grid; coarser grids miss the thin wall.
+    grid_density: int = param(40, "grid points per unit of w and of b", min=20, max=60)
+
+
+QUICK = {"steps": 100, "starts": 256, "grid_density": 20, "seeds": 3, "train_steps": 60}
+
+
+def unroll(w: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
+    """x_T of x_t = w sigmoid(x_{t-1}) + b from x_0 = 0.5, elementwise over any shape."""
+    x = torch.full_like(w + b, X0)
+    for _ in range(steps):
+        x = w * torch.sigmoid(x) + b
+    return x
+
+
+def error(w: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
+    """Pascanu's E_T = (sigmoid(x_T) - 0.7)^2, one value per (w, b) pair."""
+    return (torch.sigmoid(unroll(w, b, steps)) - TARGET) ** 2
+
+
+def band_edges(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(lower, upper) edge of the bistable band of x -> w sigmoid(x) + b, for w >= 4.
+
+    At a tangency sigmoid' = s (1 - s) = 1/w; the upper fixed point s+ gives the lower b.
+    """
+    root = torch.sqrt(1 - 4 / w)
+    edges = []
+    for s in ((1 + root) / 2, (1 - root) / 2):
+        edges.append(torch.logit(s) - w * s)
+    return edges[0], edges[1]
+
+
+def clip_rows(grad: torch.Tensor, threshold: float) -> torch.Tensor:
+    """`clip_grad_norm_` applied to each row on its own: (N, P) gradients of N models."""
+    norm = grad.norm(dim=1, keepdim=True)  # (N, 1)
+    return grad * (threshold / (norm + CLIP_EPS)).clamp(max=1.0)
+
+
+def clipping_contract(threshold: float, gen: torch.Generator, device: str) -> dict[str, float]:
+    """`clip_grad_norm_` on random gradients of known norm, in float64 and float32 (A3)."""
+    scalars = {}
+    for dtype in (torch.float64, torch.float32):
+        worst_norm, worst_returned, worst_cos = 0.0, 0.0, 1.0
+        for ratio in TEST_NORMS:
+            # Two tensors, so the norm must be global: one coefficient for both.
+            grads = [torch.randn(shape, generator=gen, dtype=torch.float64, device=device)
+                     for shape in ((8, 8), (8,))]
+            scale = ratio * threshold / torch.cat([g.flatten() for g in grads]).norm()
+            tensors = [torch.zeros_like(g, dtype=dtype, requires_grad=True) for g in grads]
+            for tensor, g in zip(tensors, grads, strict=True):
+                tensor.grad = (g * scale).to(dtype)
+            before = torch.cat([t.grad.flatten() for t in tensors]).double()  # (72,)
+            returned = torch.nn.utils.clip_grad_norm_(tensors, threshold).item()
+            after = torch.cat([t.grad.flatten() for t in tensors]).double()
+            norm = before.norm().item()
+            # The epsilon is part of the API: a norm just below c is already scaled a little.
+            expected = norm * min(1.0, threshold / (norm + CLIP_EPS))
+            worst_norm = max(worst_norm, abs(after.norm().item() - expected) / expected)
+            worst_returned = max(worst_returned, abs(returned - norm) / norm)
+            worst_cos = min(worst_cos, torch.cosine_similarity(before, after, dim=0).item())
+        bits = str(dtype).removeprefix("torch.")
+        scalars[f"clip_norm_rel_error_{bits}"] = worst_norm
+        scalars[f"clip_returned_rel_error_{bits}"] = worst_returned
+        scalars[f"clip_min_cosine_{bits}"] = worst_cos
+    # Elementwise clipping of an anisotropic gradient caps the big entry only: it turns.
+    big_and_small = torch.tensor([10.0, 0.1], dtype=torch.float64, device=device) * threshold
+    tensor = torch.zeros(2, dtype=torch.float64, device=device, requires_grad=True)
+    tensor.grad = big_and_small.clone()
+    torch.nn.utils.clip_grad_value_([tensor], threshold)
+    scalars["clip_value_cosine"] = torch.cosine_similarity(big_and_small, tensor.grad,
+                                                           dim=0).item()
+    return scalars
+
+
+def train_near_wall(params: Params, ctx: Context) -> dict[str, torch.Tensor]:
+    """SGD on E_T from starts just below the wall, with and without `clip_grad_norm_`.
+
+    Each seed's (w, b) is its own model, so clipping is global over that model's two
+    parameters, exactly as a user would call it. The unclipped and the clipped copy of every
+    start train side by side in one batch. Returns (S, steps) tensors, paths (S, steps, 2).
+    """
+    starts = []
+    for seed in range(ctx.seed, ctx.seed + params.seeds):
+        gen = generator(seed, ctx.device)
+        # w within 0.25 of Doya's 5; b 0.2 to 0.4 below the band's lower edge, in the low
+        # attractor's basin, from where descent climbs straight into the wall.
+        u = torch.rand(2, generator=gen, dtype=torch.float64, device=ctx.device)
+        w = DOYA_W + 0.5 * (u[0] - 0.5)
+        b = band_edges(w)[0] - 0.2 - 0.2 * u[1]
+        starts.append((w, b))
+    models = [[torch.nn.Parameter(w.clone()), torch.nn.Parameter(b.clone())]
+              for _ in ("unclipped", "clipped") for w, b in starts]  # 2S models
+    clipped = models[params.seeds:]
+    raw, used, loss = [], [], []
+    for _ in range(params.train_steps):
+        w = torch.stack([model[0] for model in models])  # (2S,)
+        b = torch.stack([model[1] for model in models])  # (2S,)
+        losses = error(w, b, params.T)  # (2S,)
+        losses.sum().backward()  # the models share no parameter: one backward serves all
+        raw.append(_grad_norms(models))
+        for model in clipped:
+            torch.nn.utils.clip_grad_norm_(model, params.threshold)
+        used.append(_grad_norms(models))
+        loss.append(losses.detach())
+        with torch.no_grad():  # plain SGD, as torch.optim.SGD(lr) would step
+            for parameter in (p for model in models for p in model):
+                parameter -= params.lr * parameter.grad
+                parameter.grad = None
+    columns = {"raw": torch.stack(raw, dim=1), "used": torch.stack(used, dim=1),
+               "loss": torch.stack(loss, dim=1)}  # each (2S, train_steps)
+    return {f"{name}_{key}": half for key, both in columns.items()
+            for name, half in zip(("unclipped", "clipped"), both.split(params.seeds),
+                                  strict=True)}
+
+
+def _grad_norms(models: list[list[torch.Tensor]]) -> torch.Tensor:
+    return torch.stack([torch.linalg.vector_norm(torch.stack([p.grad for p in model]))
+                        for model in models])  # (S,)
+
+
+def linear_derivatives(steps: int, device: str) -> float:
+    """Largest relative error of autograd's dx_T/dw and d2x_T/dw2 against eq. (8)'s closed form."""
+    w = torch.tensor(LINEAR_WS, dtype=torch.float64, device=device, requires_grad=True)
+    x = torch.full_like(w, X0)
+    for _ in range(steps):
+        x = w * x  # sigma = identity, b = 0
+    (first,) = torch.autograd.grad(x.sum(), w, create_graph=True)
+    (second,) = torch.autograd.grad(first.sum(), w)
+    w = w.detach()
+    exact_first = steps * X0 * w ** (steps - 1)
+    exact_second = steps * (steps - 1) * X0 * w ** (steps - 2)
+    errors = torch.cat([(first.detach() - exact_first).abs() / exact_first,
+                        (second - exact_second).abs() / exact_second])
+    return errors.max().item()
+
+
+def bistable_band(device: str) -> tuple[float, float]:
+    """The b-interval where w = 5 keeps two attractors: start at -10 and +10, see if they meet."""
+    b = torch.arange(-3.5, -1.5, BAND_STEP, dtype=torch.float64, device=device)  # (N,)
+    low, high = torch.full_like(b, -10.0), torch.full_like(b, 10.0)
+    for _ in range(BAND_ITERATIONS):
+        low = DOYA_W * torch.sigmoid(low) + b
+        high = DOYA_W * torch.sigmoid(high) + b
+    two = b[(high - low) > 1e-3]
+    return two.min().item(), two.max().item()
+
+
+def gradient_surface(params: Params, device: str) -> tuple[torch.Tensor, ...]:
+    """||grad_(w,b) E_T|| on the grid. Grid points are independent, so the gradient of the
+    summed error gives every point's own gradient; rows go in blocks to bound memory."""
+    d = params.grid_density
+    w = torch.linspace(*W_RANGE, round((W_RANGE[1] - W_RANGE[0]) * d) + 1,
+                       dtype=torch.float64, device=device)  # (Nw,)
+    b = torch.linspace(*B_RANGE, round((B_RANGE[1] - B_RANGE[0]) * d) + 1,
+                       dtype=torch.float64, device=device)  # (Nb,)
+    blocks = []
+    for rows in w.split(SURFACE_BLOCK):
+        grid_w, grid_b = (m.clone().requires_grad_() for m in torch.meshgrid(rows, b,
+                                                                            indexing="ij"))
+        d_w, d_b = torch.autograd.grad(error(grid_w, grid_b, params.T).sum(), (grid_w, grid_b))
+        blocks.append(torch.hypot(d_w, d_b))  # (rows, Nb)
+    return w, b, torch.cat(blocks)  # (Nw,), (Nb,), (Nw, Nb)
+
+
+def cliff_scalars(w: torch.Tensor, b: torch.Tensor, norm: torch.Tensor) -> dict[str, float]:
+    row, col = divmod(norm.argmax().item(), norm.shape[1])
+    w_star, b_star = w[row], b[col]
+    if w_star >= 4:
+        distance = min(abs(b_star - edge).item() for edge in band_edges(w_star))
+    else:  # no band below w = 4: the steepest point is off the bifurcation boundary
+        distance = math.inf
+    return {"surface_max_grad_norm": norm.max().item(),
+            "surface_median_grad_norm": norm.median().item(),
+            "surface_argmax_w": w_star.item(), "surface_argmax_b": b_star.item(),
+            "surface_argmax_edge_distance": distance}
+
+
+def descend(w: torch.Tensor, b: torch.Tensor, params: Params,
+            threshold: float | None) -> dict[str, float]:
+    """Plain gradient descent from every start at once; the longest step and the end loss."""
+    wb = torch.stack([w, b], dim=1)  # (N, 2)
+    longest = torch.zeros_like(w)  # (N,)
+    for _ in range(params.steps):
+        wb = wb.detach().requires_grad_()
+        (grad,) = torch.autograd.grad(error(wb[:, 0], wb[:, 1], params.T).sum(), wb)  # (N, 2)
+        if threshold is not None:
+            grad = clip_rows(grad, threshold)
+        longest = torch.maximum(longest, params.lr * grad.norm(dim=1))
+        wb = wb - params.lr * grad
+    final = error(wb[:, 0].detach(), wb[:, 1].detach(), params.T)
+    bound = params.lr * params.threshold
+    return {"max_step": longest.max().item(),
+            "catapult_fraction": (longest > CATAPULT * bound).double().mean().item(),
+            "success_fraction": (final < SUCCESS_LOSS).double().mean().item()}
+
+
+def run(params: Params, ctx: Context) -> Result:
+    gen = generator(ctx.seed, ctx.device)
+    # Starts first, so seed 0 draws SCIENCE.md's 2000 starts (max step 489, 7% catapults).
+    start_w = W_RANGE[0] + (W_RANGE[1] - W_RANGE[0]) * torch.rand(
+        params.starts, generator=gen, dtype=torch.float64, device=ctx.device)  # (N,)
+    start_b = B_RANGE[0] + (B_RANGE[1] - B_RANGE[0]) * torch.rand(
+        params.starts, generator=gen, dtype=torch.float64, device=ctx.device)  # (N,)
+    scalars = clipping_contract(params.threshold, gen, ctx.device)
+
+    runs = train_near_wall(params, ctx)
+    scalars["train_unclipped_max_norm"] = runs["unclipped_raw"].max().item()
+    scalars["train_clipped_max_norm_before"] = runs["clipped_raw"].max().item()
+    scalars["train_clipped_max_norm_after"] = runs["clipped_used"].max().item()
+    for name in ("unclipped", "clipped"):
+        scalars[f"train_{name}_final_loss"] = runs[f"{name}_loss"][:, -1].mean().item()
+
+    scalars["linear_derivative_max_rel_error"] = linear_derivatives(params.T, ctx.device)
+    lower, upper = bistable_band(ctx.device)
+    edge_lo, edge_hi = band_edges(torch.tensor(DOYA_W, dtype=torch.float64))
+    scalars.update(band_lower=lower, band_upper=upper, band_lower_theory=edge_lo.item(),
+                   band_upper_theory=edge_hi.item())
+
+    w, b, norm = gradient_surface(params, ctx.device)
+    scalars.update(cliff_scalars(w, b, norm))
+
+    for name, threshold in (("unclipped", None), ("clipped", params.threshold)):
+        stats = descend(start_w, start_b, params, threshold)
+        scalars.update({f"descent_{name}_{key}": value for key, value in stats.items()})
+
+    series = _training_series(runs)
+    series["grad_norm_surface"] = _surface_series(w, b, norm, params.grid_density)
+    series["band_edges"] = _edge_series()
+    return Result("gradient-clipping", as_dict(params), series, scalars)
+
+
+def _training_series(runs: dict[str, torch.Tensor]) -> dict[str, Series]:
+    steps = list(range(runs["unclipped_raw"].shape[1]))
+    norms = {"unclipped": runs["unclipped_raw"], "clipped": runs["clipped_used"],
+             "before_clipping": runs["clipped_raw"]}
+    losses = {name: runs[f"{name}_loss"] for name in ("unclipped", "clipped")}
+    return {
+        "grad_norm_during_training": Series(
+            steps, "gradient-descent step", {k: v.mean(0).tolist() for k, v in norms.items()},
+            "||grad E|| (clipped: after clipping)",
+            {k: v.std(0, correction=0).tolist() for k, v in norms.items()}),
+        "loss_during_training": Series(
+            steps, "gradient-descent step", {k: v.mean(0).tolist() for k, v in losses.items()},
+            "E_T", {k: v.std(0, correction=0).tolist() for k, v in losses.items()}),
+    }
+
+
+def _surface_series(w: torch.Tensor, b: torch.Tensor, norm: torch.Tensor,
+                    density: int) -> Series:
+    """log10 ||grad E|| keyed by w, one list over b per key, pooled to FIGURE_CELL cells.
+
+    Max-pooling (not subsampling) keeps the wall, which is thinner than a figure pixel.
+    """
+    cell = max(1, round(FIGURE_CELL * density))
+    pooled = torch.nn.functional.max_pool2d(norm[None, None], cell, ceil_mode=True)[0, 0]
+    half = (cell - 1) / (2 * density)  # from a cell's first grid point to its centre
+    w_kept, b_kept = w[::cell] + half, b[::cell] + half
+    y = {f"w={wi:.4f}": row.log10().tolist() for wi, row in zip(w_kept.tolist(), pooled,
+                                                                  strict=True)}
+    return Series(b_kept.tolist(), "bias b", y, "log10 ||grad E_T|| (steepest in cell)")
+
+
+def _edge_series() -> Series:
+    w = torch.linspace(4.0, W_RANGE[1], 161, dtype=torch.float64)
+    lower, upper = band_edges(w)
+    return Series(w.tolist(), "recurrent weight w",
+                  {"lower": lower.tolist(), "upper": upper.tolist()}, "bias b at the band edge")
+
+
+def claims(result: Result) -> list[Claim]:
+    p, s = result.params, result.scalars
+    c, lr = p["threshold"], p["lr"]
+    exact = max(s["clip_norm_rel_error_float64"], s["clip_returned_rel_error_float64"],
+                1 - s["clip_min_cosine_float64"])
+    exact32 = max(s["clip_norm_rel_error_float32"], s["clip_returned_rel_error_float32"],
+                  1 - s["clip_min_cosine_float32"])
+    ratio = s["surface_max_grad_norm"] / s["surface_median_grad_norm"]
+    band_error = max(abs(s["band_lower"] - s["band_lower_theory"]),
+                     abs(s["band_upper"] - s["band_upper_theory"]))
+    return [
+        Claim(
+            id="norm-clipping-exact",
+            statement="Clipping by global norm rescales the whole gradient to c and keeps its "
+                      "direction (Pascanu et al. 2013, §3.2, Algorithm 1); clip_grad_norm_ "
+                      "returns the norm before clipping.",
+            expected="||g^|| = ||g|| min(1, c / (||g|| + 1e-6)), cosine(g, g^) = 1",
+            measured=f"worst relative error {exact:.1e} (float64), {exact32:.1e} (float32)",
+            tolerance="<= 1e-6 (float64), <= 1e-5 (float32)",
+            passed=exact <= 1e-6 and exact32 <= 1e-5,
+        ),
+        Claim(
+            id="value-clipping-turns",
+            statement="Clipping each entry (clip_grad_value_) changes an anisotropic "
+                      "gradient's direction, unlike Pascanu et al.'s norm clipping (§3.2).",
+            expected="cosine(g, g^) < 1",
+            measured=f"cosine {s['clip_value_cosine']:.4f}",
+            tolerance="< 1 - 1e-3",
+            passed=s["clip_value_cosine"] < 1 - 1e-3,
+        ),
+        Claim(
+            id="clipped-norm-bounded",
+            statement="While training next to the cliff, the clipped gradient never exceeds "
+                      "the threshold (Pascanu et al. 2013, §3.2).",
+            expected=f"||g^|| <= c = {c:g} at every step",
+            measured=f"largest {s['train_clipped_max_norm_after']:.6g} (before clipping "
+                     f"{s['train_clipped_max_norm_before']:.3g})",
+            tolerance="relative 1e-12",
+            passed=s["train_clipped_max_norm_after"] <= c * (1 + 1e-12),
+        ),
+        Claim(
+            id="linear-derivatives",
+            statement="In the linear single unit x_t = w x_{t-1} the first and second "
+                      "derivatives explode together (Pascanu et al. 2013, §2.3, eq. 8).",
+            expected="dx_T/dw = T x0 w^(T-1), d2x_T/dw2 = T(T-1) x0 w^(T-2)",
+            measured=f"max relative error {s['linear_derivative_max_rel_error']:.1e}",
+            tolerance="<= 1e-9",
+            passed=s["linear_derivative_max_rel_error"] <= 1e-9,
+        ),
+        Claim(
+            id="bistable-band",
+            statement="With w = 5 the single unit has two attractors only for b in a band "
+                      "(Pascanu et al. 2013, §2.2, Fig. 3, after Doya 1993).",
+            expected=f"b in ({s['band_lower_theory']:.4f}, {s['band_upper_theory']:.4f})",
+            measured=f"[{s['band_lower']:.4f}, {s['band_upper']:.4f}]",
+            tolerance="+-2e-3 per edge",
+            passed=band_error <= 2e-3,
+        ),
+        Claim(
+            id="cliff-on-band-edge",
+            statement="The error surface E_T has a steep wall, and it lies on the bifurcation "
+                      "boundary (Pascanu et al. 2013, §2.3, Fig. 6).",
+            expected="max/median ||grad E|| >= 100, arg-max within 0.05 (in b) of the band edge",
+            measured=f"max/median {ratio:.0f} at (w, b) = ({s['surface_argmax_w']:.3f}, "
+                     f"{s['surface_argmax_b']:.3f}), {s['surface_argmax_edge_distance']:.3f} "
+                     "from the edge",
+            tolerance="ratio >= 100, distance <= 0.05",
+            passed=ratio >= 100 and s["surface_argmax_edge_distance"] <= 0.05,
+        ),
+        Claim(
+            id="no-catapult",
+            statement="With clipping, no gradient-descent step is longer than lr * c, from "
+                      "every start (Pascanu et al. 2013, §3.2); the final loss is not claimed.",
+            expected=f"every step <= lr * c = {lr * c:g}",
+            measured=f"longest {s['descent_clipped_max_step']:.6g} clipped, "
+                     f"{s['descent_unclipped_max_step']:.3g} unclipped",
+            tolerance="relative 1e-12",
+            passed=s["descent_clipped_max_step"] <= lr * c * (1 + 1e-12),
+        ),
+    ]
