@@ -93,12 +93,11 @@ def build_handout(config: Config, argv: list[str] | None = None) -> BuildSummary
             from topicgen.publish.pdf import html_to_pdf
 
             files[config.out_dir / "handout.pdf"] = html_to_pdf(html, config.project)
-        summary = BuildSummary(list(files), runs, 0.0)
-        files[config.out_dir / "manifest.json"] = manifest(config, runs, list(files), argv)
+        outputs = list(files)
+        files[config.out_dir / "manifest.json"] = manifest(config, runs, outputs, argv)
         changed = sum(write_atomic(path, data) for path, data in files.items())
         note["text"] = f"{len(files)} files in {config.out_dir} ({changed} changed)"
-    summary.seconds = time.perf_counter() - started
-    return summary
+    return BuildSummary(outputs, runs, time.perf_counter() - started)
 
 
 def plan_figures(topic: Topic) -> list[FigureRequest]:
