@@ -1,0 +1,198 @@
+"""The long-range-memory experiment: the adding problem's exact baseline and who solves it."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+from topicgen import experiments as E
+from topicgen.errors import ParamError
+from topicgen.experiments import long_range_memory as lrm
+from topicgen.experiments.params import as_dict
+from topicgen.experiments.tensors import generator
+
+NAME = "long-range-memory"
+
+
+@pytest.fixture(scope="module")
+def quick():
+    return E.run(NAME, E.resolve_params(NAME, "quick"), E.Context())
+
+
+def small(**overrides) -> lrm.Params:
+    return dataclasses.replace(E.resolve_params(NAME, "quick"), **overrides)
+
+
+def test_adding_batch_has_one_marker_in_each_half_and_sums_the_marked_values():
+    gens = [generator(0), generator(1)]
+    x, y = lrm.adding_batch(gens, 30, 500, "cpu")  # (2, 500, 30, 2), (2, 500)
+    values, markers = x[..., 0], x[..., 1]
+    assert markers[..., :15].sum(-1).eq(1).all() and markers[..., 15:].sum(-1).eq(1).all()
+    assert torch.allclose(y, (values * markers).sum(-1))
+    assert values.min() >= 0 and values.max() < 1
+    assert not torch.equal(x[0], x[1])  # each seed has its own stream
+
+
+def test_constant_predictor_scores_one_sixth_in_a_large_sample():
+    """SCIENCE.md B3: Var(u_a + u_b) = 2/12; the HS97 variant would give 1/24 instead."""
+    _, y = lrm.adding_batch([generator(3)], 10, 200_000, "cpu")
+    mse = (y - 1).pow(2).mean().item()
+    standard_error = math.sqrt(lrm.BASELINE_SQUARED_ERROR_VAR / 200_000)  # 4.4e-4
+    assert abs(mse - 1 / 6) < 4 * standard_error
+    assert abs((y - 1).pow(2).var().item() - lrm.BASELINE_SQUARED_ERROR_VAR) < 2e-3
+
+
+def test_lstm_forget_bias_is_one_not_two():
+    """Pitfall P4: 1 in bias_ih only, so the effective b_ih + b_hh is 1 +- 1/sqrt(H), not 2."""
+    H = 64
+    w = lrm.init_weights("lstm", H, generator(0), torch.float64, "cpu")
+    bias = w["bias_ih_l0"] + w["bias_hh_l0"]  # (4H,) in PyTorch's gate order (i, f, g, o)
+    forget = bias[H:2 * H]
+    assert (forget - 1).abs().max() <= 1 / math.sqrt(H)
+    assert abs(forget.mean().item() - 1) < 0.05
+    assert bias[:H].abs().max() <= 2 / math.sqrt(H)  # the other gates keep PyTorch's init
+
+
+def _seeded(model: str, hidden: int, dtype=torch.float64) -> dict[str, torch.Tensor]:
+    """Two seeds' weights, stacked as the experiment stacks them: each (2, ...)."""
+    return lrm.stack_seeds([lrm.init_weights(model, hidden, generator(seed), dtype, "cpu")
+                            for seed in (7, 8)])
+
+
+@pytest.mark.parametrize("model, dtype, tol", [
+    ("rnn", torch.float64, 1e-12), ("lstm", torch.float64, 1e-12),
+    ("lstm", torch.float32, 1e-6),  # float32 takes nn.LSTM's fused kernel
+])
+def test_recurrent_models_match_pytorch_modules(model, dtype, tol):
+    """The written-out RNN and the per-seed nn.LSTM calls against a plain module, per seed."""
+    H, T = 8, 12
+    w = _seeded(model, H, dtype)
+    x, _ = lrm.adding_batch([generator(1), generator(2)], T, 5, "cpu")
+    x = x.to(dtype)  # (2, 5, T, 2)
+    with torch.no_grad():
+        ours = lrm.FORWARD[model](w, x)  # (2, 5)
+    module_cls = torch.nn.LSTM if model == "lstm" else torch.nn.RNN
+    module = module_cls(2, H, batch_first=True).to(dtype)
+    for seed in range(2):
+        with torch.no_grad():
+            for name in lrm.RECURRENT:
+                getattr(module, name).copy_(w[name][seed])
+            out, _ = module(x[seed])  # (5, T, H)
+        reference = out[:, -1] @ w["w_out"][seed] + w["b_out"][seed]
+        assert torch.allclose(ours[seed], reference, rtol=tol, atol=tol)
+
+
+def test_attention_readout_matches_scaled_dot_product_attention():
+    H, T = 8, 12
+    w = _seeded("attention", H)
+    x, _ = lrm.adding_batch([generator(1), generator(2)], T, 5, "cpu")
+    x = x.double()  # (2, 5, T, 2)
+    with torch.no_grad():
+        ours = lrm.attention_forward(w, x)
+    for seed in range(2):
+        keys = x[seed] @ w["w_k"][seed] + w["b_k"][seed]  # (5, T, H)
+        values = x[seed] @ w["w_v"][seed] + w["b_v"][seed]
+        query = w["query"][seed].expand(5, 1, H)
+        context = torch.nn.functional.scaled_dot_product_attention(query, keys, values)[:, 0]
+        reference = context @ w["w_out"][seed] + w["b_out"][seed]
+        assert torch.allclose(ours[seed], reference, rtol=1e-12, atol=1e-12)
+
+
+def test_per_seed_clipping_equals_clip_grad_norm_on_each_model():
+    """Pascanu Algorithm 1 per independent model: one global norm per seed, not per tensor."""
+    grads = [torch.randn(3, 4, 5, dtype=torch.float64) * torch.tensor([0.1, 1.0, 100.0],
+             dtype=torch.float64).view(3, 1, 1), torch.randn(3, dtype=torch.float64)]
+    batched = [g.clone().requires_grad_() for g in grads]
+    for b, g in zip(batched, grads, strict=True):
+        b.grad = g.clone()
+    norms = lrm.clip_per_seed(batched, 1.0)
+    for seed in range(3):
+        alone = [g[seed].clone().requires_grad_() for g in grads]
+        for a, g in zip(alone, grads, strict=True):
+            a.grad = g[seed].clone()
+        norm = torch.nn.utils.clip_grad_norm_(alone, 1.0)
+        assert torch.allclose(norms[seed], norm, rtol=1e-12)
+        for a, b in zip(alone, batched, strict=True):
+            assert torch.allclose(a.grad, b.grad[seed], rtol=1e-12, atol=0)
+
+
+def test_quick_profile_claims_pass(quick):
+    assert [c.id for c in quick.claims] == ["baseline"]  # too short to judge training
+    assert all(c.passed for c in quick.claims), quick.claims
+
+
+def test_quick_profile_baseline_is_one_sixth(quick):
+    s = quick.scalars
+    assert s["baseline_mse_theory"] == pytest.approx(1 / 6, abs=1e-15)
+    assert abs(s["baseline_mse_measured"] - 1 / 6) < 4 * s["baseline_mse_standard_error"]
+    # 3 seeds x 1000 sequences
+    assert s["baseline_mse_standard_error"] == pytest.approx(math.sqrt(7 / 180 / 3000))
+
+
+def test_quick_profile_series_have_one_point_per_delay_and_window(quick):
+    test = quick.series["test_mse"]
+    assert test.x == [20] and set(test.y) == set(lrm.MODELS)
+    loss = quick.series["training_loss"]
+    assert len(loss.x) == 40 and all(len(v) == 40 for v in loss.y.values())
+    # An untrained model sits around the baseline, not far below it.
+    assert all(v > 0.05 for values in test.y.values() for v in values)
+
+
+def test_attention_learns_at_short_delay():
+    """A few hundred steps suffice for attention at T = 20: the loss drops well below 1/6."""
+    params = small(models=("attention",), steps=300, hidden=16)
+    result = E.run(NAME, params, E.Context())
+    assert result.scalars["test_mse_attention_T20"] < 0.02
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers():
+    params = small(steps=5, delays=(8,), test_size=100)
+    a = E.run(NAME, params, E.Context(seed=0)).scalars
+    b = E.run(NAME, params, E.Context(seed=0)).scalars
+    c = E.run(NAME, params, E.Context(seed=1)).scalars
+    assert a == b
+    assert a["test_mse_lstm_T8"] != c["test_mse_lstm_T8"]
+
+
+def test_models_subset_does_not_change_a_models_numbers():
+    params = small(steps=5, delays=(8,), test_size=100)
+    every = E.run(NAME, params, E.Context()).scalars
+    alone = E.run(NAME, dataclasses.replace(params, models=("lstm",)), E.Context()).scalars
+    assert alone["test_mse_lstm_T8"] == every["test_mse_lstm_T8"]
+    assert "test_mse_rnn_T8" not in alone
+
+
+def test_training_claims_are_judged_only_in_the_science_recipe():
+    result = E.run(NAME, small(steps=5, delays=(8,), test_size=100), E.Context())
+    full = E.resolve_params(NAME, "full")
+    assert [c.id for c in result.claims] == ["baseline"]
+    result.params = {**result.params, **as_dict(full)}
+    result.scalars.update({f"test_mse_{m}_T100_seed{i}": v for m, v in
+                           [("rnn", 0.16), ("lstm", 0.01), ("attention", 0.001)]
+                           for i in range(3)})
+    ids = [c.id for c in lrm.claims(result)]
+    assert ids == ["baseline", "rnn-T100", "lstm-T100", "attention-T100"]
+
+
+@pytest.mark.parametrize("override, name", [
+    ({"models": "rnn,gru"}, "models"), ({"delays": "1"}, "delays"), ({"steps": "0"}, "steps"),
+    ({"lr": "0"}, "lr"), ({"test_size": "10"}, "test_size"),
+])
+def test_bad_parameters_name_themselves(override, name):
+    with pytest.raises(ParamError, match=name):
+        E.resolve_params(NAME, "quick", override)
+
+
+@pytest.mark.slow
+def test_full_profile_claims_pass():
+    """SCIENCE.md B3 at T = 100: RNN at the baseline, LSTM and attention solve it."""
+    result = E.run(NAME, E.resolve_params(NAME, "full"), E.Context())
+    assert [c.id for c in result.claims] == ["baseline", "rnn-T100", "lstm-T100",
+                                             "attention-T100"]
+    assert all(c.passed for c in result.claims), result.claims
+    s = result.scalars
+    assert s["test_mse_rnn_T100"] > 0.10
+    assert s["test_mse_lstm_T100"] < 0.05 and s["test_mse_attention_T100"] < 0.02
