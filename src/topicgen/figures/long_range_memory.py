@@ -16,12 +16,15 @@ def _draw_baseline(ax, result: Result) -> None:
 
 
 def _draw(series, ax) -> None:
-    """Seed mean with a one-std band; the band is clipped above 0 for the log axis."""
-    for index, (model, mean) in enumerate(series.y.items()):
+    """Seed mean with a one-std band, kept above a tenth of the mean for the log axis.
+
+    Each model keeps its colour whichever subset was trained.
+    """
+    for model, mean in series.y.items():
         std = series.y_std[model]
         low = [max(m - s, m / 10) for m, s in zip(mean, std, strict=True)]
         high = [m + s for m, s in zip(mean, std, strict=True)]
-        plot_with_band(ax, series.x, mean, low, high, LABELS[model], index)
+        plot_with_band(ax, series.x, mean, low, high, LABELS[model], list(LABELS).index(model))
 
 
 def draw_test_mse(result: Result) -> Figure:
@@ -32,6 +35,9 @@ def draw_test_mse(result: Result) -> Figure:
     for line in ax.get_lines():
         line.set_marker("o")
     _draw_baseline(ax, result)
+    ax.set_xscale("log")  # delays usually grow geometrically (10, 30, 100)
+    ax.set_xticks(series.x, [f"{x:g}" for x in series.x])
+    ax.minorticks_off()
     ax.set_yscale("log")
     ax.set_xlabel("sequence length T: the first marked value is held T/2 to T steps")
     ax.set_ylabel("test mean squared error")

@@ -43,11 +43,15 @@ STYLE = {
 }
 
 
+# Set once for the process: matplotlib reads most of these when a label, line or legend is
+# added, long after the figure was created, so a context around creation would not cover them.
+plt.rcParams.update(STYLE)
+
+
 def new_figure(ncols: int = 1, height: float = 3.0) -> tuple[Figure, list]:
     """A figure with `ncols` axes side by side, in the house style."""
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, ncols, figsize=(TEXT_WIDTH_IN, height), squeeze=False,
-                                 layout="constrained")
+    fig, axes = plt.subplots(1, ncols, figsize=(TEXT_WIDTH_IN, height), squeeze=False,
+                             layout="constrained")
     return fig, list(axes[0])
 
 
@@ -72,8 +76,7 @@ def plot_with_band(ax, x: Sequence[float], center: Sequence[float], low: Sequenc
 def to_svg(fig: Figure) -> str:
     """The figure as SVG text that is identical on every run (no dates, no random ids)."""
     buffer = io.StringIO()
-    with plt.rc_context(STYLE):
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     svg = buffer.getvalue()
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)  # drop RDF metadata
@@ -82,7 +85,6 @@ def to_svg(fig: Figure) -> str:
 
 def to_png(fig: Figure, dpi: int = 200) -> bytes:
     buffer = io.BytesIO()
-    with plt.rc_context(STYLE):
-        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     plt.close(fig)
     return buffer.getvalue()
