@@ -50,18 +50,21 @@ def bench_build(profile: str) -> tuple[float, float, float]:
     return cold, noop, peak
 
 
-def bench_experiments() -> list[tuple[str, float, float]]:
+def bench_experiments() -> list[tuple[str, float, float, str]]:
+    """(name, quick s, full s, claims passed/total in both profiles) per experiment."""
     from topicgen import experiments
 
     rows = []
     for name in experiments.EXPERIMENTS:
-        times = []
+        times, passed, total = [], 0, 0
         for profile in ("quick", "full"):
             params = experiments.resolve_params(name, profile)
             started = time.perf_counter()
-            experiments.run(name, params, experiments.Context())
+            result = experiments.run(name, params, experiments.Context())
             times.append(time.perf_counter() - started)
-        rows.append((name, *times))
+            passed += sum(claim.passed for claim in result.claims)
+            total += len(result.claims)
+        rows.append((name, *times, f"{passed}/{total}"))
     return rows
 
 
@@ -79,10 +82,10 @@ def main() -> None:
         cold, noop, peak = bench_build(profile)
         print(f"build handout --profile {profile:5s} cold  {cold:6.1f} s  peak {peak:5.0f} MiB")
         print(f"build handout --profile {profile:5s} no-op {noop:6.1f} s")
-    print("\nexperiment             quick (s)   full (s)")
+    print("\nexperiment             quick (s)   full (s)   claims held (both profiles)")
     rows = bench_experiments()
-    for name, quick, full in rows:
-        print(f"{name:22s} {quick:9.2f} {full:10.2f}")
+    for name, quick, full, claims in rows:
+        print(f"{name:22s} {quick:9.2f} {full:10.2f}   {claims}")
     print(f"{'all experiments':22s} {sum(r[1] for r in rows):9.2f} {sum(r[2] for r in rows):10.2f}")
 
 
