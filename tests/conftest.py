@@ -52,6 +52,14 @@ The tanh RNN keeps {{ result("fig-decay").scalars.decay_factor_rnn | sig(2) }} p
 }
 
 
+def run_experiment(name: str, profile: str = "quick", seed: int = 0, **overrides):
+    """Run experiment `name` at `profile`; overrides are Python values, parsed as `-p` text."""
+    from topicgen import experiments
+
+    params = experiments.resolve_params(name, profile, {k: str(v) for k, v in overrides.items()})
+    return experiments.run(name, params, experiments.Context(seed=seed))
+
+
 def write_project(root: Path, files: dict[str, str]) -> Path:
     """Write `files` (path relative to `root` -> text) under `root` and return `root`."""
     for relative, text in files.items():

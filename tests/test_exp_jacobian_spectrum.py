@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from conftest import run_experiment
 from topicgen import experiments as E
 from topicgen.errors import ParamError
 from topicgen.experiments import jacobian_spectrum as js
@@ -16,8 +17,7 @@ NAME = "jacobian-spectrum"
 
 
 def run(profile: str = "quick", seed: int = 0, **overrides):
-    params = E.resolve_params(NAME, profile, {k: str(v) for k, v in overrides.items()})
-    return E.run(NAME, params, E.Context(seed=seed))
+    return run_experiment(NAME, profile, seed, **overrides)
 
 
 @pytest.fixture(scope="module")
