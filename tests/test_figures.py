@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from topicgen import experiments
 from topicgen.figures.style import to_png, to_svg
 
@@ -22,6 +24,10 @@ def test_gradient_decay_figure_is_byte_identical_over_two_runs():
     assert "<dc:date>" not in first_svg
 
 
-def test_every_registered_figure_draws_from_a_quick_result():
+def test_every_registered_experiment_has_figures_and_a_quick_profile():
+    """The per-experiment test files draw each figure; here the registry itself is checked."""
     for name in experiments.EXPERIMENTS:
+        module = experiments.load(name)
         assert experiments.figure_names(name), name
+        assert set(module.QUICK) <= {f.name for f in dataclasses.fields(module.Params)}, name
+        assert module.SUMMARY and callable(module.run) and callable(module.claims), name

@@ -61,7 +61,8 @@ def test_every_section_is_in_the_html_numbered(html):
     titles = headings()
     assert len(titles) >= 8
     for title in titles:
-        assert title.split("$")[0].strip()[:30] in html, title
+        assert title, "every heading has words, not only math"
+        assert title[:30] in html, title
     assert re.search(r'<h2 id="[^"]+"><span class="secno">1</span>', html)
     assert re.search(r'<span class="secno">2\.1</span>', html)
 
@@ -119,7 +120,7 @@ def test_pdf_has_headings_contents_page_numbers_and_measured_numbers(pdf_text, b
     assert pages >= 5
     assert "Contents" in pdf_text
     for title in headings()[:6]:
-        assert title.split("$")[0].strip()[:20] in pdf_text
+        assert title[:20] in pdf_text
     assert f"2 / {pages}" in pdf_text and f"{pages} / {pages}" in pdf_text
     data = json.loads((built / "data" / "fig-decay.json").read_text())
     bound = next(c for c in data["claims"] if c["id"] == "tanh-bound")
