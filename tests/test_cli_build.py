@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -123,23 +124,12 @@ def test_a_failed_claim_fails_the_build_naming_it(make_project, tiny_topic, monk
     assert not (project / "output").exists()
 
 
-def test_second_build_reuses_the_cache_and_changes_nothing(make_project, tiny_topic):
-    project = make_project(tiny_topic)
-    first = invoke(*build_args(project, "--format", "html"))
-    assert "(0 reused, 1 computed)" in first.output
-    html = (project / "output" / TOPIC / "handout.html").read_bytes()
-    second = invoke(*build_args(project, "--format", "html"))
-    assert "(1 reused, 0 computed)" in second.output
-    assert (project / "output" / TOPIC / "handout.html").read_bytes() == html
-    manifest = json.loads((project / "output" / TOPIC / "manifest.json").read_text())
-    assert [run["cache"] for run in manifest["runs"]] == ["hit"]
-
-
 def test_corrupt_cache_entry_is_recomputed(make_project, tiny_topic):
     project = make_project(tiny_topic)
     assert invoke(*build_args(project, "--format", "html")).exit_code == 0
-    for entry in (project / "cache").glob("*.json"):
+    for entry in (project / "cache").glob("gradient-decay-*.json"):
         entry.write_text("{not json")
+    shutil.rmtree(project / "output")  # otherwise the build is up to date and reads nothing
     result = invoke(*build_args(project, "--format", "html"))
     assert result.exit_code == 0
     assert "(0 reused, 1 computed)" in result.output
@@ -215,21 +205,6 @@ def test_check_judges_claims_without_rendering(tmp_path):
     assert not (tmp_path / "output").exists()
     again = CliRunner(env={"TOPICGEN_CACHE_DIR": str(tmp_path / "cache")}).invoke(cli, args)
     assert again.output.splitlines()[0] == "gradient-decay (cached)"
-
-
-def test_two_builds_give_identical_bytes(make_project, tiny_topic):
-    """HTML, PDF, SVG and JSON are reproducible, even when every experiment reruns."""
-    project = make_project(tiny_topic)
-    outputs = []
-    for out in ("first", "second"):
-        result = invoke(*build_args(project, "--out", str(project / out), "--force"))
-        assert result.exit_code == 0, result.output
-        outputs.append({p.relative_to(project / out): p.read_bytes()
-                        for p in (project / out).rglob("*")
-                        if p.is_file() and p.name != "manifest.json"})
-    assert set(outputs[0]) == {Path("handout.html"), Path("handout.pdf"),
-                               Path("figures/fig-decay.svg"), Path("data/fig-decay.json")}
-    assert outputs[0] == outputs[1]
 
 
 def test_cuda_where_there_is_none_is_a_clear_error():

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 import sys
 import time
-import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from topicgen import experiments
+from topicgen import experiments, sources
 from topicgen.config import Config, describe
 from topicgen.content.myst import FigureRequest, figure_requests, parse
 from topicgen.content.render import Document, FigureHtml, number_targets, render_chapter
@@ -23,6 +23,9 @@ from topicgen.errors import ClaimError, ContentError, ParamError, TopicgenError,
 from topicgen.experiments.params import as_dict
 from topicgen.experiments.result import Result
 from topicgen.files import write_atomic
+from topicgen.freshness import file_digest, fingerprint, previous_manifest, up_to_date
+from topicgen.lock import build_lock
+from topicgen.results.cache import ResultCache
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,8 @@ class Run:
     labels: list[str] = field(default_factory=list)
     result: Result | None = None
     cache_hit: bool = False
-    seconds: float = 0.0
+    material: dict[str, Any] = field(default_factory=dict)
+    """What the result depends on: the cache key's material (see results.cache)."""
 
     @property
     def command(self) -> str:
@@ -52,6 +56,8 @@ class BuildSummary:
     outputs: list[Path]
     runs: list[Run]
     seconds: float
+
+    up_to_date: bool = False
 
     @property
     def reused(self) -> int:
@@ -69,35 +75,53 @@ def stage(name: str):
 
 def build_handout(config: Config, argv: list[str] | None = None) -> BuildSummary:
     started = time.perf_counter()
-    with stage("load") as note:
-        topic = load_topic(config.content_dir, config.topic)
-        note["text"] = f"{topic.slug}: {len(topic.chapters)} chapters"
-    with stage("plan") as note:
-        requests = plan_figures(topic)
-        runs = plan_runs(requests, config.profile, config.seed)
-        note["text"] = f"{len(requests)} figures from {len(runs)} experiment runs"
-    with stage("run") as note:
-        run_all(runs, config)
-        note["text"] = f"{sum(r.cache_hit for r in runs)} reused, " \
-                       f"{sum(not r.cache_hit for r in runs)} computed"
-    with stage("figures") as note:
-        figures = draw_figures(requests, runs)
-        note["text"] = f"{len(figures)} drawn"
-    with stage("render") as note:
-        html = render_handout(topic, runs, figures, config)
-        note["text"] = f"handout.html ({len(html) // 1024} KiB)"
-    check_claims(runs)
-    with stage("publish") as note:
-        files = handout_files(html, figures, runs, config)
-        if "pdf" in config.formats:
-            from topicgen.publish.pdf import html_to_pdf
+    with build_lock(config.project / ".topicgen"):
+        inputs = fingerprint(describe(config), input_roots(config))
+        if not config.force and up_to_date(config.out_dir, inputs):
+            log.debug("inputs %s match the last build; every output is intact", inputs)
+            return BuildSummary([], [], time.perf_counter() - started, up_to_date=True)
+        with stage("load") as note:
+            topic = load_topic(config.content_dir, config.topic)
+            note["text"] = f"{topic.slug}: {len(topic.chapters)} chapters"
+        with stage("plan") as note:
+            requests = plan_figures(topic)
+            runs = plan_runs(requests, config.profile, config.seed)
+            note["text"] = f"{len(requests)} figures from {len(runs)} experiment runs"
+        cache = ResultCache(config.cache_path, config.force)
+        with stage("run") as note:
+            run_experiments(runs, config, cache)
+            note["text"] = f"{sum(r.cache_hit for r in runs)} reused, " \
+                           f"{sum(not r.cache_hit for r in runs)} computed"
+        with stage("figures") as note:
+            figures = draw_figures(requests, runs, cache)
+            note["text"] = f"{len(figures)} figures"
+        with stage("render") as note:
+            html = render_handout(topic, runs, figures, config)
+            note["text"] = f"handout.html ({len(html) // 1024} KiB)"
+        check_claims(runs)
+        with stage("publish") as note:
+            files = handout_files(html, figures, runs, config)
+            if "pdf" in config.formats:
+                from topicgen.publish.pdf import html_to_pdf
 
-            files[config.out_dir / "handout.pdf"] = html_to_pdf(html, config.project)
-        outputs = list(files)
-        files[config.out_dir / "manifest.json"] = manifest(config, runs, outputs, argv)
-        changed = sum(write_atomic(path, data) for path, data in files.items())
-        note["text"] = f"{len(files)} files in {config.out_dir} ({changed} changed)"
+                files[config.out_dir / "handout.pdf"] = html_to_pdf(html, config.project)
+            files[config.out_dir / "manifest.json"] = manifest(config, runs, files, inputs, argv)
+            stale = stale_outputs(config.out_dir, files)
+            changed = sum(write_atomic(path, data) for path, data in files.items())
+            for path in stale:
+                path.unlink(missing_ok=True)
+            note["text"] = f"{len(files)} files in {config.out_dir} ({changed} changed" + \
+                           (f", {len(stale)} stale removed)" if stale else ")")
+    outputs = [path for path in files if path.name != "manifest.json"]
     return BuildSummary(outputs, runs, time.perf_counter() - started)
+
+
+def input_roots(config: Config) -> list[Path]:
+    """Every file a handout build reads besides topicgen's own code."""
+    from topicgen.pages import theme_dir
+
+    return [config.content_dir / config.topic, config.project / "templates", theme_dir(),
+            config.project / "topicgen.toml"]
 
 
 def plan_figures(topic: Topic) -> list[FigureRequest]:
@@ -130,29 +154,11 @@ def plan_runs(requests: list[FigureRequest], profile: str, seed: int) -> list[Ru
     return list(runs.values())
 
 
-def run_all(runs: list[Run], config: Config) -> None:
-    """Run (or reuse) every experiment; one failure does not stop the others."""
-    from topicgen.results.cache import cached_run
+def run_experiments(runs: list[Run], config: Config, cache: ResultCache) -> None:
+    from topicgen.results.runner import run_all
 
     ctx = experiments.Context(seed=config.seed, device=check_device(config.device))
-    failures = []
-    for index, run in enumerate(runs, start=1):
-        started = time.perf_counter()
-        try:
-            run.result, run.cache_hit = cached_run(run.experiment, run.params, ctx,
-                                                   config.cache_path, force=config.force)
-        except TopicgenError:
-            raise
-        except Exception as error:  # an experiment's bug: report it, finish the others
-            log.error("experiment %s failed:\n%s", run.experiment, trimmed_traceback(error))
-            failures.append(f"{run.experiment} ({type(error).__name__}: {error})")
-            continue
-        run.seconds = time.perf_counter() - started
-        log.info("  [%d/%d] %-18s %s in %.2f s", index, len(runs), run.experiment,
-                 "reused" if run.cache_hit else "computed", run.seconds)
-    if failures:
-        raise TopicgenError(f"{len(failures)} of {len(runs)} experiments failed: "
-                            + "; ".join(failures))
+    run_all(runs, ctx, cache, jobs=config.jobs, fail_fast=config.fail_fast)
 
 
 def check_device(device: str) -> str:
@@ -164,24 +170,18 @@ def check_device(device: str) -> str:
     return device
 
 
-def trimmed_traceback(error: BaseException) -> str:
-    """Only the frames inside topicgen's experiments: where the author can fix something."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if "topicgen/experiments" in f.filename.replace("\\", "/")]
-    lines = traceback.format_list(frames) + traceback.format_exception_only(error)
-    return "".join(lines).rstrip()
-
-
-def draw_figures(requests: list[FigureRequest], runs: list[Run]) -> dict[str, tuple[str, Run]]:
-    """label -> (SVG text, the run it shows), drawn from results only."""
-    from topicgen.figures.style import to_svg
+def draw_figures(requests: list[FigureRequest], runs: list[Run], cache: ResultCache
+                 ) -> dict[str, tuple[str, Run]]:
+    """label -> (SVG text, the run it shows), drawn from results only (or reused)."""
+    from topicgen.figures.draw import figure_bytes
 
     by_label = {label: run for run in runs for label in run.labels}
     figures = {}
     for request in requests:
         run = by_label[request.label]
-        draw = experiments.load_figures(request.experiment).FIGURES[request.figure]
-        figures[request.label] = (to_svg(draw(run.result)), run)
+        svg = figure_bytes(run.experiment, request.figure, run.result, cache.key(run.material),
+                           cache)
+        figures[request.label] = (svg.decode("utf-8"), run)
     return figures
 
 
@@ -224,27 +224,44 @@ def handout_files(html: str, figures: dict[str, tuple[str, Run]], runs: list[Run
         data = run.result.to_json_dict()
         data["provenance"] = {k: v for k, v in data["provenance"].items() if k != "wall_s"}
         files[out / "data" / f"{label}.json"] = json.dumps(data, indent=2) + "\n"
+        files[out / "data" / f"{label}.csv"] = run.result.to_csv()
     return files
 
 
-def manifest(config: Config, runs: list[Run], outputs: list[Path], argv: list[str] | None) -> str:
-    import matplotlib
-    import torch
+def stale_outputs(out_dir: Path, files: dict[Path, bytes | str]) -> list[Path]:
+    """What the previous build wrote and this one will not (a removed figure, the PDF after
+    `--format html`); files topicgen never wrote are left alone."""
+    previous = previous_manifest(out_dir).get("outputs")
+    current = {str(path.relative_to(out_dir)) for path in files}
+    root = out_dir.resolve()
+    return [path for relative in (previous if isinstance(previous, dict) else {})
+            if relative not in current
+            and (path := (out_dir / relative).resolve()).is_relative_to(root) and path.is_file()]
 
-    import topicgen
 
+def manifest(config: Config, runs: list[Run], files: dict[Path, bytes | str], inputs: str,
+             argv: list[str] | None) -> str:
+    """What was built, from what, how: the same bytes for two builds with the same cache state."""
     data = {
         "argv": argv if argv is not None else sys.argv,
-        "config": describe(config),
-        "versions": {"topicgen": topicgen.__version__, "python": platform.python_version(),
-                     "torch": torch.__version__, "matplotlib": matplotlib.__version__},
+        # How the build ran, not what it built: left out so equal builds write equal bytes.
+        "config": {k: v for k, v in describe(config).items()
+                   if k not in ("force", "jobs", "fail_fast")},
+        "versions": {"topicgen": sources.version("topicgen"),
+                     "python": platform.python_version(),
+                     **{name: sources.version(name)
+                        for name in ("torch", "matplotlib", "weasyprint", "mathra")}},
+        "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH") or None,
+        "inputs": inputs,
         "runs": [{"experiment": run.experiment, "params": as_dict(run.params),
                   "figures": run.labels, "seeds": run.result.provenance.get("seeds"),
+                  "device": run.result.provenance.get("device"),
                   "cache": "hit" if run.cache_hit else "miss",
-                  "seconds": round(run.seconds, 3),
+                  "cost_s": run.result.provenance.get("wall_s"),
                   "claims": {"passed": sum(c.passed for c in run.result.claims),
                              "total": len(run.result.claims)}}
                  for run in runs],
-        "outputs": [str(p.relative_to(config.out_dir)) for p in outputs],
+        "outputs": {str(path.relative_to(config.out_dir)): file_digest(data)
+                    for path, data in sorted(files.items())},
     }
     return json.dumps(data, indent=2) + "\n"

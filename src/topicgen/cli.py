@@ -80,6 +80,10 @@ def build_options(command):
         click.option("--seed", type=int, default=None, help="First seed of every experiment [0]."),
         click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
                      help="Where experiments run [cpu]."),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+                     help="Experiments run in parallel, one process each [the usable cores]."),
+        click.option("--fail-fast", is_flag=True, default=None,
+                     help="Stop at the first experiment that raises."),
     ]
     return functools.reduce(lambda f, option: option(f), reversed(options), command)
 
@@ -114,9 +118,41 @@ def build_handout_command(fmt: str | None, **options) -> None:
     formats = None if fmt is None else ("html", "pdf") if fmt == "all" else (fmt,)
     config = load_config(options.pop("project"), formats=formats, **options)
     summary = build_handout(config, argv=sys.argv)
+    if summary.up_to_date:
+        click.echo(f"Up to date: {config.out_dir} (nothing changed; --force rebuilds)")
+        return
     names = ", ".join(p.name for p in summary.outputs if p.name.startswith("handout"))
     click.echo(f"Built {names} in {config.out_dir} in {summary.seconds:.1f} s "
                f"({summary.reused} reused, {len(summary.runs) - summary.reused} computed)")
+
+
+@cli.command("figures")
+@click.argument("names", nargs=-1)
+@build_options
+@click.option("--format", "fmt", type=click.Choice(["svg", "png", "pdf"]), default="svg",
+              show_default=True, help="File format of the figures.")
+@click.option("--dpi", type=click.IntRange(min=10, max=2400), default=200, show_default=True,
+              help="Resolution of PNG figures.")
+def figures_command(names: tuple[str, ...], fmt: str, dpi: int, **options) -> None:
+    """Write a topic's figures as standalone files, with the data behind each as CSV.
+
+    NAMES select figures by label (fig-decay) or by experiment (gradient-decay); none
+    selects every figure of the handout. Results come from the cache when they can, so
+    restyling a figure reruns no experiment.
+
+    \b
+    Example:
+      topicgen figures                                   # output/topic4/figures/*.svg, *.csv
+      topicgen figures gradient-decay --format png --dpi 300 --out slides/
+    """
+    from topicgen.config import load_config
+    from topicgen.publish.figures import export_figures
+
+    out = options.pop("out")
+    config = load_config(options.pop("project"), **options)
+    written = export_figures(config, names, out or config.out_dir / "figures", fmt, dpi)
+    click.echo(f"Wrote {len(written) // 2} figures and their CSV data to "
+               f"{written[0].parent if written else out}")
 
 
 def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -15,6 +15,13 @@ FORMATS = ("html", "pdf")
 PAPERS = ("a4", "letter")
 
 
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may use, not all cores
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
 @dataclass(frozen=True)
 class Config:
     project: Path = field(default_factory=Path.cwd)
@@ -37,6 +44,10 @@ class Config:
     """First seed of every experiment."""
     device: str = "cpu"
     """Torch device the experiments run on."""
+    jobs: int = field(default_factory=default_jobs)
+    """Experiments run at the same time, each in its own process; default: the usable cores."""
+    fail_fast: bool = False
+    """Stop at the first experiment that raises instead of running the others."""
 
     @property
     def out_dir(self) -> Path:
@@ -53,7 +64,8 @@ class Config:
 
 
 FILE_KEYS = {"topic": str, "out": str, "formats": list, "profile": str, "paper": str,
-             "cache_dir": str, "seed": int, "device": str}
+             "cache_dir": str, "seed": int, "device": str, "jobs": int}
+
 
 
 def load_config(project: Path | None = None, **flags: Any) -> Config:
@@ -92,6 +104,8 @@ def validate(values: dict[str, Any]) -> None:
         if key in values and values[key] not in allowed:
             raise UsageError(f'{key} must be one of {", ".join(allowed)}, got "{values[key]}"'
                              + did_you_mean(values[key], allowed))
+    if "jobs" in values and values["jobs"] < 1:
+        raise UsageError(f"jobs must be at least 1, got {values['jobs']}")
     for fmt in values.get("formats", ()):
         if fmt not in FORMATS:
             raise UsageError(f'unknown format "{fmt}"' + did_you_mean(fmt, FORMATS))

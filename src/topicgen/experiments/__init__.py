@@ -9,14 +9,13 @@ restyling a figure never changes the experiment's code hash and never reruns it.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from topicgen import sources
 from topicgen.errors import UsageError, did_you_mean
 from topicgen.experiments import params as params_mod
 from topicgen.experiments.result import Result
@@ -72,15 +71,14 @@ def resolve_params(name: str, profile: str, overrides: dict[str, str] | None = N
     return params_mod.resolve(module.Params, base, overrides or {}, name)
 
 
+def code_files(name: str) -> dict[str, str]:
+    """Hashes of the experiment's source and of every topicgen module it imports."""
+    load(name)  # validates the name
+    return sources.file_hashes(f"topicgen.experiments.{EXPERIMENTS[name]}")
+
+
 def code_hash(name: str) -> str:
-    """Hash of the experiment's source and of the shared code every experiment runs through."""
-    here = Path(__file__).parent
-    sources = [here / f"{EXPERIMENTS[name]}.py", here / "result.py", here / "params.py",
-               here / "__init__.py", here / "tensors.py"]
-    digest = hashlib.sha256()
-    for path in sources:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    return sources.digest(code_files(name))[:16]
 
 
 def run(name: str, params: Any, ctx: Context) -> Result:
@@ -111,8 +109,3 @@ def run(name: str, params: Any, ctx: Context) -> Result:
     result.claims = module.claims(result)
     return result
 
-
-def judge(result: Result) -> Result:
-    """Re-evaluate the claims of a (possibly cached) result with the current claim code."""
-    result.claims = load(result.experiment).claims(result)
-    return result

@@ -7,6 +7,8 @@ Non-finite numbers (an exploding run) are written as `null` and listed under
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -77,6 +79,23 @@ class Result:
     def to_json(self) -> str:
         return json.dumps(self.to_json_dict(), indent=2, sort_keys=False, allow_nan=False)
 
+    def to_csv(self) -> str:
+        """Every series in long form, one row per point: easy to plot again in any tool.
+
+        Columns: series, x_label, x, y_label, curve, y, y_std (empty without seed spread;
+        y is empty where the run overflowed to inf/NaN).
+        """
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["series", "x_label", "x", "y_label", "curve", "y", "y_std"])
+        for name, s in self.series.items():
+            for curve, ys in s.y.items():
+                stds = (s.y_std or {}).get(curve) or [None] * len(ys)
+                for x, y, std in zip(s.x, ys, stds, strict=True):
+                    writer.writerow([name, s.x_label, _cell(x), s.y_label, curve, _cell(y),
+                                     _cell(std)])
+        return buffer.getvalue()
+
     @classmethod
     def from_json_dict(cls, data: dict[str, Any]) -> Result:
         series = {
@@ -112,3 +131,10 @@ def _finite_list(values: list[float], path: str, nonfinite: list[str]) -> list[f
 def _floats(values: list[float | None]) -> list[float]:
     """Back from JSON: null was a non-finite number; NaN keeps it out of plots and fits."""
     return [math.nan if v is None else v for v in values]
+
+
+def _cell(value: float | None) -> str:
+    """repr() round-trips a float exactly; non-finite values become empty cells."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    return repr(value)

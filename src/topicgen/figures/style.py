@@ -84,7 +84,17 @@ def to_svg(fig: Figure) -> str:
 
 
 def to_png(fig: Figure, dpi: int = 200) -> bytes:
+    return save(fig, "png", dpi)
+
+
+def save(fig: Figure, fmt: str, dpi: int = 200) -> bytes:
+    """The figure as svg, png or pdf bytes, identical on every run."""
+    if fmt == "svg":
+        return to_svg(fig).encode("utf-8")
+    # Without these keys matplotlib stamps its version and the current date into the file.
+    metadata = {"png": {"Software": None},
+                "pdf": {"Creator": None, "Producer": None, "CreationDate": None}}[fmt]
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    fig.savefig(buffer, format=fmt, dpi=dpi, metadata=metadata)
     plt.close(fig)
     return buffer.getvalue()

@@ -1,19 +1,25 @@
-"""The result cache: one JSON file per (experiment, params, seed, device, code, versions).
+"""The result cache: experiment results and drawn figures, keyed by everything they depend on.
 
-Entries are written only after a run succeeded, atomically; an unreadable entry counts as
-a miss and is recomputed. Claims are re-judged on every load, so editing a tolerance takes
-effect without rerunning anything.
+A result's key covers the experiment name, its resolved parameters, the seed and device, the
+source of the experiment module and of every topicgen module it imports, and the torch and
+topicgen versions. A figure's key covers the result's key and the figure code's own sources.
+Entries are written only after success, atomically; an unreadable entry is a miss. A cache
+folder that cannot be written degrades to an uncached build with one warning.
+
+Layout: `<name>-<key>.json` (the key material and the result), `figures/<key>.<ext>`, and
+`index.json` (per experiment: the last key material, to explain a miss, and run costs, for ETAs).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from topicgen import experiments
+from topicgen import experiments, sources
+from topicgen.errors import TopicgenError
 from topicgen.experiments.params import as_dict
 from topicgen.experiments.result import Result
 from topicgen.files import write_atomic
@@ -21,35 +27,127 @@ from topicgen.files import write_atomic
 log = logging.getLogger(__name__)
 
 
-def cache_key(name: str, params: Any, ctx: experiments.Context) -> str:
-    import torch
-
-    import topicgen
-
-    material = {
+def key_material(name: str, params: Any, ctx: experiments.Context) -> dict[str, Any]:
+    """Everything a result depends on, as JSON-able values."""
+    return {
         "experiment": name,
         "params": as_dict(params),
         "seed": ctx.seed,
         "device": ctx.device,
-        "code": experiments.code_hash(name),
-        "torch": torch.__version__,
-        "topicgen": topicgen.__version__,
+        "code": experiments.code_files(name),
+        "torch": sources.version("torch"),
+        "topicgen": sources.version("topicgen"),
     }
-    blob = json.dumps(material, sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()[:20]
 
 
-def cached_run(name: str, params: Any, ctx: experiments.Context, cache_dir: Path | None,
-               force: bool = False) -> tuple[Result, bool]:
-    """The result of running `name`, from the cache when possible; returns (result, hit)."""
-    path = cache_dir / f"{name}-{cache_key(name, params, ctx)}.json" if cache_dir else None
-    if path and path.exists() and not force:
+class ResultCache:
+    """One cache folder; `directory=None` caches nothing."""
+
+    def __init__(self, directory: Path | None, force: bool = False):
+        self.directory = directory
+        self.force = force
+        self.writable = directory is not None
+
+    def key(self, material: dict[str, Any]) -> str:
+        return sources.digest(material)
+
+    def load(self, material: dict[str, Any]) -> Result | None:
+        """The cached result for `material`, or None (also when forced or unreadable)."""
+        if self.directory is None or self.force:
+            return None
+        path = self._entry(material)
         try:
-            result = Result.from_json_dict(json.loads(path.read_text("utf-8")))
-            return experiments.judge(result), True
+            entry = json.loads(path.read_text("utf-8"))
+            if entry["key"] != material:
+                raise ValueError("key mismatch")
+            return Result.from_json_dict(entry["result"])
+        except FileNotFoundError:
+            return None
         except (OSError, ValueError, KeyError, TypeError) as error:
             log.warning("cache entry %s is unreadable (%s); recomputing", path.name, error)
+            return None
+
+    def store(self, material: dict[str, Any], result: Result) -> None:
+        entry = {"key": material, "result": result.to_json_dict()}
+        if self._write(self._entry(material), json.dumps(entry, allow_nan=False)):
+            index = self._index()
+            record = index.setdefault(material["experiment"], {"costs": {}})
+            record["last"] = material
+            record["costs"][sources.digest(material["params"])] = result.provenance["wall_s"]
+            self._write(self.directory / "index.json", json.dumps(index, indent=1))
+
+    def why_stale(self, material: dict[str, Any]) -> str:
+        """Why `material` missed, in words: which inputs differ from the last cached run."""
+        if self.force:
+            return "--force"
+        last = self._index().get(material["experiment"], {}).get("last")
+        if not last:
+            return "never run with this cache"
+        changes = [f"{key} {last.get(key)} -> {material[key]}"
+                   for key in ("seed", "device", "torch", "topicgen")
+                   if last.get(key) != material[key]]
+        old, new = last.get("params", {}), material["params"]
+        changes += [f"param {k} {old.get(k)} -> {new.get(k)}"
+                    for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+        old, new = last.get("code", {}), material["code"]
+        edited = sorted(f for f in set(old) | set(new) if old.get(f) != new.get(f))
+        if edited:
+            changes.append("code changed: " + ", ".join(edited))
+        if not changes:
+            return "its entry was removed or unreadable"
+        return "; ".join(changes)
+
+    def expected_cost(self, name: str, params: Any) -> float | None:
+        """Seconds the last run at these parameters took (any parameters as a fallback)."""
+        costs = self._index().get(name, {}).get("costs", {})
+        exact = costs.get(sources.digest(as_dict(params)))
+        return exact if exact is not None else max(costs.values(), default=None)
+
+    def artifact(self, parts: dict[str, Any], suffix: str, make: Callable[[], bytes]) -> bytes:
+        """Bytes made by `make()`, reused while `parts` (what they depend on) are unchanged."""
+        path = None if self.directory is None else \
+            self.directory / "figures" / f"{sources.digest(parts)}{suffix}"
+        if path is not None and not self.force:
+            try:
+                return path.read_bytes()
+            except OSError:
+                pass
+        data = make()
+        if path is not None:
+            self._write(path, data)
+        return data
+
+    def _entry(self, material: dict[str, Any]) -> Path:
+        return self.directory / f"{material['experiment']}-{self.key(material)}.json"
+
+    def _index(self) -> dict[str, Any]:
+        try:
+            index = json.loads((self.directory / "index.json").read_text("utf-8"))
+            return index if isinstance(index, dict) else {}
+        except (OSError, ValueError, TypeError):
+            return {}
+
+    def _write(self, path: Path, data: bytes | str) -> bool:
+        """Write, or warn once and stop caching: a cache is an optimisation, never a failure."""
+        if not self.writable:
+            return False
+        try:
+            write_atomic(path, data)
+            return True
+        except TopicgenError as error:
+            self.writable = False
+            log.warning("warning: %s; results are not cached in this build "
+                        "(choose another folder with --cache-dir)", error.message)
+            return False
+
+
+def cached_run(name: str, params: Any, ctx: experiments.Context, cache: ResultCache
+               ) -> tuple[Result, bool]:
+    """The result of running `name`, from the cache when possible; returns (result, hit)."""
+    material = key_material(name, params, ctx)
+    result = cache.load(material)
+    if result is not None:
+        return result, True
     result = experiments.run(name, params, ctx)
-    if path:
-        write_atomic(path, result.to_json())
+    cache.store(material, result)
     return result, False

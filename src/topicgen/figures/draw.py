@@ -1,0 +1,29 @@
+"""One experiment figure drawn from a result, through the cache: restyling reruns nothing."""
+
+from __future__ import annotations
+
+from topicgen import experiments, sources
+from topicgen.experiments.result import Result
+from topicgen.results.cache import ResultCache
+
+FORMATS = ("svg", "png", "pdf")
+
+
+def figure_bytes(experiment: str, figure: str, result: Result, result_key: str,
+                 cache: ResultCache, fmt: str = "svg", dpi: int = 200) -> bytes:
+    """The figure's file content; cached by the result's key and the figure code's sources."""
+    parts = {
+        "result": result_key,
+        "figure": figure,
+        "format": fmt,
+        "dpi": dpi if fmt == "png" else None,  # svg and pdf are vector: dpi changes nothing
+        "code": sources.file_hashes(f"topicgen.figures.{experiments.EXPERIMENTS[experiment]}"),
+        "matplotlib": sources.version("matplotlib"),
+    }
+
+    def draw() -> bytes:
+        from topicgen.figures.style import save  # matplotlib: only when something is drawn
+
+        return save(experiments.load_figures(experiment).FIGURES[figure](result), fmt, dpi)
+
+    return cache.artifact(parts, f".{fmt}", draw)

@@ -1,0 +1,97 @@
+"""Content hashes of topicgen's own source files, read without importing anything heavy.
+
+A cached result or figure is valid while the code that produced it is unchanged: the module
+itself and every topicgen module it imports, directly or through others. The imports are
+read from the syntax tree, so hashing never imports torch or matplotlib.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE = "topicgen"
+
+
+def module_file(module: str) -> Path | None:
+    """The file of a topicgen module (`topicgen.a.b` -> a/b.py or a/b/__init__.py)."""
+    parts = module.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    base = PACKAGE_DIR.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imported_modules(module: str) -> set[str]:
+    """The topicgen modules `module` imports, with the packages Python runs on the way."""
+    path = module_file(module)
+    if path is None:
+        return set()
+    is_package = path.name == "__init__.py"
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = absolute_module(module, node.module, node.level, is_package)
+            found.add(base)
+            # `from pkg import name` may import the submodule pkg.name
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    with_parents = {".".join(name.split(".")[:i]) for name in found
+                    for i in range(1, name.count(".") + 2)}
+    return {name for name in with_parents if module_file(name) is not None}
+
+
+def absolute_module(current: str, name: str | None, level: int, is_package: bool) -> str:
+    if level == 0:
+        return name or ""
+    parts = current.split(".")
+    anchor = parts if is_package else parts[:-1]
+    anchor = anchor[: len(anchor) - (level - 1)]
+    return ".".join(anchor + ([name] if name else []))
+
+
+@cache
+def module_closure(module: str) -> tuple[Path, ...]:
+    """`module`'s file and the files of every topicgen module it reaches, sorted."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(imported_modules(name) - seen)
+    return tuple(sorted(p for p in map(module_file, seen) if p is not None))
+
+
+def file_hashes(module: str) -> dict[str, str]:
+    """Relative path -> short sha256 for each file in `module`'s closure."""
+    return {str(path.relative_to(PACKAGE_DIR)): sha256_file(path)[:16]
+            for path in module_closure(module)}
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def digest(parts: object) -> str:
+    """A short stable hash of JSON-able `parts`."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:20]
+
+
+def version(distribution: str) -> str:
+    """An installed distribution's version, without importing it (torch takes 2 s)."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"

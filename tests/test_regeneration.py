@@ -1,0 +1,396 @@
+"""Fast regeneration: the result and figure caches, no-op builds, parallel runs, progress,
+locks, identical bytes, and `topicgen figures`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import TOPIC
+from topicgen import experiments, sources
+from topicgen.cli import cli
+from topicgen.experiments.result import Result
+from topicgen.lock import build_lock
+from topicgen.progress import Progress
+from topicgen.results.cache import ResultCache, cached_run, key_material
+
+CHAPTER = f"content/{TOPIC}/01-decay.md"
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def build_args(project: Path, *extra: str) -> list[str]:
+    return ["build", "handout", "--project", str(project), "--topic", TOPIC, "--profile", "quick",
+            "--cache-dir", str(project / "cache"), "--format", "html", "--jobs", "1", *extra]
+
+
+def outputs(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def quick_params(name: str, **overrides: str):
+    return experiments.resolve_params(name, "quick", overrides)
+
+
+# -- what a cached result depends on ------------------------------------------------------
+
+def test_code_hash_covers_every_imported_topicgen_module_and_nothing_else():
+    experiment = {str(p.relative_to(sources.PACKAGE_DIR))
+                  for p in sources.module_closure("topicgen.experiments.gradient_decay")}
+    assert {"experiments/gradient_decay.py", "experiments/tensors.py", "experiments/params.py",
+            "experiments/result.py", "experiments/__init__.py"} <= experiment
+    assert not any(p.startswith(("figures/", "content/", "pages/")) for p in experiment)
+    figure = {str(p.relative_to(sources.PACKAGE_DIR))
+              for p in sources.module_closure("topicgen.figures.gradient_decay")}
+    assert {"figures/gradient_decay.py", "figures/style.py", "experiments/result.py"} <= figure
+    assert "experiments/gradient_decay.py" not in figure  # restyling never reruns
+
+
+@pytest.mark.parametrize("change", [{"params": quick_params("gradient-decay", T="11")},
+                                    {"seed": 1}, {"device": "cuda"}])
+def test_the_key_changes_with_params_seed_and_device(change):
+    base = {"params": quick_params("gradient-decay"), "seed": 0, "device": "cpu"}
+    changed = {**base, **change}
+    key = ResultCache(None).key
+    first = key_material("gradient-decay", base["params"], experiments.Context(0, "cpu"))
+    second = key_material("gradient-decay", changed["params"],
+                          experiments.Context(changed["seed"], changed["device"]))
+    assert key(first) != key(second)
+    assert key(first) == key(key_material("gradient-decay", quick_params("gradient-decay"),
+                                          experiments.Context(0, "cpu")))
+
+
+def test_a_stored_result_comes_back_equal_and_says_why_others_are_stale(tmp_path):
+    cache = ResultCache(tmp_path)
+    ctx = experiments.Context()
+    params = quick_params("gradient-decay", T="12")
+    result, hit = cached_run("gradient-decay", params, ctx, cache)
+    again, hit_again = cached_run("gradient-decay", params, ctx, cache)
+    assert (hit, hit_again) == (False, True)
+    assert again.to_json() == result.to_json()
+
+    other = key_material("gradient-decay", quick_params("gradient-decay", T="13"), ctx)
+    assert cache.why_stale(other) == "param T 12 -> 13"
+    edited = {**other, "params": key_material("gradient-decay", params, ctx)["params"],
+              "code": {**other["code"], "experiments/tensors.py": "0" * 16}}
+    assert cache.why_stale(edited) == "code changed: experiments/tensors.py"
+    assert ResultCache(tmp_path / "empty").why_stale(other) == "never run with this cache"
+    assert cache.expected_cost("gradient-decay", params) == result.provenance["wall_s"]
+
+
+def test_an_entry_for_other_inputs_is_not_trusted(tmp_path, caplog):
+    cache = ResultCache(tmp_path)
+    ctx = experiments.Context()
+    params = quick_params("gradient-decay")
+    cached_run("gradient-decay", params, ctx, cache)
+    (entry,) = tmp_path.glob("gradient-decay-*.json")
+    data = json.loads(entry.read_text())
+    data["key"]["seed"] = 7  # the file name no longer matches what it holds
+    entry.write_text(json.dumps(data))
+    with caplog.at_level(logging.WARNING):
+        assert cache.load(key_material("gradient-decay", params, ctx)) is None
+    assert "unreadable (key mismatch); recomputing" in caplog.text
+
+
+def test_an_unwritable_cache_warns_once_and_the_build_still_succeeds(make_project, tiny_topic):
+    project = make_project(tiny_topic)
+    (project / "blocker").write_text("a file where the cache folder should be")
+    args = build_args(project)
+    args[args.index("--cache-dir") + 1] = str(project / "blocker" / "cache")
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("results are not cached in this build") == 1
+    assert (project / "output" / TOPIC / "handout.html").is_file()
+
+
+# -- rebuilding -----------------------------------------------------------------------------
+
+def test_a_no_op_rebuild_renders_nothing_and_touches_no_file(make_project, tiny_topic):
+    project = make_project(tiny_topic)
+    assert invoke(*build_args(project)).exit_code == 0
+    out = project / "output" / TOPIC
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    result = invoke(*build_args(project))
+    assert result.output == f"Up to date: {out} (nothing changed; --force rebuilds)\n"
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == stamps
+
+
+@pytest.mark.parametrize("tamper", ["edit an output", "delete an output", "edit the content"])
+def test_a_changed_input_or_output_is_rebuilt(make_project, tiny_topic, tamper):
+    project = make_project(tiny_topic)
+    assert invoke(*build_args(project)).exit_code == 0
+    out = project / "output" / TOPIC
+    if tamper == "edit an output":
+        (out / "handout.html").write_text("edited by hand")
+    elif tamper == "delete an output":
+        (out / "figures" / "fig-decay.svg").unlink()
+    else:
+        chapter = project / CHAPTER
+        chapter.write_text(chapter.read_text().replace("The gradient fades", "Gradients fade"))
+    result = invoke(*build_args(project))
+    assert "(1 reused, 0 computed)" in result.output
+    assert (out / "figures" / "fig-decay.svg").is_file()
+    assert (out / "handout.html").read_text() != "edited by hand"
+
+
+def test_a_prose_edit_reruns_no_experiment_and_redraws_no_figure(make_project, tiny_topic,
+                                                                 monkeypatch):
+    project = make_project(tiny_topic)
+    assert invoke(*build_args(project)).exit_code == 0
+    chapter = project / CHAPTER
+    chapter.write_text(chapter.read_text().replace("The gradient fades", "Gradients fade"))
+
+    def fail(*args, **kwargs):
+        raise AssertionError("nothing may run or be drawn for a prose edit")
+
+    monkeypatch.setattr(experiments, "run", fail)
+    monkeypatch.setattr("topicgen.figures.style.save", fail)
+    result = invoke(*build_args(project))
+    assert result.exit_code == 0, result.output
+    assert "Gradients fade" in (project / "output" / TOPIC / "handout.html").read_text()
+
+
+def test_verbose_says_why_a_run_is_stale(make_project, tiny_topic):
+    project = make_project(tiny_topic)
+    assert invoke(*build_args(project)).exit_code == 0
+    chapter = project / CHAPTER
+    chapter.write_text(chapter.read_text().replace("T=10", "T=12"))
+    result = invoke("-v", *build_args(project))
+    assert "gradient-decay (fig-decay) must run: param T 10 -> 12" in result.output
+    assert "(0 reused, 1 computed)" in result.output
+
+
+def test_outputs_the_last_build_wrote_and_this_one_does_not_are_removed(make_project,
+                                                                        tiny_topic):
+    project = make_project(tiny_topic)
+    assert invoke(*build_args(project, "--format", "all")).exit_code == 0
+    out = project / "output" / TOPIC
+    (out / "notes.txt").write_text("mine")
+    assert (out / "handout.pdf").is_file()
+    result = invoke(*build_args(project, "--format", "html"))
+    assert "1 stale removed" in result.output
+    assert not (out / "handout.pdf").exists()
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_manifest_lists_every_output_with_its_digest_and_each_runs_cost(make_project,
+                                                                        tiny_topic):
+    project = make_project(tiny_topic)
+    assert invoke(*build_args(project)).exit_code == 0
+    out = project / "output" / TOPIC
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["outputs"]) == {"handout.html", "figures/fig-decay.svg",
+                                        "data/fig-decay.json", "data/fig-decay.csv"}
+    for relative, digest in manifest["outputs"].items():
+        assert sources.hashlib.sha256((out / relative).read_bytes()).hexdigest() == digest
+    (run,) = manifest["runs"]
+    assert run["cache"] == "miss" and run["device"] == "cpu" and run["cost_s"] > 0
+    assert manifest["argv"][:3] == [sys.argv[0], "build", "handout"] or manifest["argv"]
+
+
+def test_builds_from_the_same_sources_are_byte_identical(make_project, tiny_topic, monkeypatch):
+    """Every output but the manifest (which records cache hits) is the same bytes, whether
+    the experiments reran or came from the cache."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    project = make_project(tiny_topic)
+    builds = []
+    for out, extra in (("a", ["--force"]), ("b", ["--force"]), ("c", [])):
+        result = invoke(*build_args(project, "--out", str(project / out), "--format", "all",
+                                    *extra))
+        assert result.exit_code == 0, result.output
+        builds.append({k: v for k, v in outputs(project / out).items() if k != "manifest.json"})
+    assert set(builds[0]) == {"handout.html", "handout.pdf", "figures/fig-decay.svg",
+                              "data/fig-decay.json", "data/fig-decay.csv"}
+    assert builds[0] == builds[1] == builds[2]
+
+
+def test_parallel_runs_give_the_same_results_as_serial(make_project, tiny_topic):
+    two = {**tiny_topic, f"content/{TOPIC}/02-more.md": """\
+# More
+
+```{experiment-figure} layernorm:ln_jacobian
+:name: fig-ln
+
+The LayerNorm Jacobian.
+```
+"""}
+    two[f"content/{TOPIC}/topic.toml"] = two[f"content/{TOPIC}/topic.toml"].replace(
+        '["01-decay.md"]', '["01-decay.md", "02-more.md"]')
+    project = make_project(two)
+    results = []
+    for jobs in ("1", "2"):
+        out = project / f"jobs{jobs}"
+        result = invoke(*build_args(project, "--out", str(out), "--force", "--jobs", jobs))
+        assert result.exit_code == 0, result.output
+        assert "(0 reused, 2 computed)" in result.output
+        results.append({k: v for k, v in outputs(out / "data").items()})
+    assert len(results[0]) == 4
+    assert results[0] == results[1]
+
+
+def test_a_failing_experiment_lets_the_others_finish_unless_fail_fast(make_project, tiny_topic,
+                                                                      monkeypatch):
+    from topicgen.experiments import gradient_decay
+
+    def broken(*args):
+        raise ValueError("deliberate")
+
+    monkeypatch.setattr(gradient_decay, "generator", broken)  # fails inside run()
+    two = {**tiny_topic}
+    two[CHAPTER] += "\n```{experiment-figure} layernorm:ln_jacobian\n:name: fig-ln\n\nLN.\n```\n"
+    project = make_project(two)
+    result = invoke(*build_args(project))
+    assert result.exit_code == 1
+    assert "layernorm          computed in" in result.output
+    trace = result.output.split("FAILED:\n")[1].split("  [2/2]")[0]
+    assert "experiments/gradient_decay.py\", line" in trace  # the experiment's own frame
+    assert "gen = generator(ctx.seed, ctx.device)" in trace
+    assert trace.rstrip().endswith("ValueError: deliberate")
+    assert "runner.py" not in trace and "click" not in trace  # no plumbing frames
+    assert result.output.endswith("Error: 1 of 2 experiments failed: gradient-decay "
+                                  "(ValueError: deliberate)\n")
+    assert not (project / "output").exists()
+
+    # A fresh cache knows no costs, so the runs start in the handout's order.
+    fast = invoke(*build_args(project, "--fail-fast", "--cache-dir", str(project / "fresh")))
+    assert fast.exit_code == 1
+    assert "layernorm          computed" not in fast.output
+    assert "(stopped at the first: --fail-fast)" in fast.output
+
+
+# -- progress and locks ---------------------------------------------------------------------
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_shows_counts_elapsed_and_time_left(caplog):
+    stream = FakeTerminal()
+    with caplog.at_level(logging.INFO, logger="topicgen"), \
+            Progress(total=3, jobs=1, stream=stream) as progress:
+        for cost in (10.0, 20.0, None):
+            progress.expect(cost)
+        progress.started("slow", 10.0)
+        status = progress.status()
+        progress.finished("slow", "slow computed in 10 s")
+    assert status.startswith("  running 1/3: slow · 0 s · about ")
+    assert status.endswith(" s left")
+    left = float(status.split("about ")[1].split(" s")[0])
+    assert 29 <= left <= 30  # 10 s of the running one + 20 s pending; the unknown counts 0
+    assert "[1/3] slow computed in 10 s" in caplog.text
+    assert "\r\033[K" in stream.getvalue()
+
+
+def test_progress_without_a_terminal_writes_only_log_lines():
+    stream = io.StringIO()
+    with Progress(total=1, jobs=1, stream=stream) as progress:
+        progress.started("a", 1.0)
+        progress.finished("a", "a done")
+    assert stream.getvalue() == ""
+
+
+def test_a_second_build_waits_for_the_first(tmp_path, caplog):
+    order = []
+    holding = threading.Event()
+
+    def first():
+        with build_lock(tmp_path):
+            holding.set()
+            time.sleep(0.5)
+            order.append("first done")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    holding.wait()
+    with caplog.at_level(logging.WARNING), build_lock(tmp_path):
+        order.append("second starts")
+    thread.join()
+    assert order == ["first done", "second starts"]
+    assert f"waiting for the build running in this project (pid {os.getpid()})" in caplog.text
+
+
+def test_kill_9_in_the_middle_keeps_the_previous_outputs_and_the_next_build_works(
+        make_project, tiny_topic):
+    project = make_project(tiny_topic)
+    assert invoke(*build_args(project)).exit_code == 0
+    out = project / "output" / TOPIC
+    before = outputs(out)
+    chapter = project / CHAPTER
+    # A run long enough (several seconds) to be killed in the middle of.
+    chapter.write_text(chapter.read_text().replace("T=10 hidden=4 seeds=2",
+                                                   "T=3000 hidden=256 seeds=4"))
+    process = subprocess.Popen([sys.executable, "-m", "topicgen", *build_args(project)],
+                               stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if line.startswith("plan"):
+            break
+    time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert outputs(out) == before
+    assert not list((project / "cache").glob("*.tmp")) and not list(out.rglob("*.tmp"))
+    chapter.write_text(chapter.read_text().replace("T=3000 hidden=256 seeds=4",
+                                                   "T=12 hidden=4 seeds=2"))
+    result = invoke(*build_args(project))
+    assert result.exit_code == 0, result.output
+
+
+# -- topicgen figures ---------------------------------------------------------------------
+
+def test_figures_writes_each_figure_and_its_data_as_csv(make_project, tiny_topic):
+    project = make_project(tiny_topic)
+    out = project / "slides"
+    args = ["figures", "fig-decay", "--project", str(project), "--topic", TOPIC, "--profile",
+            "quick", "--cache-dir", str(project / "cache"), "--out", str(out), "--jobs", "1"]
+    result = invoke(*args, "--format", "png", "--dpi", "50")
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith(f"Wrote 1 figures and their CSV data to {out}\n")
+    small = (out / "fig-decay.png").read_bytes()
+    assert small.startswith(b"\x89PNG")
+    rows = list(csv.DictReader(io.StringIO((out / "fig-decay.csv").read_text())))
+    cached = Result.from_json_dict(json.loads(next((project / "cache").glob("grad*.json"))
+                                              .read_text())["result"])
+    assert len(rows) == sum(len(ys) for s in cached.series.values() for ys in s.y.values())
+    assert rows[0]["series"] == "grad_norm" and float(rows[0]["y"]) == cached.series[
+        "grad_norm"].y[rows[0]["curve"]][0]
+
+    assert invoke(*args, "--format", "png", "--dpi", "100").exit_code == 0
+    assert len((out / "fig-decay.png").read_bytes()) > len(small)
+    assert invoke(*args, "--format", "pdf").exit_code == 0
+    pdf = (out / "fig-decay.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and b"CreationDate" not in pdf
+
+
+def test_figures_of_an_experiment_the_topic_does_not_show(make_project, tiny_topic):
+    project = make_project(tiny_topic)
+    out = project / "out"
+    result = invoke("figures", "layernorm", "--project", str(project), "--topic", TOPIC,
+                    "--profile", "quick", "--cache-dir", str(project / "cache"), "--out",
+                    str(out))
+    assert result.exit_code == 0, result.output
+    names = set(experiments.figure_names("layernorm"))
+    assert {p.name for p in out.glob("*.svg")} == {f"layernorm.{n}.svg" for n in names}
+
+
+def test_figures_with_an_unknown_name_suggests_one(make_project, tiny_topic):
+    project = make_project(tiny_topic)
+    result = invoke("figures", "fig-dacay", "--project", str(project), "--topic", TOPIC)
+    assert result.exit_code == 2
+    assert result.output.endswith('Error: no figure or experiment "fig-dacay" '
+                                  '(did you mean "fig-decay"?)\n')
