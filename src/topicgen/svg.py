@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 _ID = re.compile(r'\bid="([^"]+)"')
@@ -23,3 +24,16 @@ def prefix_ids(svg: str, prefix: str) -> str:
         lambda m: 'aria-labelledby="' + " ".join(map(rename, m.group(1).split())) + '"', svg
     )
     return _REFERENCE.sub(lambda m: "#" + rename(m.group(1)), svg)
+
+
+def with_title(svg: str, title: str) -> str:
+    start = svg.index(">", svg.index("<svg")) + 1
+    return f"{svg[:start]}\n<title>{html.escape(title, quote=False)}</title>{svg[start:]}"
+
+
+def svg_title(svg: str) -> str:
+    """The text of an SVG's `<title>`, or "" when it has none."""
+    start = svg.find("<title>")
+    if start < 0:
+        return ""
+    return html.unescape(svg[start + len("<title>"):svg.index("</title>", start)])
