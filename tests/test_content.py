@@ -123,7 +123,7 @@ def test_chapter_that_is_not_utf8(make_project, tmp_path):
     chapter.write_bytes("# Décor\n".encode("latin-1"))
     with pytest.raises(ContentError) as excinfo:
         load_topic(project / "content", TOPIC)
-    assert error_line(excinfo) == f"Error: {chapter}: not UTF-8 text (byte 3); save it as UTF-8"
+    assert error_line(excinfo) == f"Error: {chapter}:1: not UTF-8 text (byte 3); save it as UTF-8"
 
 
 def test_chapter_outside_the_topic_folder(make_project, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Iterable
 
 import click
@@ -44,3 +45,18 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     if close:
         return f' (did you mean "{by_lower[close[0]]}"?)'
     return f" (choose from: {', '.join(choices)})" if choices else ""
+
+
+def jinja_location() -> tuple[str | None, int | None]:
+    """The template file and line where the exception being handled was raised.
+
+    Jinja rewrites a traceback so that each frame of template code becomes a fake frame
+    (its globals hold `__jinja_exception__`) carrying the template's file name and line; the
+    innermost one is where the error is. A template compiled from a string is "<template>".
+    """
+    tb, where = sys.exc_info()[2], (None, None)
+    while tb is not None:
+        if "__jinja_exception__" in tb.tb_frame.f_globals:
+            where = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+        tb = tb.tb_next
+    return where

@@ -46,7 +46,10 @@ def fingerprint(config: dict[str, Any], roots: list[Path]) -> str:
     digest.update(json.dumps([settings, environment], sort_keys=True).encode())
     for path in input_files([*roots, sources.PACKAGE_DIR]):
         digest.update(f"\0{path}\0".encode())
-        digest.update(path.read_bytes())
+        try:
+            digest.update(path.read_bytes())
+        except OSError:  # the build itself reports it, with the file that names it
+            digest.update(b"\0unreadable")
     return digest.hexdigest()[:32]
 
 

@@ -16,7 +16,7 @@ from topicgen.errors import ContentError, did_you_mean
 
 FIGURE_DIRECTIVE = "experiment-figure"
 FIGURE_OPTIONS = ("name", "params", "alt")
-_LABEL = re.compile(r"^[A-Za-z][\w:.-]*$")
+_LABEL = re.compile(r"[A-Za-z][\w:.-]*")
 
 
 def make_parser() -> MarkdownIt:
@@ -27,6 +27,9 @@ def make_parser() -> MarkdownIt:
            double_inline=True)
     md.use(myst_role_plugin)
     md.use(myst_block_plugin)
+    # markdown-it would silently leave a `file:` or `javascript:` link as plain text; let every
+    # URL through so the renderer, which knows the file and line, can refuse it with a message.
+    md.validateLink = lambda url: True
     return md
 
 
@@ -74,15 +77,20 @@ def parse_figure(token: Token, path: Path) -> FigureRequest:
     blank = next((i for i, text in enumerate(body) if text.strip()), len(body))
     if "name" not in options:
         raise ContentError(f"{{{FIGURE_DIRECTIVE}}} needs a :name: label", path, line)
-    if not _LABEL.match(options["name"]):
-        raise ContentError(f'label "{options["name"]}" must start with a letter and use only '
-                           "letters, digits, -, _, : and .", path, line)
+    check_label(options["name"], path, line)
     return FigureRequest(
         label=options["name"], experiment=experiment.strip(), figure=figure.strip(),
         overrides=parse_overrides(options.get("params", ""), path, line),
         alt=options.get("alt", ""), caption="\n".join(body).strip(), path=path, line=line,
         caption_line=line + 1 + first_caption_line + blank,
     )
+
+
+def check_label(label: str, path: Path, line: int) -> None:
+    """Labels become HTML ids and #anchors, so they keep to characters that need no escaping."""
+    if not _LABEL.fullmatch(label):
+        raise ContentError(f'label "{label}" must start with a letter and use only '
+                           "letters, digits, -, _, : and .", path, line)
 
 
 def split_options(body: str, path: Path, line: int) -> tuple[dict[str, str], int]:

@@ -7,21 +7,26 @@ another chapter), then `render_chapter` writes HTML, resolving every role agains
 
 from __future__ import annotations
 
+import base64
 import html
 import inspect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 
-from topicgen.content.myst import is_directive, make_parser, parse_figure
+from topicgen.content.myst import check_label, is_directive, make_parser, parse_figure
 from topicgen.errors import ContentError, TopicgenError, did_you_mean
 from topicgen.mathtex import MathError, render_math
-from topicgen.svg import prefix_ids
+from topicgen.svg import prefix_ids, svg_title
 
 KIND_NAMES = {"section": "Section", "equation": "Equation", "figure": "Figure"}
+LINK_SCHEMES = ("http", "https", "mailto")
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+               ".gif": "image/gif", ".webp": "image/webp", ".svg": "image/svg+xml"}
 
 
 @dataclass
@@ -85,6 +90,7 @@ def number_targets(chapters: list[tuple[Path, list[Token]]], doc: Document) -> N
                 if index + 1 >= len(tokens) or tokens[index + 1].type != "heading_open":
                     raise ContentError(f'label "({token.content})=" must stand on the line '
                                        "right before a heading", path, line)
+                check_label(token.content, path, line)
                 pending_label = token.content
             elif token.type == "heading_open":
                 level = int(token.tag[1])
@@ -92,12 +98,16 @@ def number_targets(chapters: list[tuple[Path, list[Token]]], doc: Document) -> N
                 counters[level:] = [0] * (6 - level)
                 number = ".".join(str(n) for n in counters[:level])
                 title = tokens[index + 1].content
+                if not title.strip():
+                    raise ContentError("heading without a title (write one after the #)",
+                                       path, line)
                 label = pending_label or unique_slug(slugify(title), doc.targets)
                 add_target(doc, label, Target("section", number, path, line, level=level))
                 token.attrSet("id", label)
                 token.meta["number"] = number
                 pending_label = None
             elif token.type == "math_block_label":
+                check_label(token.info, path, line)
                 equations += 1
                 add_target(doc, token.info, Target("equation", str(equations), path, line))
             elif is_directive(token):
@@ -215,7 +225,7 @@ class HandoutRenderer(RendererHTML):
                              "be written in the Markdown, not produced by Jinja")
         caption = self.render_caption(request)
         label = html.escape(request.label)
-        alt = html.escape(request.alt or caption_text(caption))
+        alt = html.escape(request.alt or svg_title(drawn.svg) or caption_text(caption))
         svg = prefix_ids(drawn.svg, f"f-{label}")
         return (
             f'<figure class="experiment" id="{label}">\n'
@@ -247,6 +257,36 @@ class HandoutRenderer(RendererHTML):
         finally:
             self.line_offset, self.line = outer
         return re.sub(r"^<p>(.*)</p>\n?$", r"\1", caption, flags=re.S)  # one-paragraph caption
+
+    # -- links and images: content is untrusted, so it may not point out of the project --------
+    def link_open(self, tokens, idx, options, env):
+        href = tokens[idx].attrGet("href") or ""
+        if not href.startswith("#") and urlsplit(href).scheme not in LINK_SCHEMES:
+            raise self.error(f'link to "{href}": a link may go to a label in the handout '
+                             '(#sec-x) or to a web page (https://...)', tokens, idx)
+        return self.renderToken(tokens, idx, options, env)
+
+    def image(self, tokens, idx, options, env):
+        token = tokens[idx]
+        token.attrSet("src", self.image_data(token.attrGet("src") or "", tokens, idx))
+        return super().image(tokens, idx, options, env)
+
+    def image_data(self, src: str, tokens, idx) -> str:
+        """An image file in the topic folder as a data: URL, so the handout stays one file."""
+        path = self.path.parent / unquote(src)
+        if urlsplit(src).scheme or src.startswith("/") \
+                or not path.resolve().is_relative_to(topic_root(self.path).resolve()):
+            raise self.error(f'image "{src}" is not a file in the topic folder (copy it there '
+                             "and give its path relative to the chapter)", tokens, idx)
+        kind = IMAGE_TYPES.get(path.suffix.lower())
+        if kind is None:
+            raise self.error(f'image "{src}" must be one of: {", ".join(IMAGE_TYPES)}',
+                             tokens, idx)
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise self.error(f'image "{src}": {error.strerror}', tokens, idx) from None
+        return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
 
     # -- roles --------------------------------------------------------------------------------
     def myst_role(self, tokens, idx, options, env):
@@ -293,20 +333,25 @@ class HandoutRenderer(RendererHTML):
                 f"{html.escape(ref.qualname)}()</code></a>")
 
 
+def topic_root(chapter: Path) -> Path:
+    """The topic folder a chapter belongs to: the nearest one holding topic.toml."""
+    return next((folder for folder in chapter.parents if (folder / "topic.toml").is_file()),
+                chapter.parent)
+
+
 def find_source(spec: str) -> SourceRef:
     """`gradient-decay:hidden_state_gradients` -> the function, its file, line and code."""
     from topicgen import experiments
 
     name, _, function = spec.partition(":")
     module = experiments.load(name.strip())
-    target = getattr(module, function.strip(), None)
-    if not (inspect.isfunction(target) or inspect.isclass(target)):
-        public = [n for n, v in vars(module).items()
-                  if (inspect.isfunction(v) or inspect.isclass(v)) and not n.startswith("_")
-                  and v.__module__ == module.__name__]
+    own = {n: v for n, v in vars(module).items()
+           if (inspect.isfunction(v) or inspect.isclass(v)) and not n.startswith("_")
+           and v.__module__ == module.__name__}  # not what it imports: that is not its code
+    if function.strip() not in own:
         raise ContentError(f'experiment "{name}" has no function "{function}"'
-                           + did_you_mean(function, public))
-    code, line = inspect.getsourcelines(target)
+                           + did_you_mean(function, own))
+    code, line = inspect.getsourcelines(own[function.strip()])
     stem = module.__name__.rsplit(".", 1)[-1]
     return SourceRef(
         anchor=f"code-{name}-{function}", experiment=name, function=function,

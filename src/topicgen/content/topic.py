@@ -73,8 +73,8 @@ def load_topic(content_dir: Path, slug: str) -> Topic:
     if not meta["chapters"]:
         raise ContentError('"chapters" is empty: list at least one Markdown file', meta_path)
     chapters = [load_chapter(root, name, meta_path) for name in meta["chapters"]]
-    references = load_references(root / meta["references"], meta_path) \
-        if "references" in meta else {}
+    references = load_references(inside(root, meta["references"], "references", meta_path),
+                                 meta_path) if "references" in meta else {}
     return Topic(
         slug=slug, root=root, title=meta["title"], label=meta.get("label", slug),
         summary=meta.get("summary", ""), authors=list(meta.get("authors", [])),
@@ -85,10 +85,20 @@ def load_topic(content_dir: Path, slug: str) -> Topic:
 def load_chapter(root: Path, name: Any, meta_path: Path) -> Chapter:
     if not isinstance(name, str):
         raise ContentError(f'"chapters" must list file names, got {name!r}', meta_path)
+    path = inside(root, name, "chapter", meta_path)
+    text = read_text(path, meta_path)
+    if not text.strip():
+        raise ContentError(f'the chapter is empty (write some Markdown, or remove "{name}" '
+                           f'from "chapters" in {meta_path.name})', path)
+    return Chapter(path=path, text=text)
+
+
+def inside(root: Path, name: str, what: str, meta_path: Path) -> Path:
+    """`root / name`, refused when it (or the link it is) leads out of the topic folder."""
     path = root / name
     if not path.resolve().is_relative_to(root.resolve()):
-        raise ContentError(f'chapter "{name}" lies outside the topic folder', meta_path)
-    return Chapter(path=path, text=read_text(path, meta_path))
+        raise ContentError(f'{what} "{name}" lies outside the topic folder', meta_path)
+    return path
 
 
 def load_references(path: Path, named_by: Path) -> dict[str, Reference]:
@@ -109,9 +119,14 @@ def read_text(path: Path, named_by: Path | None = None) -> str:
         shown = path.relative_to(named_by.parent) if named_by else path
         raise ContentError(f"{shown} does not exist", named_by or path) from None
     except UnicodeDecodeError as error:
-        raise ContentError(f"not UTF-8 text (byte {error.start}); save it as UTF-8", path) from None
+        raise not_utf8(error, path) from None
     except OSError as error:
         raise ContentError(f"cannot read: {error.strerror}", path) from None
+
+
+def not_utf8(error: UnicodeDecodeError, path: Path) -> ContentError:
+    line = error.object[:error.start].count(b"\n") + 1
+    return ContentError(f"not UTF-8 text (byte {error.start}); save it as UTF-8", path, line)
 
 
 def read_toml(path: Path, named_by: Path | None = None) -> dict[str, Any]:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
-from topicgen.errors import ContentError, did_you_mean
+from topicgen.errors import ContentError, did_you_mean, jinja_location
 from topicgen.experiments.result import Result
 
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+MAX_DIGITS = 17  # a float carries 17 significant digits; more would print noise
+# The largest string, list or integer (in bits) a live value may build: far more than a
+# sentence needs, far less than `{{ 'a' * 10**10 }}` would take from the build machine.
+MAX_SIZE = 100_000
 
 
 class LiveValueError(Exception):
@@ -49,6 +52,7 @@ def sig(value: float, digits: int = 3) -> str:
     """`digits` significant figures; very small or large numbers as a × 10ⁿ."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise LiveValueError(f"sig() needs a number, got {value!r}")
+    check_digits("sig", digits, 1)
     if not math.isfinite(value):
         return "∞" if value > 0 else "−∞" if value < 0 else "NaN"
     if value == 0:
@@ -64,12 +68,55 @@ def sig(value: float, digits: int = 3) -> str:
 
 
 def pct(value: float, digits: int = 0) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise LiveValueError(f"pct() needs a number, got {value!r}")
+    check_digits("pct", digits, 0)
     return f"{100 * value:.{digits}f} %"
 
 
+def check_digits(name: str, digits: object, least: int) -> None:
+    if isinstance(digits, bool) or not isinstance(digits, int) \
+            or not least <= digits <= MAX_DIGITS:
+        raise LiveValueError(f"{name}() digits must be a whole number from {least} to "
+                             f"{MAX_DIGITS}, got {digits!r}")
+
+
+class LiveValueEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, plus limits on `*` and `**` so a chapter cannot exhaust the machine.
+
+    Immutable: a chapter may read results but never change them (no `.update()`, `.pop()`).
+    """
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "*":
+            check_repeat(left, right)
+            check_repeat(right, left)
+        elif isinstance(left, int) and isinstance(right, int) and \
+                max(left.bit_length(), 1) * right > MAX_SIZE:
+            raise LiveValueError(f"{left} ** {right} is too large to print")
+        return super().call_binop(context, operator, left, right)
+
+
+def check_repeat(sequence: object, times: object) -> None:
+    if isinstance(sequence, (str, list, tuple)) and isinstance(times, int) \
+            and len(sequence) * times > MAX_SIZE:
+        raise LiveValueError(f"a text or list of {len(sequence) * times} items is too long "
+                             f"(at most {MAX_SIZE})")
+
+
+class NoFiles(jinja2.BaseLoader):
+    """Refuses `{% include %}`, `{% import %}` and `{% extends %}`: content may read no files."""
+
+    def get_source(self, environment, template):
+        raise LiveValueError(f'cannot read "{template}": live values may not include, import '
+                             'or extend files (quote results with result("label"))')
+
+
 def make_environment(results: dict[str, Result]) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                               autoescape=False)
+    env = LiveValueEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                               autoescape=False, loader=NoFiles())
 
     def result(label: str) -> ResultView:
         if label not in results:
@@ -88,20 +135,15 @@ def render_live_values(text: str, path: Path, env: SandboxedEnvironment) -> str:
         return env.from_string(text).render()
     except jinja2.TemplateSyntaxError as error:
         raise ContentError(f"template syntax: {error.message}", path, error.lineno) from None
-    except (LiveValueError, jinja2.UndefinedError, jinja2.TemplateError, TypeError,
-            ValueError, ArithmeticError) as error:
-        raise ContentError(str(error), path, template_line()) from None
+    except (LiveValueError, jinja2.TemplateError, RecursionError, TypeError, ValueError,
+            ArithmeticError, LookupError) as error:
+        raise ContentError(describe(error), path, jinja_location()[1]) from None
 
 
-def template_line() -> int | None:
-    """The line of the template being rendered when the current exception was raised.
-
-    Jinja compiles templates from strings to code named "<template>" and rewrites the
-    traceback so those frames carry template line numbers.
-    """
-    tb, line = sys.exc_info()[2], None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == "<template>":
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
+def describe(error: Exception) -> str:
+    """The error in a chapter author's words; Python's own words for two are cryptic."""
+    if isinstance(error, RecursionError):
+        return "live values nest too deeply (a macro that calls itself?)"
+    if isinstance(error, OverflowError):
+        return "a number too large for a float"
+    return str(error)

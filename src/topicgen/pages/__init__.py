@@ -6,8 +6,10 @@ import functools
 from pathlib import Path
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
-from topicgen.errors import TopicgenError
+from topicgen.content.topic import not_utf8
+from topicgen.errors import ContentError, jinja_location
 
 
 def theme_dir() -> Path:
@@ -18,27 +20,47 @@ def theme_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "templates"
 
 
+class TemplateLoader(jinja2.FileSystemLoader):
+    """Jinja's file loader, but a template that cannot be read is an error naming its file."""
+
+    def get_source(self, environment, template):
+        try:
+            return super().get_source(environment, template)
+        except jinja2.TemplateNotFound:  # an OSError too, but the next loader may have it
+            raise
+        except UnicodeDecodeError as error:
+            raise not_utf8(error, self.path_of(template)) from None
+        except OSError as error:
+            raise ContentError(f"cannot read: {error.strerror}", self.path_of(template)) from None
+
+    def path_of(self, template: str) -> Path:
+        candidates = (Path(folder) / template for folder in self.searchpath)
+        return next((path for path in candidates if path.is_file()), Path(template))
+
+
 @functools.lru_cache(maxsize=8)
 def make_environment(project: Path) -> jinja2.Environment:
-    """Templates are looked up in the project's templates/ first, so any can be overridden."""
-    loader = jinja2.ChoiceLoader([
-        jinja2.FileSystemLoader(project / "templates"),
-        jinja2.FileSystemLoader(theme_dir()),
-    ])
-    return jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html"]),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    """Templates are looked up in the project's templates/ first, so any can be overridden.
+
+    Sandboxed because an override arrives with the content, in a pull request like a chapter.
+    """
+    loader = jinja2.ChoiceLoader([TemplateLoader(project / "templates"),
+                                  TemplateLoader(theme_dir())])
+    return SandboxedEnvironment(loader=loader, autoescape=jinja2.select_autoescape(["html"]),
+                                undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
 def render_page(project: Path, template: str, context: object) -> str:
-    """Render `template` with `context` (a dataclass) as `page`; errors name template:line."""
+    """Render `template` with `context` (a dataclass) as `page`; errors name file:line."""
     env = make_environment(project)
     try:
         return env.get_template(template).render(page=context)
     except jinja2.TemplateSyntaxError as error:
-        raise TopicgenError(f"template {error.name or template}:{error.lineno}: "
-                            f"{error.message}") from None
+        raise ContentError(f"template syntax: {error.message}", error.filename or template,
+                           error.lineno) from None
     except jinja2.TemplateNotFound as error:
-        raise TopicgenError(f'template "{error.name}" not found in {project / "templates"} '
-                            f"or the default theme") from None
-    except jinja2.UndefinedError as error:
-        raise TopicgenError(f"template {template}: {error.message}") from None
+        raise ContentError(f'template "{error.name}" not found in {project / "templates"} '
+                           "or the default theme", *jinja_location()) from None
+    except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as error:
+        path, line = jinja_location()
+        raise ContentError(str(error), path or f"template {template}", line) from None

@@ -1,0 +1,252 @@
+"""Bad input through the real CLI: one exact `Error: file:line: ...` line, no traceback.
+
+Each case breaks the tiny topic in one way, builds it, and checks the exit code and the
+last line of output. `<ch>`, `<toml>`, `<refs>` and `<project>` in an expected message
+stand for the chapter, topic.toml, references.toml and the project root, as absolute paths.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import TOPIC, tiny_topic
+from topicgen.cli import cli
+
+CHAPTER = f"content/{TOPIC}/01-decay.md"
+TOML = f"content/{TOPIC}/topic.toml"
+REFS = f"content/{TOPIC}/references.toml"
+LIVE_VALUE = 'result("fig-decay").scalars.decay_factor_rnn | sig(2)'  # on line 13 of CHAPTER
+HANDOUT_OVERRIDE = "templates/handout.html"
+
+
+def replaced(path: str, old: str, new: str) -> dict[str, str | bytes]:
+    """The tiny topic with the first `old` in file `path` replaced by `new`."""
+    assert old in tiny_topic[path]
+    return {**tiny_topic, path: tiny_topic[path].replace(old, new, 1)}
+
+
+def added(path: str, text: str | bytes) -> dict[str, str | bytes]:
+    return {**tiny_topic, path: text}
+
+
+def override(body: str) -> dict[str, str | bytes]:
+    """A project override of handout.html whose line 3 is `body`."""
+    return added(HANDOUT_OVERRIDE, f"{{% extends 'base.html' %}}\n{{% block body %}}\n{body}\n"
+                                   "{% endblock %}\n")
+
+
+BUILD_CASES = [
+    # -- topic metadata ----------------------------------------------------------------------
+    pytest.param(added(TOML, 'title = "x\nchapters = ["01-decay.md"]\n'),
+                 "<toml>:1: invalid TOML: Illegal character '\\n'", id="toml-syntax"),
+    pytest.param(replaced(TOML, 'chapters = ["01-decay.md"]', 'chapters = "01-decay.md"'),
+                 '<toml>: "chapters" must be list, got str', id="toml-wrong-type"),
+    pytest.param(replaced(TOML, "summary =", "sumary ="),
+                 '<toml>: unknown key "sumary" (did you mean "summary"?)', id="toml-unknown-key"),
+    pytest.param(replaced(TOML, '["01-decay.md"]', "[1]"),
+                 '<toml>: "chapters" must list file names, got 1', id="toml-chapter-not-a-name"),
+    pytest.param(replaced(REFS, "[Pascanu13]", "[Pascanu13"),
+                 "<refs>:1: invalid TOML: Expected ']' at the end of a table declaration",
+                 id="references-syntax"),
+    pytest.param(replaced(REFS, "year = 2013", 'year = "2013"'),
+                 '<refs>: "Pascanu13.year" must be int, got str', id="references-wrong-type"),
+    pytest.param(replaced(REFS, "venue =", "venu ="),
+                 '<refs>: unknown key "Pascanu13.venu" (did you mean "venue"?)',
+                 id="references-unknown-key"),
+    # -- missing, empty and unreadable files -------------------------------------------------
+    pytest.param(replaced(TOML, '["01-decay.md"]', '["01-decay.md", "02-gates.md"]'),
+                 "<toml>: 02-gates.md does not exist", id="chapter-missing"),
+    pytest.param(replaced(TOML, '"references.toml"', '"refs.toml"'),
+                 "<toml>: refs.toml does not exist", id="references-missing"),
+    pytest.param(replaced(TOML, '["01-decay.md"]', "[]"),
+                 '<toml>: "chapters" is empty: list at least one Markdown file', id="no-chapters"),
+    pytest.param(added(CHAPTER, "\n  \n"),
+                 '<ch>: the chapter is empty (write some Markdown, or remove "01-decay.md" '
+                 'from "chapters" in topic.toml)', id="chapter-without-content"),
+    pytest.param(added(CHAPTER, "# Décor\n".encode("latin-1")),
+                 "<ch>:1: not UTF-8 text (byte 3); save it as UTF-8", id="chapter-not-utf8"),
+    pytest.param(added(REFS, b"[K]\ntitle = '\xff'\n"),
+                 "<refs>:2: not UTF-8 text (byte 13); save it as UTF-8", id="references-not-utf8"),
+    # -- directives --------------------------------------------------------------------------
+    pytest.param(replaced(CHAPTER, ":params:", ":param:"),
+                 '<ch>:8: unknown option ":param:" (did you mean "params"?)',
+                 id="directive-unknown-option"),
+    pytest.param(replaced(CHAPTER, ":name: fig-decay\n", ""),
+                 "<ch>:6: {experiment-figure} needs a :name: label", id="directive-without-name"),
+    pytest.param(replaced(CHAPTER, "T=10 hidden=4", "T10 hidden=4"),
+                 '<ch>:6: ":params:" expects key=value pairs, got "T10"', id="directive-params"),
+    pytest.param(replaced(CHAPTER, "{experiment-figure}", "{experiment-figur}"),
+                 '<ch>:6: unknown directive "{experiment-figur}" '
+                 '(did you mean "experiment-figure"?)', id="directive-unknown"),
+    # -- labels and citations ----------------------------------------------------------------
+    pytest.param(replaced(CHAPTER, "{numref}`fig-decay`", "{numref}`fig-decy`"),
+                 '<ch>:4: unknown label "fig-decy" in {numref} (did you mean "fig-decay"?)',
+                 id="unknown-figure-label"),
+    pytest.param(replaced(CHAPTER, "(sec-decay)=", "(fig-decay)="),
+                 '<ch>:6: label "fig-decay" is already used at 01-decay.md:2',
+                 id="duplicate-label"),
+    pytest.param(replaced(CHAPTER, "The tanh", "$$x$$ (eq-x)\n\n$$y$$ (eq-x)\n\nThe tanh"),
+                 '<ch>:15: label "eq-x" is already used at 01-decay.md:13',
+                 id="duplicate-equation-label"),
+    pytest.param(replaced(CHAPTER, "The tanh", "See {eq}`eq-nope`.\n\nThe tanh"),
+                 '<ch>:13: unknown label "eq-nope" in {eq} (choose from: fig-decay, sec-decay)',
+                 id="unknown-equation-label"),
+    pytest.param(replaced(CHAPTER, "Pascanu13`", "Pascanu14`"),
+                 '<ch>:4: unknown citation "Pascanu14" (did you mean "Pascanu13"?)',
+                 id="unknown-citation"),
+    pytest.param(replaced(CHAPTER, "(sec-decay)=", '(sec" onclick="x)='),
+                 '<ch>:1: label "sec" onclick="x" must start with a letter and use only '
+                 "letters, digits, -, _, : and .", id="label-with-quotes"),
+    pytest.param(replaced(CHAPTER, "# Gradient decay", "#"),
+                 "<ch>:2: heading without a title (write one after the #)", id="empty-heading"),
+    # -- math --------------------------------------------------------------------------------
+    pytest.param(replaced(CHAPTER, "distance $k$", "distance $\\frac{k$"),
+                 "<ch>:10: cannot typeset $\\frac{k$: column 6: '{' without a matching '}'",
+                 id="latex-unbalanced"),
+    pytest.param(replaced(CHAPTER, "distance $k$", "distance $\\foo k$"),
+                 "<ch>:10: cannot typeset $\\foo k$: column 1: unsupported command: \\foo",
+                 id="latex-unknown-command"),
+    # -- live values -------------------------------------------------------------------------
+    pytest.param(replaced(CHAPTER, "| sig(2) }}", "| sig(2) }"),
+                 "<ch>:13: template syntax: unexpected '}'", id="live-value-syntax"),
+    pytest.param(replaced(CHAPTER, 'result("fig-decay")', 'reslt("fig-decay")'),
+                 "<ch>:13: 'reslt' is undefined", id="live-value-undefined"),
+    pytest.param(replaced(CHAPTER, "decay_factor_rnn", "decay_factor_rn"),
+                 '<ch>:13: result("fig-decay").scalars has no "decay_factor_rn" '
+                 '(did you mean "decay_factor_rnn"?)', id="live-value-unknown-scalar"),
+    pytest.param(replaced(CHAPTER, "sig(2)", "sig(0)"),
+                 "<ch>:13: sig() digits must be a whole number from 1 to 17, got 0",
+                 id="live-value-bad-digits"),
+    pytest.param(replaced(CHAPTER, "{{", "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}{{"),
+                 "<ch>:13: live values nest too deeply (a macro that calls itself?)",
+                 id="live-value-recursion"),
+    pytest.param(replaced(CHAPTER, LIVE_VALUE, "'{0[1]}'.format_map({})"),
+                 "<ch>:13: tuple index out of range", id="live-value-index-error"),
+    # -- templates a project overrides -------------------------------------------------------
+    pytest.param(override("{{ page.title }"),
+                 "<project>/templates/handout.html:3: template syntax: unexpected '}'",
+                 id="template-syntax"),
+    pytest.param(override("{{ page.titel }}"),
+                 "<project>/templates/handout.html:3: 'topicgen.pages.context.HandoutPage "
+                 "object' has no attribute 'titel'", id="template-undefined"),
+    pytest.param(added("templates/base.html", "<html>\n\n{{ page.nope }}\n</html>\n"),
+                 "<project>/templates/base.html:3: 'topicgen.pages.context.HandoutPage object' "
+                 "has no attribute 'nope'", id="template-base-undefined"),
+    pytest.param(override("{{ page.title + 1 }}"),
+                 '<project>/templates/handout.html:3: can only concatenate str (not "int") to str',
+                 id="template-type-error"),
+    pytest.param(override("{% include 'nope.html' %}"),
+                 '<project>/templates/handout.html:3: template "nope.html" not found in '
+                 "<project>/templates or the default theme", id="template-include-missing"),
+    pytest.param(added(HANDOUT_OVERRIDE, b"{% extends 'base.html' %}\n\xff"),
+                 "<project>/templates/handout.html:2: not UTF-8 text (byte 26); save it as UTF-8",
+                 id="template-not-utf8"),
+    # -- experiments named by figures --------------------------------------------------------
+    pytest.param(replaced(CHAPTER, "gradient-decay:", "gradient-decy:"),
+                 '<ch>:6: unknown experiment "gradient-decy" (did you mean "gradient-decay"?)',
+                 id="unknown-experiment"),
+    pytest.param(replaced(CHAPTER, ":grad_norm", ":grad_nrm"),
+                 '<ch>:6: experiment "gradient-decay" has no figure "grad_nrm" '
+                 '(did you mean "grad_norm"?)', id="unknown-figure"),
+    pytest.param(replaced(CHAPTER, "hidden=4", "hiden=4"),
+                 '<ch>:6: unknown parameter "hiden" for experiment "gradient-decay" '
+                 '(did you mean "hidden"?)', id="unknown-parameter"),
+    pytest.param(replaced(CHAPTER, "hidden=4", "hidden=four"),
+                 '<ch>:6: parameter "hidden" expects int, got "four"', id="parameter-type"),
+    pytest.param(replaced(CHAPTER, "T=10", "T=0"),
+                 '<ch>:6: parameter "T" of "gradient-decay" must be 1 <= T <= 5000, got 0',
+                 id="parameter-out-of-range"),
+    pytest.param(replaced(CHAPTER, "seeds=2", "seeds=2 rho=nan"),
+                 '<ch>:6: parameter "rho" of "gradient-decay" must be 1e-06 <= rho <= 100.0, '
+                 "got nan", id="parameter-nan"),
+]
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    """One result cache for the module, so the tiny experiment runs once, not per case."""
+    return tmp_path_factory.mktemp("cache")
+
+
+def write(make_project, files: dict[str, str | bytes]) -> Path:
+    project = make_project({k: v for k, v in files.items() if isinstance(v, str)})
+    for relative, data in files.items():
+        if isinstance(data, bytes):
+            (project / relative).parent.mkdir(parents=True, exist_ok=True)
+            (project / relative).write_bytes(data)
+    return project
+
+
+def build(project: Path, cache_dir: Path):
+    return CliRunner().invoke(cli, ["build", "handout", "--project", str(project), "--topic",
+                                    TOPIC, "--profile", "quick", "--format", "html",
+                                    "--cache-dir", str(cache_dir)])
+
+
+def expand(message: str, project: Path) -> str:
+    for name, path in (("<ch>", CHAPTER), ("<toml>", TOML), ("<refs>", REFS)):
+        message = message.replace(name, str(project / path))
+    return "Error: " + message.replace("<project>", str(project))
+
+
+def assert_one_error_line(result, expected: str, exit_code: int = 1) -> None:
+    lines = result.output.splitlines()
+    assert (result.exit_code, lines[-1]) == (exit_code, expected), result.output
+    assert [line for line in lines if line.startswith("Error:")] == [expected]
+    assert "Traceback" not in result.output
+    assert "internal error" not in result.output
+
+
+def test_the_unbroken_tiny_topic_builds(make_project, cache_dir):
+    project = write(make_project, tiny_topic)
+    result = build(project, cache_dir)
+    assert result.exit_code == 0, result.output
+    assert (project / "output" / TOPIC / "handout.html").is_file()
+
+
+@pytest.mark.parametrize(("files", "message"), BUILD_CASES)
+def test_bad_input_is_one_line_naming_where_and_the_fix(make_project, cache_dir, files, message):
+    project = write(make_project, files)
+    result = build(project, cache_dir)
+    assert_one_error_line(result, expand(message, project))
+    assert not (project / "output" / TOPIC / "handout.html").exists()  # nothing half-built
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="root reads files whatever their mode")
+@pytest.mark.parametrize(("relative", "shown"), [
+    (CHAPTER, "<ch>"), (REFS, "<refs>"), (HANDOUT_OVERRIDE, "<project>/templates/handout.html"),
+])
+def test_unreadable_file(make_project, cache_dir, relative, shown):
+    project = write(make_project, override("{{ page.title }}"))
+    (project / relative).chmod(0)
+    try:
+        result = build(project, cache_dir)
+    finally:
+        (project / relative).chmod(0o644)
+    assert_one_error_line(result, expand(f"{shown}: cannot read: Permission denied", project))
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["nope"], 'unknown experiment "nope" (choose from: attention-scaling, cell-highway, '
+               "gate-saturation, gradient-clipping, gradient-decay, jacobian-spectrum, layernorm, "
+               "long-range-memory, norm-placement, residual-depth)"),
+    (["gradient-decai"], 'unknown experiment "gradient-decai" (did you mean "gradient-decay"?)'),
+    (["gradient-decay", "-p", "hiden=4"],
+     'unknown parameter "hiden" for experiment "gradient-decay" (did you mean "hidden"?)'),
+    (["gradient-decay", "-p", "T=1.5"], 'parameter "T" expects int, got "1.5"'),
+    (["gradient-decay", "-p", "T=99999"],
+     'parameter "T" of "gradient-decay" must be 1 <= T <= 5000, got 99999'),
+    (["gradient-decay", "-p", "cells=rnn,lsmt"],
+     'parameter "cells" of "gradient-decay" must be one of rnn, lstm, gru, linear, '
+     "got 'lsmt'"),
+    (["gradient-decay", "-p", "rho=inf"],
+     'parameter "rho" of "gradient-decay" must be 1e-06 <= rho <= 100.0, got inf'),
+])
+def test_run_with_bad_arguments_is_a_usage_error(args, message):
+    result = CliRunner().invoke(cli, ["run", *args])
+    assert_one_error_line(result, f"Error: {message}", exit_code=2)
