@@ -6,10 +6,13 @@ BIN := $(VENV)/bin
 # The CPU build that lies on this machine; a looser pin makes pip fetch a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: handout test lint bench clean setup setup-dev
+.PHONY: handout site test lint bench clean setup setup-dev
 
 handout: setup  ## set everything up and build output/topic4/handout.{html,pdf}
 	$(BIN)/topicgen build handout
+
+site: setup  ## set everything up and build the docs site in output/site
+	$(BIN)/topicgen build site
 
 test: setup-dev  ## set up the dev extras and run lint + the whole test suite
 	$(BIN)/ruff check src tests benchmarks
@@ -35,7 +38,13 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.system | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	@touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed
+# The browser tests drive Debian's chromium through playwright: no browser download.
+$(VENV)/.system-browser: scripts/install-system-packages.sh
+	@mkdir -p $(VENV)
+	WITH_BROWSER=1 ./scripts/install-system-packages.sh
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed $(VENV)/.system-browser
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 

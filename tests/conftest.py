@@ -88,3 +88,30 @@ def make_project(tmp_path: Path) -> Callable[..., Path]:
 def tiny_topic_fixture() -> dict[str, str]:
     """A copy of `tiny_topic` that a test may change freely."""
     return dict(tiny_topic)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def quick_cache(tmp_path_factory) -> Path:
+    """One result cache for every quick build of the real topic4 in this test session, so
+    each experiment runs once however many tests build the handout, report or site."""
+    return tmp_path_factory.mktemp("quick-cache")
+
+
+@pytest.fixture(scope="session")
+def topic4_site(tmp_path_factory, quick_cache) -> Path:
+    """The docs site of a copy of this repository's content, quick profile: the site folder."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from topicgen.cli import cli
+
+    project = tmp_path_factory.mktemp("site-project")
+    shutil.copytree(ROOT / "content", project / "content")
+    result = CliRunner().invoke(cli, ["build", "site", "--project", str(project), "--profile",
+                                      "quick", "--cache-dir", str(quick_cache)])
+    assert result.exit_code == 0, result.output
+    return project / "output" / "site"

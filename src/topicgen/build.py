@@ -87,11 +87,7 @@ def build_handout(config: Config, argv: list[str] | None = None) -> BuildSummary
             requests = plan_figures(topic)
             runs = plan_runs(requests, config.profile, config.seed)
             note["text"] = f"{len(requests)} figures from {len(runs)} experiment runs"
-        cache = ResultCache(config.cache_path, config.force)
-        with stage("run") as note:
-            run_experiments(runs, config, cache)
-            note["text"] = f"{sum(r.cache_hit for r in runs)} reused, " \
-                           f"{sum(not r.cache_hit for r in runs)} computed"
+        cache = run_stage(runs, config)
         with stage("figures") as note:
             figures = draw_figures(requests, runs, cache)
             note["text"] = f"{len(figures)} figures"
@@ -152,6 +148,16 @@ def plan_runs(requests: list[FigureRequest], profile: str, seed: int) -> list[Ru
         key = json.dumps([request.experiment, as_dict(params)], sort_keys=True)
         runs.setdefault(key, Run(request.experiment, params, seed)).labels.append(request.label)
     return list(runs.values())
+
+
+def run_stage(runs: list[Run], config: Config) -> ResultCache:
+    """The run stage: every run's result, reused or computed; the cache, for the figures."""
+    cache = ResultCache(config.cache_path, config.force)
+    with stage("run") as note:
+        run_experiments(runs, config, cache)
+        note["text"] = f"{sum(r.cache_hit for r in runs)} reused, " \
+                       f"{sum(not r.cache_hit for r in runs)} computed"
+    return cache
 
 
 def run_experiments(runs: list[Run], config: Config, cache: ResultCache) -> None:

@@ -7,6 +7,7 @@ module level, so `topicgen --help` stays fast.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import sys
 from pathlib import Path
@@ -63,29 +64,38 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     setup_logging(-1 if quiet else verbose)
 
 
-def build_options(command):
-    """Options shared by every build target; None means "not given" so topicgen.toml wins."""
-    options = [
-        click.option("--project", type=click.Path(file_okay=False, path_type=Path),
-                     default=None, help="Project root (default: the current folder)."),
-        click.option("--topic", default=None, help="Topic folder under content/ [topic4]."),
-        click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-                     help="Output folder [output/<topic>]."),
-        click.option("--profile", type=click.Choice(["quick", "full"]), default=None,
-                     help="Experiment size: full (published) or quick (CI) [full]."),
-        click.option("--force", is_flag=True, default=None,
-                     help="Rerun experiments even when cached results exist."),
-        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
-                     default=None, help="Result cache [.topicgen/cache, $TOPICGEN_CACHE_DIR]."),
-        click.option("--seed", type=int, default=None, help="First seed of every experiment [0]."),
-        click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
-                     help="Where experiments run [cpu]."),
-        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-                     help="Experiments run in parallel, one process each [the usable cores]."),
-        click.option("--fail-fast", is_flag=True, default=None,
-                     help="Stop at the first experiment that raises."),
-    ]
+# Options shared by every build target; None means "not given" so topicgen.toml wins.
+BUILD_OPTIONS = {
+    "project": click.option("--project", type=click.Path(file_okay=False, path_type=Path),
+                            help="Project root (default: the current folder)."),
+    "topic": click.option("--topic", help="Topic folder under content/ [topic4]."),
+    "out": click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+                        help="Output folder [output/<topic>]."),
+    "profile": click.option("--profile", type=click.Choice(["quick", "full"]),
+                            help="Experiment size: full (published) or quick (CI) [full]."),
+    "force": click.option("--force", is_flag=True, default=None,
+                          help="Rerun experiments even when cached results exist."),
+    "cache_dir": click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+                              help="Result cache [.topicgen/cache, $TOPICGEN_CACHE_DIR]."),
+    "seed": click.option("--seed", type=int, help="First seed of every experiment [0]."),
+    "device": click.option("--device", type=click.Choice(["cpu", "cuda"]),
+                           help="Where experiments run [cpu]."),
+    "jobs": click.option("-j", "--jobs", type=click.IntRange(min=1),
+                         help="Experiments run in parallel, one process each [the usable cores]."),
+    "fail_fast": click.option("--fail-fast", is_flag=True, default=None,
+                              help="Stop at the first experiment that raises."),
+}
+
+
+def build_options(command, skip: tuple[str, ...] = ()):
+    """Apply BUILD_OPTIONS (less those named in `skip`) to `command`."""
+    options = [option for name, option in BUILD_OPTIONS.items() if name not in skip]
     return functools.reduce(lambda f, option: option(f), reversed(options), command)
+
+
+def site_options(command):
+    """The build options less --topic (a site has every topic) and --out (it has its own)."""
+    return build_options(command, skip=("topic", "out"))
 
 
 @cli.group()
@@ -126,6 +136,83 @@ def build_handout_command(fmt: str | None, **options) -> None:
                f"({summary.reused} reused, {len(summary.runs) - summary.reused} computed)")
 
 
+@build.command("report")
+@build_options
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "all"]), default=None,
+              help="Which files to write besides report.json [all].")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default=None,
+              help="PDF page size [a4].")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary (report.json) to stdout.")
+@click.option("--compare", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="PREVIOUS.json", help="Show which numbers moved since this report.json.")
+def build_report_command(fmt: str | None, as_json: bool, compare: Path | None,
+                         **options) -> None:
+    """Build the experiment report: every run, its provenance and its verdict.
+
+    Covers every registered experiment. A failed claim is shown as failed in the report,
+    which is still written; the command then exits 1.
+
+    \b
+    Example:
+      topicgen build report --profile quick          # output/topic4/report.html, .pdf, .json
+      topicgen build report --json --compare old/report.json
+    """
+    from topicgen.config import load_config
+    from topicgen.publish.report import build_report
+
+    config = load_config(options.pop("project"), formats=format_choice(fmt), **options)
+    summary = build_report(config, argv=sys.argv, compare=compare)
+    if as_json:
+        click.echo(json.dumps(summary.data, indent=2))
+    else:
+        click.echo(report_line(summary, config.out_dir))
+    fail_on_claims(summary.failed)
+
+
+@build.command("all")
+@build_options
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "all"]), default=None,
+              help="Which files to write [all].")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default=None,
+              help="PDF page size [a4].")
+def build_all_command(fmt: str | None, **options) -> None:
+    """Build the report and the handout, running each experiment once.
+
+    \b
+    Example:
+      topicgen build all --profile quick
+    """
+    from topicgen.config import load_config
+    from topicgen.publish.report import build_all
+
+    config = load_config(options.pop("project"), formats=format_choice(fmt), **options)
+    report, handout = build_all(config, argv=sys.argv)
+    click.echo(report_line(report, config.out_dir))
+    names = ", ".join(p.name for p in handout.outputs if p.name.startswith("handout"))
+    click.echo(f"Up to date: the handout in {config.out_dir}" if handout.up_to_date else
+               f"Built {names} in {config.out_dir} in {handout.seconds:.1f} s")
+    fail_on_claims(report.failed)
+
+
+def format_choice(fmt: str | None) -> tuple[str, ...] | None:
+    return None if fmt is None else ("html", "pdf") if fmt == "all" else (fmt,)
+
+
+def report_line(summary, out_dir: Path) -> str:
+    claims = summary.data["claims"]
+    return (f"Built {', '.join(p.name for p in summary.outputs)} in {out_dir} in "
+            f"{summary.seconds:.1f} s ({summary.reused} reused, "
+            f"{len(summary.runs) - summary.reused} computed); "
+            f"{claims['passed']} of {claims['total']} claims hold")
+
+
+def fail_on_claims(failed: list[str]) -> None:
+    if failed:
+        from topicgen.errors import ClaimError
+
+        raise ClaimError(f"{len(failed)} claim(s) failed: " + " | ".join(failed))
+
+
 @cli.command("figures")
 @click.argument("names", nargs=-1)
 @build_options
@@ -153,6 +240,65 @@ def figures_command(names: tuple[str, ...], fmt: str, dpi: int, **options) -> No
     written = export_figures(config, names, out or config.out_dir / "figures", fmt, dpi)
     click.echo(f"Wrote {len(written) // 2} figures and their CSV data to "
                f"{written[0].parent if written else out}")
+
+
+@build.command("site")
+@site_options
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Site folder [output/site].")
+@click.option("--base-url", default=None, metavar="URL",
+              help="Where the site will be published; adds sitemap.xml.")
+def build_site_command(out: Path | None, base_url: str | None, **options) -> None:
+    """Build the docs site: every topic's handout, PDF, report, figures, data and search.
+
+    Links are relative, so the site works under any sub-path and from file://.
+
+    \b
+    Example:
+      topicgen build site
+      topicgen build site --base-url https://example.org/course/ --out public
+    """
+    from topicgen.config import load_config
+    from topicgen.publish.site import build_site, check_base_url
+
+    check_base_url(base_url)  # before anything slow
+    config = load_config(options.pop("project"), **options)
+    summary = build_site(config, out or config.project / "output" / "site", base_url, sys.argv)
+    click.echo(f"Built the site in {summary.out_dir} ({len(summary.pages)} pages) "
+               f"in {summary.seconds:.1f} s")
+
+
+@cli.command("serve")
+@site_options
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; the default is reachable from this machine only.")
+def serve_command(port: int, host: str, **options) -> None:
+    """Build the site, serve it on localhost and rebuild when its sources change.
+
+    Watches content/, templates/ and the experiment code; open pages reload themselves.
+
+    \b
+    Example:
+      topicgen serve
+      topicgen serve --port 8001 --profile quick
+    """
+    from topicgen.config import load_config
+    from topicgen.pages import theme_dir
+    from topicgen.publish.site import build_site
+    from topicgen.serve import rebuild_command, serve
+    from topicgen.sources import PACKAGE_DIR
+
+    project = options.pop("project")
+    config = load_config(project, **options)
+    site = config.project / "output" / "site"
+    build_site(config, site, None, sys.argv)
+    argv = ["build", "site", "--project", str(config.project), "--profile", config.profile,
+            "--out", str(site)]
+    watched = [config.content_dir, config.project / "templates", theme_dir(), PACKAGE_DIR,
+               config.project / "topicgen.toml"]
+    serve(site, host, port, watched, rebuild_command(argv))
 
 
 def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -218,8 +364,6 @@ def list_command(as_json: bool) -> None:
       topicgen list
       topicgen list --json
     """
-    import json
-
     from topicgen.experiments.catalog import catalog
 
     entries = catalog()

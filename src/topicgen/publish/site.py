@@ -1,0 +1,213 @@
+"""The docs site: every topic's handout, PDF and report, a figure gallery with data and code,
+references, a 404 page and client-side search, all with relative links.
+
+Relative links make the site work under any sub-path and straight from file://; the search
+index is a script (not JSON fetched at run time) for the same reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+from topicgen import experiments, sources
+from topicgen.build import stage, stale_outputs
+from topicgen.config import Config
+from topicgen.content.topic import Topic, available_topics, load_topic
+from topicgen.errors import ClaimError, TopicgenError, UsageError
+from topicgen.files import write_atomic
+from topicgen.freshness import file_digest, previous_manifest
+from topicgen.lock import build_lock
+from topicgen.pages import render_page, theme_dir
+from topicgen.pages.site import CodeFile, CodePage, GalleryFigure, SitePage, TopicCard
+
+log = logging.getLogger(__name__)
+
+SITE_TITLE = "Lecture handouts"
+COPIED = ("handout.html", "handout.pdf", "report.html", "report.pdf")
+FIGURE = re.compile(r'<figure class="experiment" id="(?P<label>[^"]+)">\s*'
+                    r'<div class="figure-art" role="img" aria-label="(?P<alt>[^"]*)">.*?</div>\s*'
+                    r"<figcaption>(?P<caption>.*?)</figcaption>\s*</figure>", re.S)
+SECTION = re.compile(r'<h([23]) id="(?P<id>[^"]+)"[^>]*>(?P<title>.*?)</h\1>', re.S)
+
+
+@dataclass
+class SiteSummary:
+    out_dir: Path
+    pages: list[str]
+    seconds: float
+
+
+def check_base_url(base_url: str | None) -> str | None:
+    """`https://host/path/` with the trailing slash, or None; anything else is a usage error."""
+    if base_url is None:
+        return None
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query \
+            or parts.fragment or " " in base_url.strip():
+        raise UsageError(f'--base-url must be an absolute http(s) address such as '
+                         f'https://example.org/course/, got "{base_url}"')
+    return base_url.strip().rstrip("/") + "/"
+
+
+def build_site(config: Config, out_dir: Path, base_url: str | None = None,
+               argv: list[str] | None = None) -> SiteSummary:
+    """Build every topic's handout (through the caches), then the site around them."""
+    started = time.perf_counter()
+    base = check_base_url(base_url)
+    slugs = available_topics(config.content_dir)
+    if not slugs:
+        raise TopicgenError(f"no topics in {config.content_dir}: a topic is a folder there "
+                            "with a topic.toml")
+    from topicgen.publish.report import build_all
+
+    for slug in slugs:
+        log.info("topic %s", slug)
+        summary, _ = build_all(dataclasses.replace(config, topic=slug, out=None), argv)
+        if summary.failed:
+            raise ClaimError(f"{len(summary.failed)} claim(s) failed in {slug}: "
+                             + " | ".join(summary.failed))
+    with build_lock(config.project / ".topicgen"), stage("site") as note:
+        files = site_files(config, slugs, out_dir, base)
+        stale = stale_outputs(out_dir, files)
+        files[out_dir / "manifest.json"] = json.dumps({
+            "argv": argv, "base_url": base, "topics": slugs,
+            "outputs": {str(p.relative_to(out_dir)): file_digest(d)
+                        for p, d in sorted(files.items())}}, indent=2) + "\n"
+        changed = sum(write_atomic(path, data) for path, data in files.items())
+        for path in stale:
+            path.unlink(missing_ok=True)
+        note["text"] = f"{len(files)} files in {out_dir} ({changed} changed)"
+    pages = sorted(str(p.relative_to(out_dir)) for p in files if p.suffix == ".html")
+    return SiteSummary(out_dir, pages, time.perf_counter() - started)
+
+
+def site_files(config: Config, slugs: list[str], out_dir: Path, base: str | None
+               ) -> dict[Path, bytes | str]:
+    topics = [load_topic(config.content_dir, slug) for slug in slugs]
+    cards = [topic_card(topic, config.project / "output" / topic.slug) for topic in topics]
+    files: dict[Path, bytes | str] = {}
+    index: list[dict[str, str]] = []
+    page = SitePage(title=SITE_TITLE, site_title=SITE_TITLE, root="", version=version())
+    files[out_dir / "index.html"] = render(config, "site_index.html", page, topics=cards)
+    files[out_dir / "404.html"] = render(config, "site_404.html", page, title="Page not found",
+                                         root=base or "")
+    experiments_shown: set[str] = set()
+    for topic, card in zip(topics, cards, strict=True):
+        built = config.project / "output" / topic.slug
+        files.update(topic_files(config, topic, card, built, out_dir / topic.slug, index,
+                                 experiments_shown))
+    for name in sorted(experiments_shown):
+        files[out_dir / "code" / f"{experiments.EXPERIMENTS[name]}.html"] = render(
+            config, "site_code.html", page, title=f"Code of {name}", root="../",
+            code=code_page(name))
+    files[out_dir / "search-index.js"] = ("window.TOPICGEN_SEARCH = "
+                                          + json.dumps(index, ensure_ascii=False) + ";\n")
+    files[out_dir / "search.js"] = (theme_dir() / "search.js").read_bytes()
+    if base:
+        files[out_dir / "sitemap.xml"] = sitemap(base, out_dir, files)
+    return files
+
+
+def topic_files(config: Config, topic: Topic, card: TopicCard, built: Path, out: Path,
+                index: list[dict[str, str]], experiments_shown: set[str]
+                ) -> dict[Path, bytes | str]:
+    """The topic's built files, copied, plus its gallery and references pages."""
+    wrote = previous_manifest(built).get("outputs", {})
+    names = [name for name in wrote if name.startswith(("figures/", "data/"))]
+    names += [name for name in COPIED if (built / name).is_file()]
+    files: dict[Path, bytes | str] = {out / name: (built / name).read_bytes() for name in names}
+    handout = (built / "handout.html").read_text("utf-8")
+    runs = previous_manifest(built).get("runs", [])
+    experiment_of = {label: run["experiment"] for run in runs for label in run["figures"]}
+    figures = [GalleryFigure(m["label"], Markup(to_handout(m["caption"])),
+                             html.unescape(m["alt"]),
+                             experiment_of[m["label"]],
+                             experiments.EXPERIMENTS[experiment_of[m["label"]]])
+               for m in FIGURE.finditer(handout)]
+    experiments_shown.update(figure.experiment for figure in figures)
+    page = SitePage(title=f"Figures of {topic.title}", site_title=SITE_TITLE, root="../",
+                    version=version(), topic=card)
+    files[out / "gallery.html"] = render(config, "site_gallery.html", page, figures=figures)
+    files[out / "references.html"] = render(config, "site_references.html", page,
+                                            title=f"References of {topic.title}",
+                                            references=list(topic.references.values()))
+    index += search_entries(handout, f"{topic.slug}/handout.html", f"{topic.label} handout")
+    index += [{"title": f"Figure: {figure.label}", "url": f"{topic.slug}/gallery.html#"
+               f"{figure.label}", "page": "Figure gallery", "text": plain_text(figure.caption)}
+              for figure in figures]
+    return files
+
+
+def to_handout(caption: str) -> str:
+    """A caption's cross-references point into the handout, not into the gallery."""
+    return caption.replace('href="#', 'href="handout.html#')
+
+
+def topic_card(topic: Topic, built: Path) -> TopicCard:
+    if not (built / "handout.html").is_file():
+        raise TopicgenError(f"{built / 'handout.html'} is missing: the handout build of "
+                            f"{topic.slug} did not write HTML (is formats set to pdf only?)")
+    return TopicCard(topic.slug, topic.title, topic.label, topic.summary,
+                     has_pdf=(built / "handout.pdf").is_file(),
+                     has_report=(built / "report.html").is_file())
+
+
+def code_page(name: str) -> CodePage:
+    from topicgen.content.render import highlight
+
+    stem = experiments.EXPERIMENTS[name]
+    files = []
+    for kind in ("experiments", "figures"):
+        path = sources.module_file(f"topicgen.{kind}.{stem}")
+        files.append(CodeFile(f"topicgen/{kind}/{stem}.py", kind,
+                              Markup(highlight(path.read_text("utf-8"), "python"))))
+    return CodePage(name, experiments.load(name).SUMMARY, files)
+
+
+def search_entries(page_html: str, url: str, page_name: str) -> list[dict[str, str]]:
+    """One entry per h2/h3 section: its title, its anchor and its words."""
+    body = page_html[page_html.find("<main"):]
+    matches = list(SECTION.finditer(body))
+    entries = []
+    for match, following in zip(matches, [*matches[1:], None], strict=True):
+        text = body[match.end():following.start() if following else len(body)]
+        entries.append({"title": plain_text(match["title"]), "url": f"{url}#{match['id']}",
+                        "page": page_name, "text": plain_text(text)})
+    return entries
+
+
+def plain_text(fragment: str) -> str:
+    """Words only: SVGs (figures and math) and tags removed."""
+    text = re.sub(r"<(svg|script|style)\b.*?</\1>", " ", fragment, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
+
+
+def sitemap(base: str, out_dir: Path, files: dict[Path, bytes | str]) -> str:
+    urls = sorted(str(p.relative_to(out_dir)) for p in files
+                  if p.suffix == ".html" and p.name != "404.html")
+    entries = "".join(f"  <url><loc>{html.escape(base + url)}</loc></url>\n" for url in urls)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            f"{entries}</urlset>\n")
+
+
+def render(config: Config, template: str, page: SitePage, **fields) -> str:
+    from pygments.formatters import HtmlFormatter
+
+    page = dataclasses.replace(page, code_css=Markup(HtmlFormatter(style="default")
+                                                     .get_style_defs(".code")), **fields)
+    return render_page(config.project, template, page)
+
+
+def version() -> str:
+    return sources.version("topicgen")

@@ -1,0 +1,125 @@
+"""`topicgen serve`: the docs site on localhost, rebuilt when its sources change.
+
+Rebuilds run `topicgen build site` in a fresh process, so an edited experiment or template
+is picked up exactly as a clean build would see it; a failed rebuild keeps the last good
+site online and prints the error. Open pages poll a version number and reload themselves.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import logging
+import subprocess
+import sys
+import threading
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from topicgen.errors import TopicgenError, UsageError
+
+log = logging.getLogger(__name__)
+
+VERSION_PATH = "/__topicgen/version"
+RELOAD_SCRIPT = (  # polls VERSION_PATH once a second and reloads when it changes
+    "<script>(function(){var v=null;setInterval(function(){fetch('/__topicgen/version')"
+    ".then(function(r){return r.text()}).then(function(t){if(v!==null&&t!==v)"
+    "{location.reload()}v=t}).catch(function(){})},1000)})();</script>"
+)
+
+
+class SiteHandler(SimpleHTTPRequestHandler):
+    """Serves only files under the site folder; adds the reload script to HTML pages."""
+
+    state: dict  # {"version": int}, shared with the watcher
+
+    def translate_path(self, path: str) -> str:
+        root = Path(self.directory).resolve()
+        resolved = Path(super().translate_path(path)).resolve()
+        # translate_path already drops "..", but a symlink could still lead outside.
+        return str(resolved) if resolved.is_relative_to(root) else str(root / "__outside__")
+
+    def do_GET(self) -> None:
+        if self.path == VERSION_PATH:
+            self.reply(str(self.state["version"]).encode(), "text/plain")
+            return
+        path = Path(self.translate_path(self.path.split("?")[0]))
+        if path.is_dir():
+            path = path / "index.html"
+        if path.suffix == ".html" and path.is_file():
+            page = path.read_bytes().replace(b"</body>", RELOAD_SCRIPT.encode() + b"</body>", 1)
+            self.reply(page, "text/html; charset=utf-8")
+            return
+        super().do_GET()
+
+    def reply(self, body: bytes, content_type: str) -> None:
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+        log.debug("%s - %s", self.address_string(), format % args)
+
+
+def make_server(site: Path, host: str, port: int, state: dict) -> ThreadingHTTPServer:
+    handler = type("Handler", (SiteHandler,), {"state": state})
+    try:
+        return ThreadingHTTPServer((host, port), functools.partial(handler, directory=str(site)))
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise UsageError(f"port {port} on {host} is already in use (another server?); "
+                             f"try --port {port + 1}") from None
+        raise TopicgenError(f"cannot serve on {host}:{port}: {error.strerror}") from None
+
+
+def rebuild(command: list[str], state: dict) -> None:
+    log.info("change detected: rebuilding...")
+    process = subprocess.run(command, capture_output=True, text=True)
+    if process.returncode == 0:
+        state["version"] += 1
+        log.info("rebuilt; open pages reload")
+    else:
+        lines = (process.stderr or process.stdout).strip().splitlines()
+        log.error("rebuild failed, still serving the last good site: %s",
+                  lines[-1] if lines else f"exit {process.returncode}")
+
+
+def watch(paths: list[Path], command: list[str], state: dict, stop: threading.Event) -> None:
+    import watchfiles
+
+    existing = [str(p) for p in paths if p.exists()]
+    for _changes in watchfiles.watch(*existing, stop_event=stop, debounce=300):
+        rebuild(command, state)
+
+
+def serve(site: Path, host: str, port: int, watched: list[Path], rebuild_command: list[str],
+          ready: threading.Event | None = None, stop: threading.Event | None = None) -> None:
+    """Serve `site` until interrupted (or `stop` is set), rebuilding on changes to `watched`."""
+    state = {"version": 0}
+    server = make_server(site, host, port, state)
+    state["port"] = server.server_port
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("warning: serving on %s makes the site reachable from other machines", host)
+    stop = stop or threading.Event()
+    watcher = threading.Thread(target=watch, args=(watched, rebuild_command, state, stop),
+                               daemon=True)
+    watcher.start()
+    threading.Thread(target=lambda: (stop.wait(), server.shutdown()), daemon=True).start()
+    log.info("serving %s at http://%s:%d/ (Ctrl+C stops)", site, host, server.server_port)
+    if ready:
+        ready.set()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        server.server_close()
+
+
+def rebuild_command(argv: list[str]) -> list[str]:
+    return [sys.executable, "-m", "topicgen", *argv]

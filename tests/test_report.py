@@ -1,0 +1,203 @@
+"""The experiment report, built once for Topic 4 in the quick profile, read as CI would."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import ROOT, TOPIC
+from topicgen.cli import cli
+from topicgen.experiments.result import Claim
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, [str(arg) for arg in args])
+
+
+@pytest.fixture(scope="module")
+def built(topic4_site) -> Path:
+    """The real topic4 output folder the docs-site build wrote (handout and report)."""
+    return topic4_site.parent / "topic4"
+
+
+@pytest.fixture(scope="module")
+def html(built) -> str:
+    return (built / "report.html").read_text("utf-8")
+
+
+@pytest.fixture(scope="module")
+def data(built) -> dict:
+    return json.loads((built / "report.json").read_text("utf-8"))
+
+
+def tiny_project(make_project, tiny_topic, quick_cache) -> Path:
+    """The tiny topic, with the Topic 4 build's cache: only its own gradient-decay run computes."""
+    project = make_project(tiny_topic)
+    shutil.copytree(quick_cache, project / "cache")
+    return project
+
+
+def tiny_args(project: Path, *extra: str) -> list:
+    return ["build", *extra, "--project", project, "--topic", TOPIC, "--profile", "quick",
+            "--cache-dir", project / "cache", "--format", "html", "--jobs", "1"]
+
+
+def test_every_listed_experiment_has_a_section(html):
+    names = [entry["name"] for entry in json.loads(invoke("list", "--json").output)]
+    assert len(names) == 10
+    for name in names:
+        assert f'<section class="run" id="run-{name}">' in html, name
+        assert f'<td><a href="#run-{name}">{name}</a></td>' in html, name
+
+
+def test_every_claim_of_every_result_is_shown_with_its_verdict(quick_cache, html):
+    from topicgen.check import check_claims
+    from topicgen.config import load_config
+
+    config = load_config(ROOT, profile="quick", cache_dir=quick_cache)
+    for name, result, _ in check_claims(config):
+        assert result.claims, name
+        for claim in result.claims:
+            row = re.search(rf'<tr class="claim pass" id="run-{name}-{claim.id}">(.*?)</tr>',
+                            html, re.S)
+            assert row, (name, claim.id)
+            assert '<td class="verdict">PASS</td>' in row.group(1)
+
+
+def test_json_contract(data):
+    assert set(data) == {"topic", "profile", "experiments", "claims", "versions"}
+    assert (data["topic"], data["profile"]) == ("topic4", "quick")
+    assert {"torch", "topicgen", "python", "matplotlib", "weasyprint"} <= set(data["versions"])
+    entry = data["experiments"][0]
+    assert set(entry) >= {"experiment", "params", "non_default", "seeds", "device", "wall_s",
+                          "cache", "claims", "scalars", "code_hash"}
+    assert entry["experiment"] == "gradient-decay"
+    assert entry["cache"] == "miss" and entry["device"] == "cpu"
+    assert set(entry["claims"][0]) == {"id", "statement", "expected", "measured", "tolerance",
+                                       "passed"}
+    assert data["claims"]["total"] == sum(len(e["claims"]) for e in data["experiments"]) > 30
+    assert data["claims"]["passed"] == data["claims"]["total"]
+
+
+def test_quick_profile_values_are_non_defaults_and_highlighted(data, html):
+    decay = data["experiments"][0]
+    assert decay["params"]["T"] == 40 and "T" in decay["non_default"]
+    assert "rho" not in decay["non_default"]
+    assert '<tr class="non-default"><td><code>T</code></td>' in html
+    assert '<tr><td><code>rho</code></td>' in html
+
+
+def test_each_run_shows_its_figures_numbers_and_provenance(data, html):
+    from topicgen import experiments
+
+    for entry in data["experiments"]:
+        name = entry["experiment"]
+        for figure in experiments.figure_names(name):
+            assert f'id="run-{name}-fig-{figure}"' in html, (name, figure)
+        assert f"Reproduce: <code>{entry['command']}</code>" in html
+        assert f"code <code>{entry['code_hash']}</code>" in html
+    # gradient-decay records decay_factor_rnn_std beside decay_factor_rnn: one row, with spread
+    std = data["experiments"][0]["scalars"]["decay_factor_rnn_std"]
+    assert re.search(rf"<td><code>decay_factor_rnn</code></td><td class=\"num\">[^<]+</td>"
+                     rf"<td class=\"num\">{std:.6g}</td>", html)
+    assert "<code>decay_factor_rnn_std</code>" not in html
+
+
+def test_the_pdf_is_written(built):
+    assert (built / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_compare_reports_the_number_that_moved(quick_cache, data, tmp_path):
+    previous = json.loads(json.dumps(data))
+    scalars = previous["experiments"][0]["scalars"]
+    scalars["decay_factor_rnn"] = scalars["decay_factor_rnn"] * 2
+    (tmp_path / "previous.json").write_text(json.dumps(previous))
+    result = CliRunner().invoke(cli, [str(a) for a in (
+        "build", "report", "--project", ROOT, "--profile", "quick", "--out", tmp_path / "out",
+        "--cache-dir", quick_cache, "--format", "html", "--json",
+        "--compare", tmp_path / "previous.json")])
+    assert result.exit_code == 0, result.output
+    compare = json.loads(result.stdout)["compare"]
+    new = data["experiments"][0]["scalars"]["decay_factor_rnn"]
+    assert compare["scalars"] == [{"run": "gradient-decay", "name": "decay_factor_rnn",
+                                   "old": new * 2, "new": new, "change": new - new * 2,
+                                   "relative": pytest.approx(-0.5)}]
+    assert compare["claims"] == compare["added"] == compare["removed"] == []
+    html = (tmp_path / "out" / "report.html").read_text("utf-8")
+    assert "<h2>Changes since the previous report</h2>" in html
+    assert "<td>gradient-decay</td><td><code>decay_factor_rnn</code></td>" in html
+    assert "-50 %" in html
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{not json", "not JSON (Expecting property name enclosed in double quotes: "
+                  "line 1 column 2 (char 1))"),
+    ('{"topic": "topic4"}', 'not a topicgen report.json (expected "experiments": a list of '
+                            'runs with "experiment", "scalars" and "claims")'),
+])
+def test_compare_refuses_a_file_that_is_not_a_report(make_project, tiny_topic, tmp_path,
+                                                     text, message):
+    project = make_project(tiny_topic)
+    (tmp_path / "old.json").write_text(text)
+    result = invoke(*tiny_args(project, "report"), "--compare", tmp_path / "old.json")
+    assert result.exit_code == 2
+    assert result.output == f"Error: --compare {tmp_path / 'old.json'}: {message}\n"
+    assert not (project / "output").exists()
+
+
+def test_a_failed_claim_is_shown_as_failed_and_exits_1(make_project, tiny_topic, quick_cache,
+                                                       monkeypatch):
+    from topicgen.experiments import gradient_decay
+
+    wrong = Claim(id="deliberately-wrong", statement="Gradients never vanish.",
+                  expected="decay factor 1", measured="0.5", tolerance="0", passed=False)
+    monkeypatch.setattr(gradient_decay, "claims", lambda result: [wrong])
+    project = tiny_project(make_project, tiny_topic, quick_cache)
+    result = invoke(*tiny_args(project, "report"))
+    assert result.exit_code == 1
+    assert result.output.endswith(
+        "Error: 1 claim(s) failed: gradient-decay [deliberately-wrong]: Gradients never vanish. "
+        "Expected decay factor 1, measured 0.5 (tolerance 0)\n")
+    out = project / "output" / TOPIC
+    html = (out / "report.html").read_text("utf-8")
+    row = re.search(r'<tr class="claim fail" id="run-gradient-decay-deliberately-wrong">(.*?)'
+                    r"</tr>", html, re.S)
+    assert row and '<td class="verdict">FAIL</td>' in row.group(1)
+    assert "0/1 FAIL</td>" in html
+    data = json.loads((out / "report.json").read_text("utf-8"))
+    assert data["claims"]["passed"] == data["claims"]["total"] - 1
+    assert not (out / "handout.html").exists()
+
+
+def test_build_all_runs_each_experiment_once(make_project, tiny_topic, quick_cache):
+    project = tiny_project(make_project, tiny_topic, quick_cache)
+    result = invoke(*tiny_args(project, "all"))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert re.match(r"Built report.html, report.json in .* \(\d+ reused, \d+ computed\); "
+                    r"(\d+) of \1 claims hold$", lines[-2])
+    assert re.match(r"Built handout.html in .* in \d+\.\d s$", lines[-1])
+    out = project / "output" / TOPIC
+    decay = json.loads((out / "report.json").read_text())["experiments"][0]
+    assert (decay["figures"], decay["cache"]) == (["fig-decay"], "miss")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [run["cache"] for run in manifest["runs"]] == ["hit"]  # the report's result
+
+
+@pytest.mark.parametrize("command", ["report", "all"])
+def test_help_imports_no_heavy_library(command):
+    code = ("import sys\nfrom topicgen.cli import cli\n"
+            f"try:\n    cli(['build', {command!r}, '--help'], prog_name='topicgen')\n"
+            "except SystemExit:\n    pass\n"
+            "print('HEAVY', [m for m in ('torch', 'matplotlib', 'weasyprint')"
+            " if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Example:" in out.stdout
+    assert out.stdout.strip().endswith("HEAVY []")

@@ -1,0 +1,256 @@
+"""The docs site: pages, relative links and anchors, sitemap, 404, search index, serve."""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import json
+import logging
+import re
+import socket
+import sys
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from conftest import ROOT, TOPIC
+from topicgen.cli import cli
+from topicgen.serve import VERSION_PATH, make_server, rebuild
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+class Links(HTMLParser):
+    """Every href/src and every id of one page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+        self.headings: list[int] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.ids.update(v for k, v in attrs if k == "id" and v)
+        self.links += [v for k, v in attrs if k in ("href", "src") and v]
+        if re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
+
+
+@functools.cache
+def parse(path: Path) -> Links:
+    links = Links()
+    links.feed(path.read_text("utf-8"))
+    return links
+
+
+def html_pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+# -- the real topic's site ---------------------------------------------------------------
+
+def test_the_site_has_every_page_the_issue_names(topic4_site):
+    pages = {str(p.relative_to(topic4_site)) for p in html_pages(topic4_site)}
+    assert {"index.html", "404.html", "topic4/handout.html", "topic4/gallery.html",
+            "topic4/references.html", "code/gradient_decay.html"} <= pages
+    assert (topic4_site / "topic4" / "handout.pdf").read_bytes().startswith(b"%PDF")
+    assert not (topic4_site / "sitemap.xml").exists()  # only with --base-url
+    index = (topic4_site / "index.html").read_text()
+    for link in ("topic4/handout.html", "topic4/handout.pdf", "topic4/gallery.html",
+                 "topic4/references.html"):
+        assert f'href="{link}"' in index
+
+
+def test_every_internal_link_and_anchor_resolves(topic4_site):
+    checked = 0
+    for page in html_pages(topic4_site):
+        for link in parse(page).links:
+            parts = urlsplit(link)
+            if parts.scheme in ("http", "https", "mailto") or link.startswith("data:"):
+                continue
+            assert not link.startswith("/"), f"{page}: absolute link {link}"
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            assert target.is_relative_to(topic4_site.resolve()), f"{page}: {link} leaves"
+            assert target.is_file(), f"{page}: broken link {link}"
+            if parts.fragment and target.suffix == ".html":
+                assert parts.fragment in parse(target).ids, f"{page}: no anchor {link}"
+            checked += 1
+    assert checked > 100
+
+
+def test_only_references_point_outside_the_site(topic4_site):
+    for page in html_pages(topic4_site):
+        for link in parse(page).links:
+            if urlsplit(link).scheme in ("http", "https"):
+                assert page.name == "references.html", f"{page}: external {link}"
+
+
+def test_headings_start_at_h1_and_never_skip_a_level(topic4_site):
+    for page in html_pages(topic4_site):
+        levels = parse(page).headings
+        assert levels[0] == 1, page
+        assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), page
+
+
+def test_gallery_shows_every_handout_figure_with_data_alt_text_and_code(topic4_site):
+    gallery = (topic4_site / "topic4" / "gallery.html").read_text()
+    figures = sorted(p.stem for p in (topic4_site / "topic4" / "figures").glob("*.svg"))
+    assert len(figures) == 19
+    for label in figures:
+        assert f'src="figures/{label}.svg"' in gallery
+        assert f'href="data/{label}.csv"' in gallery and f'href="data/{label}.json"' in gallery
+    alts = re.findall(r'<img src="figures/[^"]+" alt="([^"]*)"', gallery)
+    assert len(alts) == 19 and all(" against " in alt for alt in alts)  # read from the data
+    assert 'href="../code/gradient_decay.html"' in gallery
+
+
+def test_the_search_index_covers_every_section_of_the_handout(topic4_site):
+    script = (topic4_site / "search-index.js").read_text()
+    index = json.loads(script.removeprefix("window.TOPICGEN_SEARCH = ").rstrip(";\n"))
+    handout = (topic4_site / "topic4" / "handout.html").read_text()
+    sections = re.findall(r'<h[23] id="([^"]+)"', handout[handout.index("<main"):])
+    urls = {entry["url"] for entry in index}
+    assert {f"topic4/handout.html#{s}" for s in sections} <= urls
+    assert any("forget gate" in entry["text"].lower() for entry in index)
+
+
+# -- options and bad input ----------------------------------------------------------------
+
+def test_base_url_adds_a_sitemap_and_absolute_404_links(make_project, tiny_topic):
+    project = make_project(tiny_topic)
+    result = invoke("build", "site", "--project", str(project), "--profile", "quick",
+                    "--cache-dir", str(project / "cache"), "--base-url",
+                    "https://example.org/course")
+    assert result.exit_code == 0, result.output
+    site = project / "output" / "site"
+    sitemap = (site / "sitemap.xml").read_text()
+    assert f"<loc>https://example.org/course/{TOPIC}/handout.html</loc>" in sitemap
+    assert "404.html" not in sitemap
+    # GitHub Pages serves 404.html at any depth: only absolute links work there.
+    assert 'href="https://example.org/course/index.html"' in (site / "404.html").read_text()
+
+
+@pytest.mark.parametrize("url", ["example.org", "ftp://example.org/", "https://",
+                                 "https://example.org/a b", "https://example.org/?q=1"])
+def test_a_malformed_base_url_is_refused_before_anything_runs(url, tmp_path):
+    result = invoke("build", "site", "--project", str(tmp_path), "--base-url", url)
+    assert result.exit_code == 2
+    assert result.output == ("Error: --base-url must be an absolute http(s) address such as "
+                             f'https://example.org/course/, got "{url}"\n')
+
+
+def test_a_site_without_topics_says_where_it_looked(tmp_path):
+    (tmp_path / "content").mkdir()
+    result = invoke("build", "site", "--project", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.output == (f"Error: no topics in {tmp_path / 'content'}: a topic is a folder "
+                             "there with a topic.toml\n")
+
+
+def test_the_build_makes_no_network_request(make_project, tiny_topic, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    project = make_project(tiny_topic)
+    result = invoke("build", "site", "--project", str(project), "--profile", "quick",
+                    "--cache-dir", str(project / "cache"), "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert (project / "output" / "site" / TOPIC / "handout.pdf").is_file()
+
+
+# -- serve ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def server(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<html><body><p>home</p></body></html>")
+    (tmp_path / "secret.txt").write_text("outside the site")
+    (site / "link").symlink_to(tmp_path / "secret.txt")
+    state = {"version": 0}
+    httpd = make_server(site, "127.0.0.1", 0, state)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd, state
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def get(httpd, path: str) -> tuple[int, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", httpd.server_port, timeout=5)
+    connection.request("GET", path)  # sent as written: http.client does not normalise ".."
+    response = connection.getresponse()
+    return response.status, response.read().decode()
+
+
+def test_serve_adds_the_reload_script_and_reports_the_version(server):
+    httpd, state = server
+    status, page = get(httpd, "/")
+    assert status == 200 and "home" in page and VERSION_PATH in page
+    state["version"] = 3
+    assert get(httpd, VERSION_PATH) == (200, "3")
+
+
+@pytest.mark.parametrize("path", ["/../secret.txt", "/%2e%2e/secret.txt", "/link",
+                                  "/..%2fsecret.txt", "//etc/passwd"])
+def test_serve_never_reads_outside_the_site(server, path):
+    status, body = get(server[0], path)
+    assert status == 404
+    assert "outside the site" not in body and "root:" not in body
+
+
+def test_serve_on_a_busy_port_suggests_another(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(Exception) as caught:
+            make_server(tmp_path, "127.0.0.1", port, {"version": 0})
+    assert caught.value.message == (f"port {port} on 127.0.0.1 is already in use "
+                                    f"(another server?); try --port {port + 1}")
+
+
+def test_a_rebuild_bumps_the_version_only_when_it_succeeds(caplog):
+    state = {"version": 0}
+    rebuild([sys.executable, "-c", "pass"], state)
+    assert state["version"] == 1
+    with caplog.at_level(logging.ERROR):
+        rebuild([sys.executable, "-c", "import sys; sys.exit('Error: broken chapter')"], state)
+    assert state["version"] == 1
+    assert "still serving the last good site: Error: broken chapter" in caplog.text
+
+
+# -- CI publishing -------------------------------------------------------------------------
+
+def workflow(name: str) -> dict:
+    return yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+
+
+def test_the_docs_workflow_builds_the_site_and_deploys_it_to_pages():
+    docs = workflow("docs.yml")
+    assert docs["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    build = docs["jobs"]["build"]["steps"]
+    uses = [step.get("uses", "") for step in build]
+    assert any(u.startswith("actions/cache@") for u in uses)
+    assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
+    runs = " ".join(step.get("run", "") for step in build)
+    assert "topicgen build site" in runs and "make setup" in runs
+    cache = next(step for step in build if step.get("uses", "").startswith("actions/cache@"))
+    assert cache["with"]["path"] == ".topicgen/cache"
+    deploy = docs["jobs"]["deploy"]
+    assert deploy["needs"] == "build"
+    assert deploy["steps"][0]["uses"].startswith("actions/deploy-pages@")
+
+
+def test_the_test_workflow_runs_exactly_ci_run():
+    steps = workflow("tests.yml")["jobs"]["test"]["steps"]
+    assert [step["run"] for step in steps if "run" in step] == [".ci/run"]
