@@ -220,13 +220,16 @@ def test_builds_from_the_same_sources_are_byte_identical(make_project, tiny_topi
 
 
 def test_parallel_runs_give_the_same_results_as_serial(make_project, tiny_topic):
+    """long-range-memory declares parts, so the pool trains its models in separate
+    processes and combines them: the bytes must still equal the serial run's."""
     two = {**tiny_topic, f"content/{TOPIC}/02-more.md": """\
 # More
 
-```{experiment-figure} layernorm:ln_jacobian
-:name: fig-ln
+```{experiment-figure} long-range-memory:test_mse
+:name: fig-memory
+:params: delays=20,30 steps=30
 
-The LayerNorm Jacobian.
+The adding problem.
 ```
 """}
     two[f"content/{TOPIC}/topic.toml"] = two[f"content/{TOPIC}/topic.toml"].replace(

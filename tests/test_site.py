@@ -10,6 +10,7 @@ import re
 import socket
 import sys
 import threading
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -186,10 +187,7 @@ def server(tmp_path):
 
 
 def get(httpd, path: str) -> tuple[int, str]:
-    connection = http.client.HTTPConnection("127.0.0.1", httpd.server_port, timeout=5)
-    connection.request("GET", path)  # sent as written: http.client does not normalise ".."
-    response = connection.getresponse()
-    return response.status, response.read().decode()
+    return get_port(httpd.server_port, path)  # sent as written: http.client keeps ".."
 
 
 def test_serve_adds_the_reload_script_and_reports_the_version(server):
@@ -254,3 +252,36 @@ def test_the_docs_workflow_builds_the_site_and_deploys_it_to_pages():
 def test_the_test_workflow_runs_exactly_ci_run():
     steps = workflow("tests.yml")["jobs"]["test"]["steps"]
     assert [step["run"] for step in steps if "run" in step] == [".ci/run"]
+
+
+
+def test_serve_rebuilds_when_a_watched_file_changes(tmp_path):
+    from topicgen.serve import serve
+
+    site, watched = tmp_path / "site", tmp_path / "content"
+    site.mkdir()
+    watched.mkdir()
+    built, state, ready, stop = [], {}, threading.Event(), threading.Event()
+    thread = threading.Thread(target=serve, daemon=True, kwargs={
+        "site": site, "host": "127.0.0.1", "port": 0, "build": lambda: built.append("built"),
+        "watched": [watched], "rebuild_command": [sys.executable, "-c", "pass"],
+        "ready": ready, "stop": stop, "state": state})
+    thread.start()
+    assert ready.wait(10) and built == ["built"]
+    assert get_port(state["port"], VERSION_PATH) == (200, "0")
+    time.sleep(0.5)  # the watcher starts in its own thread
+    (watched / "01.md").write_text("# changed")
+    deadline = time.monotonic() + 20
+    while state["version"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert get_port(state["port"], VERSION_PATH) == (200, "1")  # open pages reload
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def get_port(port: int, path: str) -> tuple[int, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    return response.status, response.read().decode()

@@ -290,15 +290,15 @@ def serve_command(port: int, host: str, **options) -> None:
     from topicgen.serve import rebuild_command, serve
     from topicgen.sources import PACKAGE_DIR
 
-    project = options.pop("project")
-    config = load_config(project, **options)
+    config = load_config(options.pop("project"), **options)
     site = config.project / "output" / "site"
-    build_site(config, site, None, sys.argv)
-    argv = ["build", "site", "--project", str(config.project), "--profile", config.profile,
-            "--out", str(site)]
+    argv = ["build", "site", "--project", str(config.project), "--out", str(site),
+            "--profile", config.profile, "--cache-dir", str(config.cache_path),
+            "--seed", str(config.seed), "--device", config.device, "--jobs", str(config.jobs)]
     watched = [config.content_dir, config.project / "templates", theme_dir(), PACKAGE_DIR,
                config.project / "topicgen.toml"]
-    serve(site, host, port, watched, rebuild_command(argv))
+    serve(site, host, port, lambda: build_site(config, site, None, sys.argv), watched,
+          rebuild_command(argv))
 
 
 def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -13,6 +13,7 @@ import logging
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -96,11 +97,20 @@ def watch(paths: list[Path], command: list[str], state: dict, stop: threading.Ev
         rebuild(command, state)
 
 
-def serve(site: Path, host: str, port: int, watched: list[Path], rebuild_command: list[str],
-          ready: threading.Event | None = None, stop: threading.Event | None = None) -> None:
-    """Serve `site` until interrupted (or `stop` is set), rebuilding on changes to `watched`."""
-    state = {"version": 0}
+def serve(site: Path, host: str, port: int, build: Callable[[], object], watched: list[Path],
+          rebuild_command: list[str], ready: threading.Event | None = None,
+          stop: threading.Event | None = None, state: dict | None = None) -> None:
+    """Bind, `build()` the site, then serve it until interrupted (or `stop` is set),
+    rebuilding on changes to `watched`. Binding first: a busy port fails in a second.
+    `state` ({"version", "port"}) is filled in for callers that watch the server."""
+    state = {} if state is None else state
+    state["version"] = 0
     server = make_server(site, host, port, state)
+    try:
+        build()
+    except BaseException:
+        server.server_close()
+        raise
     state["port"] = server.server_port
     if host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("warning: serving on %s makes the site reachable from other machines", host)

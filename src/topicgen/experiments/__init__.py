@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -81,23 +82,54 @@ def code_hash(name: str) -> str:
     return sources.digest(code_files(name))[:16]
 
 
+@contextmanager
+def one_thread():
+    """Run torch on one thread: these tensors are small, so extra threads mostly add
+    synchronisation (up to 100x slower on a busy 2-core machine), and float sums then never
+    depend on the core count."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def run(name: str, params: Any, ctx: Context) -> Result:
     """Run one experiment, then judge its claims and record where the numbers came from."""
+    module = load(name)
+    started = time.perf_counter()
+    with one_thread():
+        result = module.run(params, ctx)
+    return finish(name, params, ctx, result, time.perf_counter() - started)
+
+
+def parts(name: str, params: Any) -> list | None:
+    """The independent parts a run may be split into (for the process pool), or None."""
+    module = load(name)
+    return module.parts(params) if hasattr(module, "parts") else None
+
+
+def run_part(name: str, params: Any, ctx: Context, part: Any) -> Any:
+    with one_thread():
+        return load(name).run_part(params, ctx, part)
+
+
+def combine(name: str, params: Any, ctx: Context, outputs: dict, wall_s: float) -> Result:
+    """The Result of a run computed part by part; the same numbers as `run`."""
+    with one_thread():
+        result = load(name).combine(params, ctx, outputs)
+    return finish(name, params, ctx, result, wall_s)
+
+
+def finish(name: str, params: Any, ctx: Context, result: Result, wall_s: float) -> Result:
+    """Record where the numbers came from, then judge the claims."""
     import torch
 
     import topicgen
 
-    module = load(name)
-    threads = torch.get_num_threads()
-    # One thread: these tensors are small, so extra threads mostly add synchronisation (up to
-    # 100x slower on a busy 2-core machine), and float sums then never depend on the core count.
-    torch.set_num_threads(1)
-    started = time.perf_counter()
-    try:
-        result = module.run(params, ctx)
-    finally:
-        torch.set_num_threads(threads)
-    wall_s = time.perf_counter() - started
     result.provenance = {
         "seeds": list(range(ctx.seed, ctx.seed + getattr(params, "seeds", 1))),
         "device": ctx.device,
@@ -106,6 +138,5 @@ def run(name: str, params: Any, ctx: Context) -> Result:
         "code_hash": code_hash(name),
         "wall_s": round(wall_s, 3),
     }
-    result.claims = module.claims(result)
+    result.claims = load(name).claims(result)
     return result
-

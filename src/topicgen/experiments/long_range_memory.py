@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch.func import functional_call
@@ -268,20 +268,39 @@ def window_means(losses: torch.Tensor) -> tuple[list[float], torch.Tensor]:
     return centres, means
 
 
+def parts(params: Params) -> list[tuple[int, str]]:
+    """Independent pieces of one run, one per (delay, model), longest first: the runner may
+    train them in parallel processes. Each gives the same numbers as the whole run
+    (train_and_test draws every seed's weights, test set and batches whatever `models` holds)."""
+    return [(T, m) for T in sorted(set(params.delays), reverse=True) for m in params.models]
+
+
+def run_part(params: Params, ctx: Context, part: tuple[int, str]) -> dict:
+    """Train and test one model at one delay: test MSEs (S,), loss curve (steps, S), baseline."""
+    T, model = part
+    test, losses, baseline = train_and_test(replace(params, models=(model,)), T, ctx.seed,
+                                            ctx.device)
+    return {"test": test[model], "losses": losses[model], "baseline": baseline}
+
+
 def run(params: Params, ctx: Context) -> Result:
+    return combine(params, ctx, {part: run_part(params, ctx, part) for part in parts(params)})
+
+
+def combine(params: Params, ctx: Context, outputs: dict[tuple[int, str], dict]) -> Result:
+    """The Result of a run from its parts' outputs."""
     delays = sorted(set(params.delays))
     test_mean, test_std, scalars = {m: [] for m in params.models}, {}, {}
-    baselines, curves = [], {}
+    baselines = [outputs[(T, params.models[0])]["baseline"] for T in delays]
     for T in delays:
-        test, losses, baseline = train_and_test(params, T, ctx.seed, ctx.device)
-        baselines.append(baseline)
         for m in params.models:
-            test_mean[m].append(test[m].mean().item())
-            test_std.setdefault(m, []).append(test[m].std(correction=0).item())
-            scalars[f"test_mse_{m}_T{T}"] = test[m].mean().item()
-            for index, value in enumerate(test[m].tolist()):  # the claims count seeds
+            test = outputs[(T, m)]["test"]
+            test_mean[m].append(test.mean().item())
+            test_std.setdefault(m, []).append(test.std(correction=0).item())
+            scalars[f"test_mse_{m}_T{T}"] = test.mean().item()
+            for index, value in enumerate(test.tolist()):  # the claims count seeds
                 scalars[f"test_mse_{m}_T{T}_seed{index}"] = value
-        curves = losses  # the longest delay's curves are the ones drawn
+    curves = {m: outputs[(delays[-1], m)]["losses"] for m in params.models}  # longest delay
 
     samples = len(delays) * params.seeds * params.test_size
     scalars["baseline_mse_theory"] = BASELINE_MSE

@@ -9,6 +9,7 @@ others still run unless `fail_fast` is set, and the build fails at the end with 
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -26,19 +27,36 @@ log = logging.getLogger("topicgen.build")
 
 @dataclass
 class Outcome:
-    """What a worker sends back: a result, or the trimmed traceback of the failure."""
+    """What a worker sends back: a result (or a part's output), or the trimmed traceback."""
 
     result: Result | None = None
     error: str = ""
     summary: str = ""
+    output: Any = None  # a part's output, for experiments.combine
+    seconds: float = 0.0
 
 
-def compute(name: str, params: Any, ctx: experiments.Context) -> Outcome:
+def compute(name: str, params: Any, ctx: experiments.Context, part: Any = None) -> Outcome:
+    """The whole run (part None) or one part of it, as an Outcome."""
+    started = time.perf_counter()
     try:
-        return Outcome(result=experiments.run(name, params, ctx))
+        if part is None:
+            return Outcome(result=experiments.run(name, params, ctx))
+        output = experiments.run_part(name, params, ctx, part)
+        return Outcome(output=output, seconds=time.perf_counter() - started)
     except TopicgenError:
         raise
     except Exception as error:  # an experiment's bug: report it, let the others finish
+        return Outcome(error=trimmed_traceback(error), summary=f"{type(error).__name__}: {error}")
+
+
+def combined(run: Any, ctx: experiments.Context, outputs: dict, seconds: float) -> Outcome:
+    try:
+        return Outcome(result=experiments.combine(run.experiment, run.params, ctx, outputs,
+                                                  seconds))
+    except TopicgenError:
+        raise
+    except Exception as error:
         return Outcome(error=trimmed_traceback(error), summary=f"{type(error).__name__}: {error}")
 
 
@@ -89,25 +107,50 @@ def run_all(runs: list, ctx: experiments.Context, cache: ResultCache, jobs: int 
 
 def outcomes(todo: list, ctx: experiments.Context, jobs: int, progress: Progress,
              expected: dict[int, float | None]):
-    """(run, Outcome) pairs as they finish; in this process when one worker is enough."""
-    if jobs <= 1 or len(todo) <= 1:
+    """(run, Outcome) pairs as they finish; in this process when one worker is enough.
+
+    In the pool, an experiment that declares independent `parts` is split into them, so one
+    long experiment does not leave the other cores idle; its parts' outputs are combined
+    here, into the same numbers a serial run gives.
+    """
+    tasks = [(run, part) for run in todo
+             for part in (experiments.parts(run.experiment, run.params) if jobs > 1 else None)
+             or [None]]
+    if jobs <= 1 or len(tasks) <= 1:
         for run in todo:
             progress.started(run.experiment, expected[id(run)])
             yield run, compute(run.experiment, run.params, ctx)
         return
     # spawn, not fork: a forked copy of a process that has started torch's thread pools can
     # deadlock, and spawn behaves the same on Linux, macOS and Windows.
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=get_context("spawn"))
-    running: dict[Future, Any] = {}
-    queue = list(todo)
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)),
+                               mp_context=get_context("spawn"))
+    parts_left = {id(run): sum(r is run for r, _ in tasks) for run in todo}
+    outputs: dict[int, dict] = {id(run): {} for run in todo}
+    seconds = dict.fromkeys(parts_left, 0.0)
+    running: dict[Future, tuple[Any, Any]] = {}
     try:
-        while queue or running:
-            while queue and len(running) < jobs:
-                run = queue.pop(0)
-                running[pool.submit(compute, run.experiment, run.params, ctx)] = run
-                progress.started(run.experiment, expected[id(run)])
+        while tasks or running:
+            while tasks and len(running) < jobs:
+                run, part = tasks.pop(0)
+                if run.experiment not in progress.running:
+                    progress.started(run.experiment, expected[id(run)])
+                running[pool.submit(compute, run.experiment, run.params, ctx, part)] = run, part
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                yield running.pop(future), future.result()
+                run, part = running.pop(future)
+                outcome = future.result()
+                if part is None or outcome.error:
+                    tasks = [task for task in tasks if task[0] is not run]  # a failed run
+                    parts_left[id(run)] = -1  # ignore its parts still running
+                    yield run, outcome
+                    continue
+                if parts_left[id(run)] < 0:
+                    continue
+                outputs[id(run)][part] = outcome.output
+                seconds[id(run)] += outcome.seconds
+                parts_left[id(run)] -= 1
+                if parts_left[id(run)] == 0:
+                    yield run, combined(run, ctx, outputs[id(run)], seconds[id(run)])
     finally:
         pool.shutdown(wait=not running, cancel_futures=True)
