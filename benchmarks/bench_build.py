@@ -3,9 +3,11 @@
     .venv/bin/python benchmarks/bench_build.py            # everything (a few minutes)
     .venv/bin/python benchmarks/bench_build.py --skip-full
 
-Measures, on this machine: `topicgen --help` start-up, cold `build handout` in both
-profiles (empty cache, fresh output folder), a no-op rebuild, peak memory of each build,
-and the full-profile wall time of every experiment.
+Measures, on this machine, in a scratch copy of the project: `topicgen --help` start-up;
+per profile, a cold `build handout` (empty cache, fresh output) with --jobs 1 and with
+--jobs 2, a rebuild after a one-sentence prose edit (HTML + PDF, and HTML only), a no-op
+rebuild, `topicgen figures` for one experiment from the cache, and peak memory; then the
+wall time of every experiment in both profiles.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -40,14 +43,31 @@ def bench_help(repeats: int = 5) -> float:
     return statistics.median(timed(TOPICGEN + ["--help"])[0] for _ in range(repeats))
 
 
-def bench_build(profile: str) -> tuple[float, float, float]:
-    """Cold build, then a no-op rebuild, into a temporary output and cache."""
+def bench_build(profile: str) -> dict[str, float]:
+    """Seconds per scenario (and peak MiB) for one profile, in a scratch project."""
     with tempfile.TemporaryDirectory() as tmp:
-        command = TOPICGEN + ["-q", "build", "handout", "--profile", profile, "--out",
-                              f"{tmp}/out", "--cache-dir", f"{tmp}/cache"]
-        cold, peak = timed(command)
-        noop, _ = timed(command)
-    return cold, noop, peak
+        project = Path(tmp) / "project"
+        shutil.copytree(ROOT / "content", project / "content")
+        build = TOPICGEN + ["-q", "build", "handout", "--project", str(project), "--profile",
+                            profile]
+        figures: dict[str, float] = {}
+        peaks = []
+        for jobs in ("1", "2"):  # each cold: its own empty cache and output folder
+            cache = ["--cache-dir", f"{tmp}/cache-{jobs}", "--out", f"{tmp}/out-{jobs}"]
+            figures[f"cold --jobs {jobs}"], peak = timed(build + cache + ["--jobs", jobs])
+            peaks.append(peak)
+        chapter = project / "content" / "topic4" / "03-lstm.md"
+        for name, fmt in (("prose edit, html + pdf", "all"), ("prose edit, html only", "html")):
+            with chapter.open("a") as handle:
+                handle.write(f"\nOne more sentence for the {name} benchmark.\n")
+            figures[name] = timed(build + cache + ["--format", fmt])[0]
+        figures["no-op"] = timed(build + cache + ["--format", "html"])[0]
+        figures["figures gradient-decay (cached)"] = timed(
+            TOPICGEN + ["-q", "figures", "gradient-decay", "--project", str(project),
+                        "--profile", profile, "--cache-dir", f"{tmp}/cache-2", "--out",
+                        f"{tmp}/figs"])[0]
+        figures["peak MiB"] = max(peaks)
+    return figures
 
 
 def bench_experiments() -> list[tuple[str, float, float, str]]:
@@ -79,9 +99,12 @@ def main() -> None:
           f"({torch.get_num_threads()} threads)")
     print(f"topicgen --help                      {bench_help():6.2f} s (median of 5)")
     for profile in ("quick",) if args.skip_full else ("quick", "full"):
-        cold, noop, peak = bench_build(profile)
-        print(f"build handout --profile {profile:5s} cold  {cold:6.1f} s  peak {peak:5.0f} MiB")
-        print(f"build handout --profile {profile:5s} no-op {noop:6.1f} s")
+        figures = bench_build(profile)
+        for name, value in figures.items():
+            unit = "MiB" if name == "peak MiB" else "s"
+            print(f"{profile:5s} {name:34s} {value:7.1f} {unit}")
+        ratio = figures["cold --jobs 2"] / figures["cold --jobs 1"]
+        print(f"{profile:5s} {'cold --jobs 2 / --jobs 1':34s} {ratio:7.0%}")
     print("\nexperiment             quick (s)   full (s)   claims held (both profiles)")
     rows = bench_experiments()
     for name, quick, full, claims in rows:

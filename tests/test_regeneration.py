@@ -397,3 +397,25 @@ def test_figures_with_an_unknown_name_suggests_one(make_project, tiny_topic):
     assert result.exit_code == 2
     assert result.output.endswith('Error: no figure or experiment "fig-dacay" '
                                   '(did you mean "fig-decay"?)\n')
+
+
+def test_ctrl_c_in_the_middle_keeps_the_previous_outputs_and_says_so(make_project, tiny_topic):
+    project = make_project(tiny_topic)
+    assert invoke(*build_args(project)).exit_code == 0
+    out = project / "output" / TOPIC
+    before = outputs(out)
+    chapter = project / CHAPTER
+    chapter.write_text(chapter.read_text().replace("T=10 hidden=4 seeds=2",
+                                                   "T=3000 hidden=256 seeds=4"))
+    process = subprocess.Popen([sys.executable, "-m", "topicgen", *build_args(project)],
+                               stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if line.startswith("plan"):
+            break
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    rest = process.stderr.read()
+    assert process.wait() != 0
+    assert "Traceback" not in rest
+    assert outputs(out) == before
+    assert not list((project / "cache").glob("gradient-decay-*.tmp"))

@@ -65,6 +65,15 @@ def test_raw_html_in_markdown_is_escaped(make_project, cache_dir):
     assert "alert(1)</script>" not in html and "<img src=x" not in html
 
 
+def test_topicgen_toml_can_let_raw_html_through_for_trusted_content(make_project, cache_dir):
+    files = chapter_with("The gradient fades", '<kbd>Ctrl</kbd>+<kbd>C</kbd> stops a build.'
+                                               "\n\nThe gradient fades")
+    assert "&lt;kbd&gt;Ctrl" in handout(make_project, cache_dir, files)
+    trusted = {**files, "topicgen.toml": "raw_html = true\n"}
+    assert "<kbd>Ctrl</kbd>+<kbd>C</kbd> stops a build." in handout(make_project, cache_dir,
+                                                                    trusted)
+
+
 # -- references out of the project -------------------------------------------------------------
 
 LINK_FIX = "a link may go to a label in the handout (#sec-x) or to a web page (https://...)"
@@ -174,3 +183,20 @@ def test_a_template_override_runs_in_the_sandbox(make_project, cache_dir):
     assert (result.exit_code, result.output.splitlines()[-1]) == (
         1, f"Error: {project}/templates/handout.html:3: access to attribute '__init__' of "
            "'StrictUndefined' object is unsafe.")  # __class__ was refused, hence Undefined
+
+
+@pytest.mark.parametrize("url", ["http://example.org/x.png", "https://example.org/font.woff",
+                                 "file:///etc/passwd", "ftp://example.org/x"])
+def test_the_pdf_renderer_fetches_nothing_outside_the_project(tmp_path, url):
+    from topicgen.publish.pdf import local_fetcher
+
+    with pytest.raises(ValueError, match="^refused to fetch"):
+        local_fetcher(tmp_path).fetch(url)
+
+
+def test_the_pdf_renderer_may_read_files_inside_the_project(tmp_path):
+    from topicgen.publish.pdf import local_fetcher
+
+    (tmp_path / "x.png").write_bytes(PNG)
+    fetched = local_fetcher(tmp_path).fetch((tmp_path / "x.png").as_uri())
+    assert fetched is not None

@@ -198,8 +198,9 @@ def render_handout(topic: Topic, runs: list[Run], figures: dict[str, tuple[str, 
 
     results = {label: run.result for run in runs for label in run.labels}
     env = make_environment(results)
-    chapters = [(c.path, parse(render_live_values(c.text, c.path, env))) for c in topic.chapters]
-    doc = Document(references=topic.references)
+    chapters = [(c.path, parse(render_live_values(c.text, c.path, env), config.raw_html))
+                for c in topic.chapters]
+    doc = Document(references=topic.references, raw_html=config.raw_html)
     doc.figures = {label: FigureHtml(svg, run.result.claims, run.command,
                                      None if label == run.labels[0] else run.labels[0])
                    for label, (svg, run) in figures.items()}

@@ -48,6 +48,9 @@ class Config:
     """Experiments run at the same time, each in its own process; default: the usable cores."""
     fail_fast: bool = False
     """Stop at the first experiment that raises instead of running the others."""
+    raw_html: bool = False
+    """Let raw HTML in the Markdown through (topicgen.toml only). Off by default: content
+    from pull requests could then add scripts, remote images or links the checks never see."""
 
     @property
     def out_dir(self) -> Path:
@@ -64,7 +67,7 @@ class Config:
 
 
 FILE_KEYS = {"topic": str, "out": str, "formats": list, "profile": str, "paper": str,
-             "cache_dir": str, "seed": int, "device": str, "jobs": int}
+             "cache_dir": str, "seed": int, "device": str, "jobs": int, "raw_html": bool}
 
 
 

@@ -19,9 +19,10 @@ FIGURE_OPTIONS = ("name", "params", "alt")
 _LABEL = re.compile(r"[A-Za-z][\w:.-]*")
 
 
-def make_parser() -> MarkdownIt:
-    """CommonMark + tables + MyST roles, targets and dollar math; raw HTML is escaped."""
-    md = MarkdownIt("commonmark", {"html": False})
+def make_parser(raw_html: bool = False) -> MarkdownIt:
+    """CommonMark + tables + MyST roles, targets and dollar math; raw HTML is escaped unless
+    `raw_html` (topicgen.toml's switch for trusted content) lets it through."""
+    md = MarkdownIt("commonmark", {"html": raw_html})
     md.enable("table")
     md.use(dollarmath_plugin, allow_labels=True, allow_space=True, allow_digits=False,
            double_inline=True)
@@ -33,8 +34,8 @@ def make_parser() -> MarkdownIt:
     return md
 
 
-def parse(text: str) -> list[Token]:
-    return make_parser().parse(text)
+def parse(text: str, raw_html: bool = False) -> list[Token]:
+    return make_parser(raw_html).parse(text)
 
 
 @dataclass(frozen=True)

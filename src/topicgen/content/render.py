@@ -68,6 +68,7 @@ class Document:
     targets: dict[str, Target] = field(default_factory=dict)
     figures: dict[str, FigureHtml] = field(default_factory=dict)
     references: dict = field(default_factory=dict)  # key -> content.topic.Reference
+    raw_html: bool = False  # let raw HTML in the Markdown through (trusted content only)
     citations: list[str] = field(default_factory=list)  # keys, in order of first citation
     sources: dict[str, SourceRef] = field(default_factory=dict)
     math_count: int = 0
@@ -135,7 +136,7 @@ def add_target(doc: Document, label: str, target: Target) -> None:
 def render_chapter(path: Path, tokens: list[Token], doc: Document) -> str:
     """Pass 2: the chapter's HTML."""
     renderer = HandoutRenderer(doc, path)
-    return renderer.render(tokens, make_parser().options, {})
+    return renderer.render(tokens, make_parser(doc.raw_html).options, {})
 
 
 class HandoutRenderer(RendererHTML):
@@ -251,7 +252,7 @@ class HandoutRenderer(RendererHTML):
             return ""
         outer = self.line_offset, self.line
         self.line_offset = request.caption_line - 1
-        parser = make_parser()
+        parser = make_parser(self.doc.raw_html)
         try:
             caption = self.render(parser.parse(request.caption), parser.options, {})
         finally:
