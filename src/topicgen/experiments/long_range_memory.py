@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from torch.func import functional_call
@@ -268,39 +268,38 @@ def window_means(losses: torch.Tensor) -> tuple[list[float], torch.Tensor]:
     return centres, means
 
 
-def parts(params: Params) -> list[tuple[int, str]]:
-    """Independent pieces of one run, one per (delay, model), longest first: the runner may
-    train them in parallel processes. Each gives the same numbers as the whole run
-    (train_and_test draws every seed's weights, test set and batches whatever `models` holds)."""
-    return [(T, m) for T in sorted(set(params.delays), reverse=True) for m in params.models]
+def parts(params: Params) -> list[int]:
+    """Independent pieces of one run, one per delay, longest first: the runner may train them
+    in parallel processes. Each gives the same numbers as the whole run (train_and_test draws
+    its own streams per delay); the models of one delay share their batches, so they stay
+    together."""
+    return sorted(set(params.delays), reverse=True)
 
 
-def run_part(params: Params, ctx: Context, part: tuple[int, str]) -> dict:
-    """Train and test one model at one delay: test MSEs (S,), loss curve (steps, S), baseline."""
-    T, model = part
-    test, losses, baseline = train_and_test(replace(params, models=(model,)), T, ctx.seed,
-                                            ctx.device)
-    return {"test": test[model], "losses": losses[model], "baseline": baseline}
+def run_part(params: Params, ctx: Context, T: int) -> dict:
+    """Train and test every model at delay T: test MSEs (S,), loss curves (steps, S), baseline."""
+    test, losses, baseline = train_and_test(params, T, ctx.seed, ctx.device)
+    return {"test": test, "losses": losses, "baseline": baseline}
 
 
 def run(params: Params, ctx: Context) -> Result:
-    return combine(params, ctx, {part: run_part(params, ctx, part) for part in parts(params)})
+    return combine(params, ctx, {T: run_part(params, ctx, T) for T in parts(params)})
 
 
-def combine(params: Params, ctx: Context, outputs: dict[tuple[int, str], dict]) -> Result:
-    """The Result of a run from its parts' outputs."""
+def combine(params: Params, ctx: Context, outputs: dict[int, dict]) -> Result:
+    """The Result of a run from its parts' outputs (delay -> run_part's dict)."""
     delays = sorted(set(params.delays))
     test_mean, test_std, scalars = {m: [] for m in params.models}, {}, {}
-    baselines = [outputs[(T, params.models[0])]["baseline"] for T in delays]
+    baselines = [outputs[T]["baseline"] for T in delays]
     for T in delays:
         for m in params.models:
-            test = outputs[(T, m)]["test"]
+            test = outputs[T]["test"][m]
             test_mean[m].append(test.mean().item())
             test_std.setdefault(m, []).append(test.std(correction=0).item())
             scalars[f"test_mse_{m}_T{T}"] = test.mean().item()
             for index, value in enumerate(test.tolist()):  # the claims count seeds
                 scalars[f"test_mse_{m}_T{T}_seed{index}"] = value
-    curves = {m: outputs[(delays[-1], m)]["losses"] for m in params.models}  # longest delay
+    curves = outputs[delays[-1]]["losses"]  # the longest delay's curves are the ones drawn
 
     samples = len(delays) * params.seeds * params.test_size
     scalars["baseline_mse_theory"] = BASELINE_MSE
