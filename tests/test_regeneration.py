@@ -419,3 +419,17 @@ def test_ctrl_c_in_the_middle_keeps_the_previous_outputs_and_says_so(make_projec
     assert "Traceback" not in rest
     assert outputs(out) == before
     assert not list((project / "cache").glob("gradient-decay-*.tmp"))
+
+
+def test_figures_are_the_same_bytes_when_drawn_again(make_project, tiny_topic):
+    project = make_project(tiny_topic)
+    drawn = []
+    for attempt in ("first", "again"):
+        out = project / attempt
+        result = invoke("figures", "--project", str(project), "--topic", TOPIC, "--profile",
+                        "quick", "--cache-dir", str(project / "cache"), "--out", str(out),
+                        "--format", "png", "--force", "--jobs", "1")
+        assert result.exit_code == 0, result.output
+        drawn.append(outputs(out))
+    assert set(drawn[0]) == {"fig-decay.png", "fig-decay.csv"}
+    assert drawn[0] == drawn[1]  # rerun and redrawn (--force), yet identical
