@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from conftest import TOPIC
 from topicgen import experiments, sources
 from topicgen.cli import cli
+from topicgen.experiments.params import as_dict
 from topicgen.experiments.result import Result
 from topicgen.lock import build_lock
 from topicgen.progress import Progress
@@ -47,6 +48,10 @@ def quick_params(name: str, **overrides: str):
     return experiments.resolve_params(name, "quick", overrides)
 
 
+def material(name: str, params, ctx: experiments.Context) -> dict:
+    return key_material(name, as_dict(params), ctx)
+
+
 # -- what a cached result depends on ------------------------------------------------------
 
 def test_code_hash_covers_every_imported_topicgen_module_and_nothing_else():
@@ -67,11 +72,11 @@ def test_the_key_changes_with_params_seed_and_device(change):
     base = {"params": quick_params("gradient-decay"), "seed": 0, "device": "cpu"}
     changed = {**base, **change}
     key = ResultCache(None).key
-    first = key_material("gradient-decay", base["params"], experiments.Context(0, "cpu"))
-    second = key_material("gradient-decay", changed["params"],
+    first = material("gradient-decay", base["params"], experiments.Context(0, "cpu"))
+    second = material("gradient-decay", changed["params"],
                           experiments.Context(changed["seed"], changed["device"]))
     assert key(first) != key(second)
-    assert key(first) == key(key_material("gradient-decay", quick_params("gradient-decay"),
+    assert key(first) == key(material("gradient-decay", quick_params("gradient-decay"),
                                           experiments.Context(0, "cpu")))
 
 
@@ -84,13 +89,13 @@ def test_a_stored_result_comes_back_equal_and_says_why_others_are_stale(tmp_path
     assert (hit, hit_again) == (False, True)
     assert again.to_json() == result.to_json()
 
-    other = key_material("gradient-decay", quick_params("gradient-decay", T="13"), ctx)
+    other = material("gradient-decay", quick_params("gradient-decay", T="13"), ctx)
     assert cache.why_stale(other) == "param T 12 -> 13"
-    edited = {**other, "params": key_material("gradient-decay", params, ctx)["params"],
+    edited = {**other, "params": material("gradient-decay", params, ctx)["params"],
               "code": {**other["code"], "experiments/tensors.py": "0" * 16}}
     assert cache.why_stale(edited) == "code changed: experiments/tensors.py"
     assert ResultCache(tmp_path / "empty").why_stale(other) == "never run with this cache"
-    assert cache.expected_cost("gradient-decay", params) == result.provenance["wall_s"]
+    assert cache.expected_cost("gradient-decay", as_dict(params)) == result.provenance["wall_s"]
 
 
 def test_an_entry_for_other_inputs_is_not_trusted(tmp_path, caplog):
@@ -103,7 +108,7 @@ def test_an_entry_for_other_inputs_is_not_trusted(tmp_path, caplog):
     data["key"]["seed"] = 7  # the file name no longer matches what it holds
     entry.write_text(json.dumps(data))
     with caplog.at_level(logging.WARNING):
-        assert cache.load(key_material("gradient-decay", params, ctx)) is None
+        assert cache.load(material("gradient-decay", params, ctx)) is None
     assert "unreadable (key mismatch); recomputing" in caplog.text
 
 
@@ -433,3 +438,23 @@ def test_figures_are_the_same_bytes_when_drawn_again(make_project, tiny_topic):
         drawn.append(outputs(out))
     assert set(drawn[0]) == {"fig-decay.png", "fig-decay.csv"}
     assert drawn[0] == drawn[1]  # rerun and redrawn (--force), yet identical
+
+
+def test_a_prose_edit_imports_neither_torch_nor_matplotlib(make_project, tiny_topic):
+    """Everything a rebuild needs is cached, parameters included: no heavy import."""
+    project = make_project(tiny_topic)
+    assert invoke(*build_args(project)).exit_code == 0
+    chapter = project / CHAPTER
+    chapter.write_text(chapter.read_text().replace("The gradient fades", "Gradients fade"))
+    code = ("import sys\nfrom topicgen.cli import cli\n"
+            f"try:\n    cli({build_args(project)!r}, prog_name='topicgen')\n"
+            "except SystemExit as exit:\n    assert exit.code in (0, None), exit.code\n"
+            "print('HEAVY', sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip().endswith("HEAVY []"), out.stdout + out.stderr
+    assert "Gradients fade" in (project / "output" / TOPIC / "handout.html").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(experiments.EXPERIMENTS))
+def test_figure_names_read_without_importing_match_the_module(name):
+    assert experiments.figure_names(name) == list(experiments.load_figures(name).FIGURES)

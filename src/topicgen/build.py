@@ -20,7 +20,6 @@ from topicgen.content.render import Document, FigureHtml, number_targets, render
 from topicgen.content.topic import Topic, load_topic
 from topicgen.content.values import make_environment, render_live_values
 from topicgen.errors import ClaimError, ContentError, ParamError, TopicgenError, did_you_mean
-from topicgen.experiments.params import as_dict
 from topicgen.experiments.result import Result
 from topicgen.files import write_atomic
 from topicgen.freshness import file_digest, fingerprint, previous_manifest, up_to_date
@@ -35,7 +34,8 @@ class Run:
     """One experiment at one set of parameters; several figures may share it."""
 
     experiment: str
-    params: Any
+    params: dict[str, Any]
+    """Resolved (experiments.params.as_dict): JSON-able, and known without importing."""
     seed: int = 0
     labels: list[str] = field(default_factory=list)
     result: Result | None = None
@@ -46,7 +46,7 @@ class Run:
     @property
     def command(self) -> str:
         overrides = " ".join(f"-p {k}={','.join(map(str, v)) if isinstance(v, list) else v}"
-                             for k, v in as_dict(self.params).items())
+                             for k, v in self.params.items())
         seed = f" --seed {self.seed}" if self.seed else ""
         return f"topicgen run {self.experiment} {overrides}{seed}"
 
@@ -83,11 +83,12 @@ def build_handout(config: Config, argv: list[str] | None = None) -> BuildSummary
         with stage("load") as note:
             topic = load_topic(config.content_dir, config.topic)
             note["text"] = f"{topic.slug}: {len(topic.chapters)} chapters"
+        cache = ResultCache(config.cache_path, config.force)
         with stage("plan") as note:
             requests = plan_figures(topic)
-            runs = plan_runs(requests, config.profile, config.seed)
+            runs = plan_runs(requests, config.profile, config.seed, cache)
             note["text"] = f"{len(requests)} figures from {len(runs)} experiment runs"
-        cache = run_stage(runs, config)
+        run_stage(runs, config, cache)
         with stage("figures") as note:
             figures = draw_figures(requests, runs, cache)
             note["text"] = f"{len(figures)} figures"
@@ -137,27 +138,26 @@ def plan_figures(topic: Topic) -> list[FigureRequest]:
     return requests
 
 
-def plan_runs(requests: list[FigureRequest], profile: str, seed: int) -> list[Run]:
+def plan_runs(requests: list[FigureRequest], profile: str, seed: int, cache: ResultCache
+              ) -> list[Run]:
     """One Run per distinct (experiment, resolved parameters), shared by its figures."""
     runs: dict[str, Run] = {}
     for request in requests:
         try:
-            params = experiments.resolve_params(request.experiment, profile, request.overrides)
+            params = cache.params(request.experiment, profile, request.overrides)
         except ParamError as error:
             raise ContentError(error.message, request.path, request.line) from None
-        key = json.dumps([request.experiment, as_dict(params)], sort_keys=True)
+        key = json.dumps([request.experiment, params], sort_keys=True)
         runs.setdefault(key, Run(request.experiment, params, seed)).labels.append(request.label)
     return list(runs.values())
 
 
-def run_stage(runs: list[Run], config: Config) -> ResultCache:
-    """The run stage: every run's result, reused or computed; the cache, for the figures."""
-    cache = ResultCache(config.cache_path, config.force)
+def run_stage(runs: list[Run], config: Config, cache: ResultCache) -> None:
+    """The run stage: every run's result, reused or computed."""
     with stage("run") as note:
         run_experiments(runs, config, cache)
         note["text"] = f"{sum(r.cache_hit for r in runs)} reused, " \
                        f"{sum(not r.cache_hit for r in runs)} computed"
-    return cache
 
 
 def run_experiments(runs: list[Run], config: Config, cache: ResultCache) -> None:
@@ -260,7 +260,7 @@ def manifest(config: Config, runs: list[Run], files: dict[Path, bytes | str], in
                         for name in ("torch", "matplotlib", "weasyprint", "mathra")}},
         "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH") or None,
         "inputs": inputs,
-        "runs": [{"experiment": run.experiment, "params": as_dict(run.params),
+        "runs": [{"experiment": run.experiment, "params": run.params,
                   "figures": run.labels, "seeds": run.result.provenance.get("seeds"),
                   "device": run.result.provenance.get("device"),
                   "cache": "hit" if run.cache_hit else "miss",

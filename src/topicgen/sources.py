@@ -73,6 +73,31 @@ def module_closure(module: str) -> tuple[Path, ...]:
     return tuple(sorted(p for p in map(module_file, seen) if p is not None))
 
 
+def dict_keys(module: str, variable: str) -> list[str]:
+    """The string keys of the literal dict a module assigns to `variable`, without importing."""
+    path = module_file(module)
+    for node in ast.parse(path.read_bytes(), filename=str(path)).body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict) and any(
+                isinstance(t, ast.Name) and t.id == variable for t in node.targets):
+            return [key.value for key in node.value.keys if isinstance(key, ast.Constant)]
+    raise LookupError(f"{path} assigns no literal dict to {variable}")
+
+
+def definitions(module: str) -> dict[str, tuple[int, str]]:
+    """Public top-level functions and classes of a module: name -> (first line, source),
+    decorators included, read without importing the module."""
+    path = module_file(module)
+    text = path.read_text("utf-8")
+    lines = text.splitlines(keepends=True)
+    found = {}
+    for node in ast.parse(text, filename=str(path)).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
+                and not node.name.startswith("_"):
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            found[node.name] = (first, "".join(lines[first - 1:node.end_lineno]))
+    return found
+
+
 def file_hashes(module: str) -> dict[str, str]:
     """Relative path -> short sha256 for each file in `module`'s closure."""
     return {str(path.relative_to(PACKAGE_DIR)): sha256_file(path)[:16]

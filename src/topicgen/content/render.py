@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import html
-import inspect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -342,22 +341,21 @@ def topic_root(chapter: Path) -> Path:
 
 def find_source(spec: str) -> SourceRef:
     """`gradient-decay:hidden_state_gradients` -> the function, its file, line and code."""
-    from topicgen import experiments
+    from topicgen import experiments, sources
 
     name, _, function = spec.partition(":")
-    module = experiments.load(name.strip())
-    own = {n: v for n, v in vars(module).items()
-           if (inspect.isfunction(v) or inspect.isclass(v)) and not n.startswith("_")
-           and v.__module__ == module.__name__}  # not what it imports: that is not its code
+    experiments.check_name(name.strip())
+    module = f"topicgen.experiments.{experiments.EXPERIMENTS[name.strip()]}"
+    own = sources.definitions(module)  # not what it imports: that is not its code
     if function.strip() not in own:
         raise ContentError(f'experiment "{name}" has no function "{function}"'
                            + did_you_mean(function, own))
-    code, line = inspect.getsourcelines(own[function.strip()])
-    stem = module.__name__.rsplit(".", 1)[-1]
+    line, code = own[function.strip()]
+    stem = module.rsplit(".", 1)[-1]
     return SourceRef(
         anchor=f"code-{name}-{function}", experiment=name, function=function,
-        module=module.__name__, qualname=f"{stem}.{function}",
-        file=f"src/{module.__name__.replace('.', '/')}.py", line=line, code="".join(code),
+        module=module, qualname=f"{stem}.{function}",
+        file=f"src/{module.replace('.', '/')}.py", line=line, code=code,
     )
 
 

@@ -46,9 +46,13 @@ class Context:
     device: str = "cpu"
 
 
-def load(name: str) -> ModuleType:
+def check_name(name: str) -> None:
     if name not in EXPERIMENTS:
         raise UsageError(f'unknown experiment "{name}"' + did_you_mean(name, EXPERIMENTS))
+
+
+def load(name: str) -> ModuleType:
+    check_name(name)
     return importlib.import_module(f"topicgen.experiments.{EXPERIMENTS[name]}")
 
 
@@ -58,7 +62,10 @@ def load_figures(name: str) -> ModuleType:
 
 
 def figure_names(name: str) -> list[str]:
-    return list(load_figures(name).FIGURES)
+    """The figures an experiment draws, read from its figures module without importing it
+    (that would import matplotlib, a second that a rebuild with cached figures never needs)."""
+    check_name(name)
+    return sources.dict_keys(f"topicgen.figures.{EXPERIMENTS[name]}", "FIGURES")
 
 
 def resolve_params(name: str, profile: str, overrides: dict[str, str] | None = None) -> Any:
@@ -74,8 +81,14 @@ def resolve_params(name: str, profile: str, overrides: dict[str, str] | None = N
 
 def code_files(name: str) -> dict[str, str]:
     """Hashes of the experiment's source and of every topicgen module it imports."""
-    load(name)  # validates the name
+    check_name(name)
     return sources.file_hashes(f"topicgen.experiments.{EXPERIMENTS[name]}")
+
+
+def params_object(name: str, values: dict[str, Any]) -> Any:
+    """The experiment's `Params` from resolved values (as_dict's inverse: lists are tuples)."""
+    return load(name).Params(**{k: tuple(v) if isinstance(v, list) else v
+                                for k, v in values.items()})
 
 
 def code_hash(name: str) -> str:

@@ -140,13 +140,13 @@ def first_paragraph(docstring: str | None) -> str:
 def param_rows(run: Run, non_default: list[str]) -> list[ParamRow]:
     defaults = as_dict(experiments.load(run.experiment).Params())
     return [ParamRow(name, show(value), show(defaults[name]), name in non_default)
-            for name, value in as_dict(run.params).items()]
+            for name, value in run.params.items()]
 
 
 def profile_label(run: Run, profile: str) -> str:
     """The profile, plus the parameters a figure directive set on top of it."""
     base = as_dict(experiments.resolve_params(run.experiment, profile))
-    extra = [name for name, value in as_dict(run.params).items() if value != base[name]]
+    extra = [name for name, value in run.params.items() if value != base[name]]
     return profile + (f" + {', '.join(extra)}" if extra else "")
 
 

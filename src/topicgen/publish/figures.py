@@ -31,8 +31,8 @@ def export_figures(config: Config, names: tuple[str, ...], out_dir: Path, fmt: s
     with build_lock(config.project / ".topicgen"):
         topic = load_topic(config.content_dir, config.topic)
         requests = select(plan_figures(topic), names)
-        runs = plan_runs(requests, config.profile, config.seed)
         cache = ResultCache(config.cache_path, config.force)
+        runs = plan_runs(requests, config.profile, config.seed, cache)
         run_experiments(runs, config, cache)
         by_label = {label: run for run in runs for label in run.labels}
         written = []

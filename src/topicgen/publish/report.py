@@ -65,10 +65,11 @@ def build_report(config: Config, argv: list[str] | None = None,
         with stage("load") as note:
             topic = load_topic(config.content_dir, config.topic)
             note["text"] = f"{topic.slug}: {len(topic.chapters)} chapters"
+        cache = ResultCache(config.cache_path, config.force)
         with stage("plan") as note:
-            runs = report_runs(topic, config)
+            runs = report_runs(topic, config, cache)
             note["text"] = f"{len(runs)} runs of {len(experiments.EXPERIMENTS)} experiments"
-        cache = run_stage(runs, config)
+        run_stage(runs, config, cache)
         with stage("figures") as note:
             figures = report_figures(runs, cache)
             note["text"] = f"{sum(map(len, figures))} figures"
@@ -99,11 +100,11 @@ def build_all(config: Config, argv: list[str] | None = None) -> tuple[ReportSumm
     return report, handout
 
 
-def report_runs(topic: Topic, config: Config) -> list[Run]:
+def report_runs(topic: Topic, config: Config, cache: ResultCache) -> list[Run]:
     """The handout's runs, then one default run per experiment it leaves out; registry order."""
-    runs = plan_runs(plan_figures(topic), config.profile, config.seed)
+    runs = plan_runs(plan_figures(topic), config.profile, config.seed, cache)
     shown = {run.experiment for run in runs}
-    runs += [Run(name, experiments.resolve_params(name, config.profile), config.seed)
+    runs += [Run(name, cache.params(name, config.profile, {}), config.seed)
              for name in experiments.EXPERIMENTS if name not in shown]
     order = list(experiments.EXPERIMENTS)
     return sorted(runs, key=lambda run: order.index(run.experiment))
@@ -133,7 +134,7 @@ def run_ids(runs: list[Run]) -> list[str]:
 def non_defaults(run: Run) -> list[str]:
     """Parameters that differ from the experiment's full-profile defaults (`Params()`)."""
     defaults = as_dict(experiments.load(run.experiment).Params())
-    return [name for name, value in as_dict(run.params).items() if value != defaults[name]]
+    return [name for name, value in run.params.items() if value != defaults[name]]
 
 
 def reproduce_command(run: Run) -> str:
@@ -161,7 +162,7 @@ def run_entry(run_id: str, run: Run) -> dict[str, Any]:
         "run": run_id,
         "experiment": run.experiment,
         "figures": run.labels,
-        "params": as_dict(run.params),
+        "params": run.params,
         "non_default": non_defaults(run),
         "seeds": provenance["seeds"],
         "device": provenance["device"],

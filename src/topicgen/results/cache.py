@@ -6,7 +6,8 @@ topicgen versions. A figure's key covers the result's key and the figure code's 
 Entries are written only after success, atomically; an unreadable entry is a miss. A cache
 folder that cannot be written degrades to an uncached build with one warning.
 
-Layout: `<name>-<key>.json` (the key material and the result), `figures/<key>.<ext>`, and
+Layout: `<name>-<key>.json` (the key material and the result), `figures/<key>.<ext>`,
+`params/<key>.json` (resolved parameters, so a rebuild need not import the experiment), and
 `index.json` (per experiment: the last key material, to explain a miss, and run costs, for ETAs).
 """
 
@@ -27,11 +28,12 @@ from topicgen.files import write_atomic
 log = logging.getLogger(__name__)
 
 
-def key_material(name: str, params: Any, ctx: experiments.Context) -> dict[str, Any]:
-    """Everything a result depends on, as JSON-able values."""
+def key_material(name: str, params: dict[str, Any], ctx: experiments.Context
+                 ) -> dict[str, Any]:
+    """Everything a result depends on (`params`: resolved, as_dict), as JSON-able values."""
     return {
         "experiment": name,
-        "params": as_dict(params),
+        "params": params,
         "seed": ctx.seed,
         "device": ctx.device,
         "code": experiments.code_files(name),
@@ -97,16 +99,29 @@ class ResultCache:
             return "its entry was removed or unreadable"
         return "; ".join(changes)
 
-    def expected_cost(self, name: str, params: Any) -> float | None:
+    def expected_cost(self, name: str, params: dict[str, Any]) -> float | None:
         """Seconds the last run at these parameters took (any parameters as a fallback)."""
         costs = self._index().get(name, {}).get("costs", {})
-        exact = costs.get(sources.digest(as_dict(params)))
+        exact = costs.get(sources.digest(params))
         return exact if exact is not None else max(costs.values(), default=None)
 
-    def artifact(self, parts: dict[str, Any], suffix: str, make: Callable[[], bytes]) -> bytes:
+    def params(self, name: str, profile: str, overrides: dict[str, str]) -> dict[str, Any]:
+        """`experiments.resolve_params(...)` as_dict, remembered by the experiment's code, so
+        a rebuild need not import the experiment (and torch) to know its parameters."""
+        parts = {"resolve": name, "profile": profile, "overrides": overrides,
+                 "code": experiments.code_files(name)}
+
+        def resolve() -> bytes:
+            params = experiments.resolve_params(name, profile, overrides)
+            return json.dumps(as_dict(params)).encode("utf-8")
+
+        return json.loads(self.artifact(parts, ".json", resolve, folder="params"))
+
+    def artifact(self, parts: dict[str, Any], suffix: str, make: Callable[[], bytes],
+                 folder: str = "figures") -> bytes:
         """Bytes made by `make()`, reused while `parts` (what they depend on) are unchanged."""
         path = None if self.directory is None else \
-            self.directory / "figures" / f"{sources.digest(parts)}{suffix}"
+            self.directory / folder / f"{sources.digest(parts)}{suffix}"
         if path is not None and not self.force:
             try:
                 return path.read_bytes()
@@ -144,7 +159,7 @@ class ResultCache:
 def cached_run(name: str, params: Any, ctx: experiments.Context, cache: ResultCache
                ) -> tuple[Result, bool]:
     """The result of running `name`, from the cache when possible; returns (result, hit)."""
-    material = key_material(name, params, ctx)
+    material = key_material(name, as_dict(params), ctx)
     result = cache.load(material)
     if result is not None:
         return result, True

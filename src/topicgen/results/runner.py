@@ -36,10 +36,12 @@ class Outcome:
     seconds: float = 0.0
 
 
-def compute(name: str, params: Any, ctx: experiments.Context, part: Any = None) -> Outcome:
+def compute(name: str, values: dict[str, Any], ctx: experiments.Context,
+            part: Any = None) -> Outcome:
     """The whole run (part None) or one part of it, as an Outcome."""
     started = time.perf_counter()
     try:
+        params = experiments.params_object(name, values)
         if part is None:
             return Outcome(result=experiments.run(name, params, ctx))
         output = experiments.run_part(name, params, ctx, part)
@@ -52,8 +54,8 @@ def compute(name: str, params: Any, ctx: experiments.Context, part: Any = None) 
 
 def combined(run: Any, ctx: experiments.Context, outputs: dict, seconds: float) -> Outcome:
     try:
-        return Outcome(result=experiments.combine(run.experiment, run.params, ctx, outputs,
-                                                  seconds))
+        params = experiments.params_object(run.experiment, run.params)
+        return Outcome(result=experiments.combine(run.experiment, params, ctx, outputs, seconds))
     except TopicgenError:
         raise
     except Exception as error:
@@ -114,7 +116,9 @@ def outcomes(todo: list, ctx: experiments.Context, jobs: int, progress: Progress
     here, into the same numbers a serial run gives.
     """
     tasks = [(run, part) for run in todo
-             for part in (experiments.parts(run.experiment, run.params) if jobs > 1 else None)
+             for part in (experiments.parts(run.experiment,
+                                            experiments.params_object(run.experiment, run.params))
+                          if jobs > 1 else None)
              or [None]]
     if jobs <= 1 or len(tasks) <= 1:
         for run in todo:
