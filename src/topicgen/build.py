@@ -56,7 +56,6 @@ class BuildSummary:
     outputs: list[Path]
     runs: list[Run]
     seconds: float
-
     up_to_date: bool = False
 
     @property
@@ -98,19 +97,21 @@ def build_handout(config: Config, argv: list[str] | None = None) -> BuildSummary
         check_claims(runs)
         with stage("publish") as note:
             files = handout_files(html, figures, runs, config)
-            if "pdf" in config.formats:
-                from topicgen.publish.pdf import html_to_pdf
-
-                files[config.out_dir / "handout.pdf"] = html_to_pdf(html, config.project)
             files[config.out_dir / "manifest.json"] = manifest(config, runs, files, inputs, argv)
-            stale = stale_outputs(config.out_dir, files)
-            changed = sum(write_atomic(path, data) for path, data in files.items())
-            for path in stale:
-                path.unlink(missing_ok=True)
-            note["text"] = f"{len(files)} files in {config.out_dir} ({changed} changed" + \
-                           (f", {len(stale)} stale removed)" if stale else ")")
+            note["text"] = publish(files, config.out_dir)
     outputs = [path for path in files if path.name != "manifest.json"]
     return BuildSummary(outputs, runs, time.perf_counter() - started)
+
+
+def publish(files: dict[Path, bytes | str], out_dir: Path) -> str:
+    """Replace every output atomically, then drop what the last build wrote and this one did
+    not; returns the publish stage's log text."""
+    stale = stale_outputs(out_dir, files)
+    changed = sum(write_atomic(path, data) for path, data in files.items())
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return f"{len(files)} files in {out_dir} ({changed} changed" + \
+        (f", {len(stale)} stale removed)" if stale else ")")
 
 
 def input_roots(config: Config) -> list[Path]:
@@ -226,6 +227,10 @@ def handout_files(html: str, figures: dict[str, tuple[str, Run]], runs: list[Run
     files: dict[Path, bytes | str] = {}
     if "html" in config.formats:
         files[out / "handout.html"] = html
+    if "pdf" in config.formats:
+        from topicgen.publish.pdf import html_to_pdf
+
+        files[out / "handout.pdf"] = html_to_pdf(html, config.project)
     for label, (svg, run) in figures.items():
         files[out / "figures" / f"{label}.svg"] = svg
         data = run.result.to_json_dict()

@@ -20,11 +20,10 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from topicgen import experiments, sources
-from topicgen.build import stage, stale_outputs
+from topicgen.build import publish, stage
 from topicgen.config import Config
 from topicgen.content.topic import Topic, available_topics, load_topic
 from topicgen.errors import ClaimError, TopicgenError, UsageError
-from topicgen.files import write_atomic
 from topicgen.freshness import file_digest, previous_manifest
 from topicgen.lock import build_lock
 from topicgen.pages import render_page, theme_dir
@@ -78,15 +77,11 @@ def build_site(config: Config, out_dir: Path, base_url: str | None = None,
                              + " | ".join(summary.failed))
     with build_lock(config.project / ".topicgen"), stage("site") as note:
         files = site_files(config, slugs, out_dir, base)
-        stale = stale_outputs(out_dir, files)
         files[out_dir / "manifest.json"] = json.dumps({
             "argv": argv, "base_url": base, "topics": slugs,
             "outputs": {str(p.relative_to(out_dir)): file_digest(d)
                         for p, d in sorted(files.items())}}, indent=2) + "\n"
-        changed = sum(write_atomic(path, data) for path, data in files.items())
-        for path in stale:
-            path.unlink(missing_ok=True)
-        note["text"] = f"{len(files)} files in {out_dir} ({changed} changed)"
+        note["text"] = publish(files, out_dir)
     pages = sorted(str(p.relative_to(out_dir)) for p in files if p.suffix == ".html")
     return SiteSummary(out_dir, pages, time.perf_counter() - started)
 
