@@ -5,14 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 from topicgen import experiments
-from topicgen.figures.style import to_png, to_svg
+from topicgen.figures.style import save, to_svg
 
 
 def draw(name: str, figure: str) -> tuple[str, bytes]:
     params = experiments.resolve_params(name, "quick")
     result = experiments.run(name, params, experiments.Context())
     draw_fn = experiments.load_figures(name).FIGURES[figure]
-    return to_svg(draw_fn(result)), to_png(draw_fn(result))
+    return to_svg(draw_fn(result)), save(draw_fn(result), "png")
 
 
 def test_gradient_decay_figure_is_byte_identical_over_two_runs():

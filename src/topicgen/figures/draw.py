@@ -7,8 +7,6 @@ from topicgen.experiments.result import Result
 from topicgen.results.cache import ResultCache
 from topicgen.svg import with_title
 
-FORMATS = ("svg", "png", "pdf")
-
 
 def figure_bytes(experiment: str, figure: str, result: Result, result_key: str,
                  cache: ResultCache, fmt: str = "svg", dpi: int = 200) -> bytes:

@@ -83,10 +83,6 @@ def to_svg(fig: Figure) -> str:
     return svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE: the SVG is inlined
 
 
-def to_png(fig: Figure, dpi: int = 200) -> bytes:
-    return save(fig, "png", dpi)
-
-
 def save(fig: Figure, fmt: str, dpi: int = 200) -> bytes:
     """The figure as svg, png or pdf bytes, identical on every run."""
     if fmt == "svg":

@@ -117,12 +117,13 @@ def topic_files(config: Config, topic: Topic, card: TopicCard, built: Path, out:
                 index: list[dict[str, str]], experiments_shown: set[str]
                 ) -> dict[Path, bytes | str]:
     """The topic's built files, copied, plus its gallery and references pages."""
-    wrote = previous_manifest(built).get("outputs", {})
+    manifest = previous_manifest(built)  # what the handout build just wrote, and from what
+    wrote = manifest.get("outputs", {})
     names = [name for name in wrote if name.startswith(("figures/", "data/"))]
     names += [name for name in COPIED if (built / name).is_file()]
     files: dict[Path, bytes | str] = {out / name: (built / name).read_bytes() for name in names}
     handout = (built / "handout.html").read_text("utf-8")
-    runs = previous_manifest(built).get("runs", [])
+    runs = manifest.get("runs", [])
     experiment_of = {label: run["experiment"] for run in runs for label in run["figures"]}
     figures = [GalleryFigure(m["label"], Markup(to_handout(m["caption"])),
                              html.unescape(m["alt"]),
