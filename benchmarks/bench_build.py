@@ -5,7 +5,8 @@
 
 Measures, on this machine, in a scratch copy of the project: `topicgen --help` start-up;
 per profile, a cold `build handout` (empty cache, fresh output) with --jobs 1 and with
---jobs 2, a rebuild after a one-sentence prose edit (HTML + PDF, and HTML only), a no-op
+--jobs 2, a rebuild after a one-sentence prose edit in a small, a middling and the largest
+chapter (HTML + PDF; median of three) and HTML only, a no-op
 rebuild, `topicgen figures` for one experiment from the cache, and peak memory; then the
 wall time of every experiment in both profiles.
 """
@@ -56,11 +57,19 @@ def bench_build(profile: str) -> dict[str, float]:
             cache = ["--cache-dir", f"{tmp}/cache-{jobs}", "--out", f"{tmp}/out-{jobs}"]
             figures[f"cold --jobs {jobs}"], peak = timed(build + cache + ["--jobs", jobs])
             peaks.append(peak)
-        chapter = project / "content" / "topic4" / "03-lstm.md"
-        for name, fmt in (("prose edit, html + pdf", "all"), ("prose edit, html only", "html")):
-            with chapter.open("a") as handle:
-                handle.write(f"\nOne more sentence for the {name} benchmark.\n")
-            figures[name] = timed(build + cache + ["--format", fmt])[0]
+        chapters = project / "content" / "topic4"
+        # One chapter's PDF is laid out again after a prose edit, so the cost depends on the
+        # chapter: the smallest (GRU), a middling one (LSTM) and the largest (Transformer).
+        for chapter, fmt in (("04-gru", "all"), ("03-lstm", "all"), ("06-transformer-stabilisers",
+                                                                    "all"), ("03-lstm", "html")):
+            what = "html only" if fmt == "html" else "html + pdf"
+            name = f"prose edit, {chapter[3:].split('-')[0]}, {what}"
+            runs = []
+            for repeat in range(3):  # median of three: this machine's speed wanders
+                with (chapters / f"{chapter}.md").open("a") as handle:
+                    handle.write(f"\nSentence {repeat} for the {name} benchmark.\n")
+                runs.append(timed(build + cache + ["--format", fmt])[0])
+            figures[name] = statistics.median(runs)
         figures["no-op"] = timed(build + cache + ["--format", "html"])[0]
         figures["figures gradient-decay (cached)"] = timed(
             TOPICGEN + ["-q", "figures", "gradient-decay", "--project", str(project),

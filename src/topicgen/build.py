@@ -96,7 +96,7 @@ def build_handout(config: Config, argv: list[str] | None = None) -> BuildSummary
             note["text"] = f"handout.html ({len(html) // 1024} KiB)"
         check_claims(runs)
         with stage("publish") as note:
-            files = handout_files(html, figures, runs, config)
+            files = handout_files(html, figures, runs, config, cache)
             files[config.out_dir / "manifest.json"] = manifest(config, runs, files, inputs, argv)
             note["text"] = publish(files, config.out_dir)
     outputs = [path for path in files if path.name != "manifest.json"]
@@ -221,7 +221,7 @@ def check_claims(runs: list[Run]) -> None:
 
 
 def handout_files(html: str, figures: dict[str, tuple[str, Run]], runs: list[Run],
-                  config: Config) -> dict[Path, bytes | str]:
+                  config: Config, cache: ResultCache) -> dict[Path, bytes | str]:
     """Every output file's path and bytes, computed before anything is written."""
     out = config.out_dir
     files: dict[Path, bytes | str] = {}
@@ -230,7 +230,7 @@ def handout_files(html: str, figures: dict[str, tuple[str, Run]], runs: list[Run
     if "pdf" in config.formats:
         from topicgen.publish.pdf import html_to_pdf
 
-        files[out / "handout.pdf"] = html_to_pdf(html, config.project)
+        files[out / "handout.pdf"] = html_to_pdf(html, config.project, cache, config.jobs)
     for label, (svg, run) in figures.items():
         files[out / "figures" / f"{label}.svg"] = svg
         data = run.result.to_json_dict()

@@ -80,7 +80,7 @@ def build_report(config: Config, argv: list[str] | None = None,
             html = render_report(topic, config, runs, figures, data, argv)
             note["text"] = f"report.html ({len(html) // 1024} KiB)"
         with stage("publish") as note:
-            files = report_files(html, data, config)
+            files = report_files(html, data, config, cache)
             changed = sum(write_atomic(path, content) for path, content in files.items())
             stale = remove_stale(files, config.out_dir)
             note["text"] = f"{len(files)} files in {config.out_dir} ({changed} changed" + \
@@ -198,7 +198,8 @@ def render_report(topic: Topic, config: Config, runs: list[Run],
     return render_page(config.project, "report.html", page)
 
 
-def report_files(html: str, data: dict[str, Any], config: Config) -> dict[Path, bytes | str]:
+def report_files(html: str, data: dict[str, Any], config: Config, cache: ResultCache
+                 ) -> dict[Path, bytes | str]:
     """Every output file's path and content, computed before anything is written."""
     out = config.out_dir
     files: dict[Path, bytes | str] = {}
@@ -207,7 +208,7 @@ def report_files(html: str, data: dict[str, Any], config: Config) -> dict[Path, 
     if "pdf" in config.formats:
         from topicgen.publish.pdf import html_to_pdf
 
-        files[out / "report.pdf"] = html_to_pdf(html, config.project)
+        files[out / "report.pdf"] = html_to_pdf(html, config.project, cache, config.jobs)
     files[out / "report.json"] = json.dumps(data, indent=2, allow_nan=False) + "\n"
     return files
 

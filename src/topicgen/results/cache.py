@@ -7,7 +7,8 @@ Entries are written only after success, atomically; an unreadable entry is a mis
 folder that cannot be written degrades to an uncached build with one warning.
 
 Layout: `<name>-<key>.json` (the key material and the result), `figures/<key>.<ext>`,
-`params/<key>.json` (resolved parameters, so a rebuild need not import the experiment), and
+`params/<key>.json` (resolved parameters, so a rebuild need not import the experiment),
+`pdf/<key>.json` (one laid-out part of a PDF, see publish.pdf), and
 `index.json` (per experiment: the last key material, to explain a miss, and run costs, for ETAs).
 """
 
@@ -120,17 +121,27 @@ class ResultCache:
     def artifact(self, parts: dict[str, Any], suffix: str, make: Callable[[], bytes],
                  folder: str = "figures") -> bytes:
         """Bytes made by `make()`, reused while `parts` (what they depend on) are unchanged."""
-        path = None if self.directory is None else \
-            self.directory / folder / f"{sources.digest(parts)}{suffix}"
-        if path is not None and not self.force:
-            try:
-                return path.read_bytes()
-            except OSError:
-                pass
-        data = make()
-        if path is not None:
-            self._write(path, data)
+        data = self.find(parts, suffix, folder)
+        if data is None:
+            data = make()
+            self.keep(parts, suffix, data, folder)
         return data
+
+    def find(self, parts: dict[str, Any], suffix: str, folder: str) -> bytes | None:
+        """The bytes kept for `parts`, or None (also when forced)."""
+        if self.directory is None or self.force:
+            return None
+        try:
+            return self._artifact_path(parts, suffix, folder).read_bytes()
+        except OSError:
+            return None
+
+    def keep(self, parts: dict[str, Any], suffix: str, data: bytes, folder: str) -> None:
+        if self.directory is not None:
+            self._write(self._artifact_path(parts, suffix, folder), data)
+
+    def _artifact_path(self, parts: dict[str, Any], suffix: str, folder: str) -> Path:
+        return self.directory / folder / f"{sources.digest(parts)}{suffix}"
 
     def _entry(self, material: dict[str, Any]) -> Path:
         return self.directory / f"{material['experiment']}-{self.key(material)}.json"

@@ -1,0 +1,90 @@
+"""Cutting a page's HTML into the parts its PDF is laid out in.
+
+A template marks where a new part may begin with `<!-- pdf-part -->` (topicgen's handout: before
+each chapter, the references and the appendix). Each part becomes a standalone document: the
+page's <head>, then the elements open at the cut re-opened, the part, and those open at its end
+closed, so every part parses as it would inside the whole page. A page without markers is one
+part. The text before the first marker is the front matter (title, contents).
+"""
+
+from __future__ import annotations
+
+import re
+
+MARKER = "<!-- pdf-part -->"
+BODY = re.compile(r"<body\b[^>]*>", re.I)
+TAG = re.compile(r"<!--.*?-->|<(/?)([a-zA-Z][\w:.-]*)\b[^>]*?(/?)>", re.S)
+VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                  "param", "source", "track", "wbr"})
+RAW_TEXT = frozenset({"style", "script", "textarea", "title"})
+"""Elements whose content is text, not tags (a `<` in a style sheet is not an element)."""
+INTERNAL_LINK = re.compile(r'(<a\b[^>]*?\bhref="#([^"]+)")')
+
+
+def split_parts(html: str) -> list[str]:
+    """One standalone HTML document per part, in reading order."""
+    body_tag = BODY.search(html)
+    end = html.lower().rfind("</body>")
+    if body_tag is None or end < body_tag.end():
+        return [html]
+    head, body, tail = html[:body_tag.end()], html[body_tag.end():end], html[end:]
+    pieces = body.split(MARKER)
+    cuts, offset = [], 0
+    for piece in pieces[:-1]:
+        offset += len(piece)
+        cuts.append(offset)
+        offset += len(MARKER)
+    open_at_cut = [[]] + open_elements(body, cuts) + [[]]
+    return [head + "".join(tag for _, tag in open_at_cut[i]) + piece
+            + "".join(f"</{name}>" for name, _ in reversed(open_at_cut[i + 1])) + tail
+            for i, piece in enumerate(pieces)]
+
+
+def open_elements(body: str, cuts: list[int]) -> list[list[tuple[str, str]]]:
+    """For each offset in `cuts` (ascending): the elements open there, outermost first, as
+    (name, start tag text)."""
+    stack: list[tuple[str, str]] = []
+    snapshots: list[list[tuple[str, str]]] = []
+    position = 0
+    lowered = body.lower()
+    for cut in cuts:
+        while (match := TAG.search(body, position, cut)) is not None:
+            position = match.end()
+            closing, name, self_closing = match.group(1), (match.group(2) or "").lower(), \
+                match.group(3)
+            if not name or self_closing or name in VOID:
+                continue
+            if closing:
+                names = [open_name for open_name, _ in stack]
+                if name in names:
+                    del stack[len(names) - 1 - names[::-1].index(name):]
+            else:
+                stack.append((name, match.group(0)))
+                if name in RAW_TEXT:
+                    close = lowered.find(f"</{name}", position)
+                    position = len(body) if close < 0 else close
+        position = max(position, cut)
+        snapshots.append(list(stack))
+    return snapshots
+
+
+def number_links(html: str, pages: dict[str, int]) -> str:
+    """`html` with `data-page="N"` on each internal link whose target's page is known, so the
+    contents page can show page numbers of parts laid out apart from it
+    (`content: attr(data-page)`)."""
+    def numbered(match: re.Match) -> str:
+        page = pages.get(match.group(2))
+        return match.group(1) if page is None else f'{match.group(1)} data-page="{page}"'
+
+    return INTERNAL_LINK.sub(numbered, html)
+
+
+def furniture_html(html: str, pages: int) -> str:
+    """A document of `pages` empty pages named "furniture", with `html`'s styles: its page
+    margins carry what must count across parts (page N of M), laid over the parts' pages, so
+    its background is transparent."""
+    end = html.lower().find("</head>")
+    head = html[:end] if end >= 0 else "<html><head>"
+    blank = '<div style="page: furniture; break-after: page"></div>'
+    return (head + "<style>html, body { background: none !important; }</style></head><body>"
+            + blank * (pages - 1) + blank.replace("; break-after: page", "") + "</body></html>")
