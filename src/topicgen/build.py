@@ -89,7 +89,7 @@ def build_handout(config: Config, argv: list[str] | None = None) -> BuildSummary
             note["text"] = f"{len(requests)} figures from {len(runs)} experiment runs"
         run_stage(runs, config, cache)
         with stage("figures") as note:
-            figures = draw_figures(requests, runs, cache)
+            figures = draw_figures(requests, runs, cache, config.jobs)
             note["text"] = f"{len(figures)} figures"
         with stage("render") as note:
             html = render_handout(topic, runs, figures, config)
@@ -177,19 +177,17 @@ def check_device(device: str) -> str:
     return device
 
 
-def draw_figures(requests: list[FigureRequest], runs: list[Run], cache: ResultCache
-                 ) -> dict[str, tuple[str, Run]]:
+def draw_figures(requests: list[FigureRequest], runs: list[Run], cache: ResultCache,
+                 jobs: int = 1) -> dict[str, tuple[str, Run]]:
     """label -> (SVG text, the run it shows), drawn from results only (or reused)."""
-    from topicgen.figures.draw import figure_bytes
+    from topicgen.figures.draw import figures_bytes
 
     by_label = {label: run for run in runs for label in run.labels}
-    figures = {}
-    for request in requests:
-        run = by_label[request.label]
-        svg = figure_bytes(run.experiment, request.figure, run.result, cache.key(run.material),
-                           cache)
-        figures[request.label] = (svg.decode("utf-8"), run)
-    return figures
+    shown = [by_label[request.label] for request in requests]
+    svgs = figures_bytes([(run.experiment, request.figure, run.result, cache.key(run.material))
+                          for request, run in zip(requests, shown, strict=True)], cache, jobs)
+    return {request.label: (svg.decode("utf-8"), run)
+            for request, run, svg in zip(requests, shown, svgs, strict=True)}
 
 
 def render_handout(topic: Topic, runs: list[Run], figures: dict[str, tuple[str, Run]],

@@ -105,6 +105,14 @@ def file_hashes(module: str) -> dict[str, str]:
 
 
 def sha256_file(path: Path) -> str:
+    stat = path.stat()
+    return _sha256_file(path, stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _sha256_file(path: Path, mtime_ns: int, size: int) -> str:
+    """Memoised by modification time and size: a build hashes each module once per figure and
+    run that depends on it, and an edited file gets a new entry."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 

@@ -1,6 +1,9 @@
-"""One experiment figure drawn from a result, through the cache: restyling reruns nothing."""
+"""Experiment figures drawn from results, through the cache: restyling reruns nothing."""
 
 from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
 from topicgen import experiments, sources
 from topicgen.experiments.result import Result
@@ -8,14 +11,35 @@ from topicgen.results.cache import ResultCache
 from topicgen.svg import with_title
 
 
-def figure_bytes(experiment: str, figure: str, result: Result, result_key: str,
-                 cache: ResultCache, fmt: str = "svg", dpi: int = 200) -> bytes:
-    """The figure's file content; cached by the result's key and the figure code's sources.
+def figures_bytes(wanted: list[tuple[str, str, Result, str]], cache: ResultCache, jobs: int,
+                  fmt: str = "svg", dpi: int = 200) -> list[bytes]:
+    """The file content of each (experiment, figure, result, result key), cached by the
+    result's key and the figure code's sources; those not cached are drawn in `jobs` processes.
 
     An SVG carries its alt text (what is plotted, read from the drawn figure) as its
     `<title>`, the accessible name screen readers announce.
     """
-    parts = {
+    keys = [cache_parts(experiment, figure, result_key, fmt, dpi)
+            for experiment, figure, _, result_key in wanted]
+    found = [cache.find(parts, f".{fmt}", "figures") for parts in keys]
+    missing = [i for i, data in enumerate(found) if data is None]
+    args = [[wanted[i][0] for i in missing], [wanted[i][1] for i in missing],
+            [wanted[i][2] for i in missing], [fmt] * len(missing), [dpi] * len(missing)]
+    if len(missing) > 1 and jobs > 1:
+        # spawn, as for the experiments (see results.runner); each worker imports matplotlib once.
+        with ProcessPoolExecutor(min(jobs, len(missing)), mp_context=get_context("spawn")) as pool:
+            drawn = list(pool.map(draw, *args))
+    else:
+        drawn = list(map(draw, *args))
+    for i, data in zip(missing, drawn, strict=True):
+        found[i] = data
+        cache.keep(keys[i], f".{fmt}", data, "figures")
+    return found
+
+
+def cache_parts(experiment: str, figure: str, result_key: str, fmt: str, dpi: int) -> dict:
+    """What a drawn figure depends on."""
+    return {
         "result": result_key,
         "figure": figure,
         "format": fmt,
@@ -24,14 +48,12 @@ def figure_bytes(experiment: str, figure: str, result: Result, result_key: str,
         "matplotlib": sources.version("matplotlib"),
     }
 
-    def draw() -> bytes:
-        from topicgen.figures.alt import describe  # matplotlib: only when something is drawn
-        from topicgen.figures.style import save
 
-        fig = experiments.load_figures(experiment).FIGURES[figure](result)
-        alt = describe(fig)
-        data = save(fig, fmt, dpi)
-        return with_title(data.decode("utf-8"), alt).encode("utf-8") if fmt == "svg" else data
+def draw(experiment: str, figure: str, result: Result, fmt: str, dpi: int) -> bytes:
+    from topicgen.figures.alt import describe  # matplotlib: only when something is drawn
+    from topicgen.figures.style import save
 
-    return cache.artifact(parts, f".{fmt}", draw)
-
+    fig = experiments.load_figures(experiment).FIGURES[figure](result)
+    alt = describe(fig)
+    data = save(fig, fmt, dpi)
+    return with_title(data.decode("utf-8"), alt).encode("utf-8") if fmt == "svg" else data

@@ -13,12 +13,14 @@ import re
 
 MARKER = "<!-- pdf-part -->"
 BODY = re.compile(r"<body\b[^>]*>", re.I)
-TAG = re.compile(r"<!--.*?-->|<(/?)([a-zA-Z][\w:.-]*)\b[^>]*?(/?)>", re.S)
+TAG = re.compile(r"""<!--.*?-->|<(/?)([a-zA-Z][\w:.-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""", re.S)
+FOREIGN = frozenset({"svg", "math"})
+"""Where `<x/>` closes x; in HTML proper the slash means nothing (`<div/>` stays open)."""
 VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                   "param", "source", "track", "wbr"})
 RAW_TEXT = frozenset({"style", "script", "textarea", "title"})
 """Elements whose content is text, not tags (a `<` in a style sheet is not an element)."""
-INTERNAL_LINK = re.compile(r'(<a\b[^>]*?\bhref="#([^"]+)")')
+INTERNAL_LINK = re.compile(r"""(<a\b[^>]*?\bhref=(["'])#([^"']+)\2)""")
 
 
 def split_parts(html: str) -> list[str]:
@@ -50,9 +52,9 @@ def open_elements(body: str, cuts: list[int]) -> list[list[tuple[str, str]]]:
     for cut in cuts:
         while (match := TAG.search(body, position, cut)) is not None:
             position = match.end()
-            closing, name, self_closing = match.group(1), (match.group(2) or "").lower(), \
-                match.group(3)
-            if not name or self_closing or name in VOID:
+            closing, name = match.group(1), (match.group(2) or "").lower()
+            foreign = name in FOREIGN or any(open_name in FOREIGN for open_name, _ in stack)
+            if not name or name in VOID or (foreign and match.group(3).rstrip().endswith("/")):
                 continue
             if closing:
                 names = [open_name for open_name, _ in stack]
@@ -73,7 +75,7 @@ def number_links(html: str, pages: dict[str, int]) -> str:
     contents page can show page numbers of parts laid out apart from it
     (`content: attr(data-page)`)."""
     def numbered(match: re.Match) -> str:
-        page = pages.get(match.group(2))
+        page = pages.get(match.group(3))
         return match.group(1) if page is None else f'{match.group(1)} data-page="{page}"'
 
     return INTERNAL_LINK.sub(numbered, html)

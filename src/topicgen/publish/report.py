@@ -71,7 +71,7 @@ def build_report(config: Config, argv: list[str] | None = None,
             note["text"] = f"{len(runs)} runs of {len(experiments.EXPERIMENTS)} experiments"
         run_stage(runs, config, cache)
         with stage("figures") as note:
-            figures = report_figures(runs, cache)
+            figures = report_figures(runs, cache, config.jobs)
             note["text"] = f"{sum(map(len, figures))} figures"
         data = report_data(config, runs)
         if previous is not None:
@@ -110,14 +110,16 @@ def report_runs(topic: Topic, config: Config, cache: ResultCache) -> list[Run]:
     return sorted(runs, key=lambda run: order.index(run.experiment))
 
 
-def report_figures(runs: list[Run], cache: ResultCache) -> list[list[tuple[str, str]]]:
+def report_figures(runs: list[Run], cache: ResultCache, jobs: int = 1
+                   ) -> list[list[tuple[str, str]]]:
     """For each run, every figure of its experiment as (name, SVG text), through the cache."""
-    from topicgen.figures.draw import figure_bytes
+    from topicgen.figures.draw import figures_bytes
 
-    return [[(name, figure_bytes(run.experiment, name, run.result, cache.key(run.material),
-                                 cache).decode("utf-8"))
-             for name in experiments.figure_names(run.experiment)]
-            for run in runs]
+    wanted = [(run.experiment, name, run.result, cache.key(run.material))
+              for run in runs for name in experiments.figure_names(run.experiment)]
+    svgs = iter(figures_bytes(wanted, cache, jobs))
+    return [[(name, next(svgs).decode("utf-8"))
+             for name in experiments.figure_names(run.experiment)] for run in runs]
 
 
 def run_ids(runs: list[Run]) -> list[str]:

@@ -1,0 +1,239 @@
+"""The PDF laid out part by part: cutting the HTML, joining the parts, caching them."""
+
+from __future__ import annotations
+
+import io
+import re
+from html import unescape
+
+import pytest
+
+from topicgen.publish import pdf
+from topicgen.publish.pdf import html_to_pdf
+from topicgen.publish.pdf_parts import MARKER, number_links, split_parts
+from topicgen.results.cache import ResultCache
+
+HEAD = '<!DOCTYPE html><html lang="en"><head><title>T</title></head><body class="page">'
+TAIL = "</body></html>"
+STYLE = """
+@page { size: A5; margin: 20mm; @top-center { content: "Synthetic"; } }
+@page furniture { @top-center { content: none; }
+  @bottom-center { content: counter(page) " / " counter(pages); } }
+.toc a::after { content: leader(".") attr(data-page); }
+"""
+
+
+def reader(data: bytes):
+    from pypdf import PdfReader
+
+    return PdfReader(io.BytesIO(data))
+
+
+def texts(pdf_reader) -> list[str]:
+    return [page.extract_text() for page in pdf_reader.pages]
+
+
+def page_with(pages: list[str], text: str, start: int = 0) -> int:
+    return next(i for i in range(start, len(pages)) if text in pages[i])
+
+
+def links(pdf_reader, page: int) -> list[int]:
+    """The page index each Link annotation on `page` leads to."""
+    found = []
+    for annotation in pdf_reader.pages[page].get("/Annots") or []:
+        annotation = annotation.get_object()
+        if annotation["/Subtype"] == "/Link" and "/Dest" in annotation:
+            found.append(pdf_reader.get_page_number(annotation["/Dest"][0].get_object()))
+    return found
+
+
+def outline(pdf_reader, items=None) -> dict[str, int]:
+    """Bookmark title -> page index, nested entries included."""
+    found = {}
+    for item in pdf_reader.outline if items is None else items:
+        if isinstance(item, list):
+            found.update(outline(pdf_reader, item))
+        else:
+            found[item.title] = pdf_reader.get_destination_page_number(item)
+    return found
+
+
+def section(anchor: str, title: str, sentence: str, extra: str = "") -> str:
+    filler = "Filler words that take room on the page. " * 10
+    paragraphs = "".join(f"<p>{sentence} {filler}</p>" for _ in range(8))
+    return f'{MARKER}\n<section><h2 id="{anchor}">{title}</h2>{paragraphs}{extra}</section>\n'
+
+
+def book(second: str = "Beta sentence.") -> str:
+    return (f"<!DOCTYPE html><html><head><title>T</title><style>{STYLE}</style></head><body>"
+            '<h1>Synthetic book</h1><nav class="toc"><ol><li><a href="#a">Alpha heading</a></li>'
+            '<li><a href="#b">Beta heading</a></li></ol></nav><main>'
+            + section("a", "Alpha heading", "Alpha sentence.")
+            + section("b", "Beta heading", second, '<p>See <a href="#a">the alpha part</a>.</p>')
+            + "</main></body></html>")
+
+
+def test_page_without_markers_is_one_part():
+    html = HEAD + "<main><p>text</p></main>" + TAIL
+    assert split_parts(html) == [html]
+
+
+def test_parts_reopen_main_and_close_it():
+    parts = split_parts(HEAD + f'<main id="m"><p>one</p>{MARKER}<p>two</p></main>' + TAIL)
+    assert len(parts) == 2
+    assert parts[0] == HEAD + '<main id="m"><p>one</p></main>' + TAIL
+    assert parts[1] == HEAD + '<main id="m"><p>two</p></main>' + TAIL
+
+
+def test_front_matter_and_every_part_repeat_the_head():
+    html = HEAD + f"<h1>Title</h1><main>{MARKER}<p>one</p>{MARKER}<p>two</p></main>" + TAIL
+    parts = split_parts(html)
+    assert len(parts) == 3 and "<h1>Title</h1>" in parts[0]
+    assert all(part.startswith(HEAD) and part.endswith("</main>" + TAIL) for part in parts)
+
+
+def test_void_and_self_closing_tags_leave_the_stack_alone():
+    body = ('<main><p>a<br>b<img src="x.png" alt="x"><input type="text"></p>'
+            '<svg viewBox="0 0 1 1"><path d="M0 0"/><circle r="1" /></svg>'
+            f"{MARKER}<p>two</p></main>")
+    assert split_parts(HEAD + body + TAIL)[1] == HEAD + "<main><p>two</p></main>" + TAIL
+
+
+def test_style_text_with_angle_brackets_is_not_markup():
+    body = f"<main><style>a<b {{ }} p > span {{ }} <div></style>{MARKER}<p>two</p></main>"
+    assert split_parts(HEAD + body + TAIL)[1] == HEAD + "<main><p>two</p></main>" + TAIL
+
+
+def test_nested_marker_reopens_each_enclosing_element_with_its_attributes():
+    body = (f'<main class="m"><div id="d" data-x="1"><p>one</p>{MARKER}<p>two</p></div>'
+            "<p>after</p></main>")
+    first, second = split_parts(HEAD + body + TAIL)
+    assert first.endswith("<p>one</p></div></main>" + TAIL)
+    assert second == (HEAD + '<main class="m"><div id="d" data-x="1"><p>two</p></div>'
+                      "<p>after</p></main>" + TAIL)
+
+
+def test_quoted_angle_brackets_and_html_slashes_do_not_end_or_close_an_element():
+    body = (f'<main data-note="a>b"><div title="x/>y"><p>one</p>{MARKER}<p>two</p></div>'
+            f"<div/>{MARKER}<p>three</p></div></main>")
+    _, second, third = split_parts(HEAD + body + TAIL)
+    assert second == (HEAD + '<main data-note="a>b"><div title="x/>y"><p>two</p></div><div/>'
+                      "</div></main>" + TAIL)
+    assert third.startswith(HEAD + '<main data-note="a>b"><div/><p>three</p>')
+
+
+def test_number_links_marks_only_known_targets():
+    html = ('<a href="#a">A</a> <a class="x" href="#b">B</a> <a href="https://e.org">E</a> '
+            "<a href='#c'>C</a>")
+    assert number_links(html, {"a": 3, "c": 4}) == (
+        '<a href="#a" data-page="3">A</a> <a class="x" href="#b">B</a> '
+        """<a href="https://e.org">E</a> <a href='#c' data-page="4">C</a>""")
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> bytes:
+    return html_to_pdf(book(), tmp_path_factory.mktemp("synthetic"))
+
+
+def test_parts_join_with_page_numbers_contents_links_and_outline(synthetic):
+    result = reader(synthetic)
+    pages = texts(result)
+    total = len(pages)
+    alpha, beta = page_with(pages, "Alpha sentence."), page_with(pages, "Beta sentence.")
+    assert alpha == 1 and beta - alpha >= 2 and total - beta >= 2  # a part spans pages
+    assert all(f"{k + 1} / {total}" in text for k, text in enumerate(pages))
+    assert pages[alpha].startswith("Alpha heading") and pages[beta].startswith("Beta heading")
+    assert "Beta" not in pages[beta - 1]
+    contents = {line.split(" .")[0]: line.split()[-1] for line in pages[0].splitlines()
+                if " .." in line}
+    assert contents == {"Alpha heading": str(alpha + 1), "Beta heading": str(beta + 1)}
+    assert links(result, page_with(pages, "See the alpha part")) == [alpha]
+    assert set(links(result, 0)) == {alpha, beta}
+    destinations = {name: result.get_destination_page_number(destination)
+                    for name, destination in result.named_destinations.items()}
+    assert destinations == {"a": alpha, "b": beta}
+    assert {"Alpha heading": alpha, "Beta heading": beta}.items() <= outline(result).items()
+
+
+def test_an_edit_lays_out_only_its_part_again(tmp_path, monkeypatch, synthetic):
+    cache = ResultCache(tmp_path / "cache")
+    assert html_to_pdf(book(), tmp_path, cache) == synthetic
+    real, calls = pdf.render_part, []
+
+    def counting(html, root):
+        calls.append(html)
+        return real(html, root)
+
+    monkeypatch.setattr(pdf, "render_part", counting)
+    edited = html_to_pdf(book("Gamma sentence."), tmp_path, cache)
+    # Same page count, so the numbered contents and the furniture are cache hits.
+    assert len(calls) == 1 and "Gamma sentence." in calls[0] and "Alpha" not in calls[0]
+    assert "Gamma sentence." in texts(reader(edited))[-1]
+    calls.clear()
+    assert html_to_pdf(book("Gamma sentence."), tmp_path, cache) == edited
+    assert html_to_pdf(book(), tmp_path, cache) == synthetic  # parts read back from JSON
+    assert calls == []
+
+
+def test_parallel_layout_gives_the_same_bytes(tmp_path, synthetic):
+    assert html_to_pdf(book(), tmp_path, None, jobs=2) == synthetic
+
+
+@pytest.fixture(scope="module")
+def handout(topic4_site):
+    """(reader, page texts, HTML) of the handout the docs-site build wrote."""
+    from pypdf import PdfReader
+
+    built = topic4_site.parent / "topic4"
+    result = PdfReader(built / "handout.pdf")
+    return result, texts(result), (built / "handout.html").read_text("utf-8")
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def part_starts(pages: list[str], html: str) -> list[int]:
+    """The page index where each part after the front matter begins: the first page, in
+    order, whose first line is the part's first heading."""
+    starts = []
+    for part in split_parts(html)[1:]:
+        heading = re.search(r"<h2\b[^>]*>(.*?)</h2>", part[part.index("<body"):], re.S)
+        title = words(unescape(re.sub(r"<[^>]+>", "", heading.group(1))))
+        after = starts[-1] + 1 if starts else 0
+        starts.append(next(i for i in range(after, len(pages))
+                           if words(pages[i].splitlines()[0]) == title))
+    return starts
+
+
+def contents_entries(pages: list[str]) -> list[tuple[str, int]]:
+    """(title, page number) of each line of the contents: "1.2  Title ........ 7"."""
+    return [(title, int(page)) for title, page in
+            re.findall(r"^(?:[\d.]+  )?(.+?) \.{3,}[. ]*(\d+)$", "\n".join(pages), re.M)]
+
+
+def test_handout_parts_start_new_pages_that_the_contents_and_destinations_name(handout):
+    result, pages, html = handout
+    starts = part_starts(pages, html)
+    assert len(starts) == len(split_parts(html)) - 1 >= 3
+    entries = contents_entries(pages[:starts[0]])
+    assert len(entries) >= 10
+    for title, page in entries:
+        assert words(title)[:20] in words(pages[page - 1]), (title, page)
+    numbers = {page - 1 for _, page in entries}
+    assert set(starts) <= numbers  # the contents names each part's first page
+    chapters = re.findall(r'<section class="chapter">\s*<h2 id="([^"]+)"', html)
+    assert [result.get_destination_page_number(result.named_destinations[anchor])
+            for anchor in chapters] == starts[:len(chapters)]
+
+
+def test_handout_links_cross_parts_and_every_page_is_numbered(handout):
+    result, pages, html = handout
+    total = len(pages)
+    starts = part_starts(pages, html)
+    assert set(starts) <= {target for page in range(starts[0]) for target in links(result, page)}
+    chapters = html.count('<section class="chapter">')
+    # The last chapter holds the checklist, whose links lead to earlier chapters and the code.
+    last = range(starts[chapters - 1], starts[chapters])
+    assert {target for page in last for target in links(result, page)} - set(last)
+    assert all(f"{k + 1} / {total}" in text for k, text in enumerate(pages))
