@@ -16,9 +16,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from topicgen.errors import TopicgenError
 from topicgen.publish.pdf_parts import furniture_html, number_links, split_parts
+
+if TYPE_CHECKING:
+    from topicgen.results.cache import ResultCache
 
 log = logging.getLogger(__name__)
 PX = 0.75
@@ -104,7 +108,7 @@ def render_part(html: str, root: Path) -> Part:
         raise TopicgenError(f"PDF rendering failed: {error}") from None
 
 
-def html_to_pdf(html: str, root: Path, cache=None, jobs: int = 1) -> bytes:
+def html_to_pdf(html: str, root: Path, cache: ResultCache | None = None, jobs: int = 1) -> bytes:
     """The PDF of `html` (see the module's docstring); `cache` (a ResultCache) keeps each
     part's PDF, and parts not in it are laid out in `jobs` processes at once."""
     from topicgen.publish.pdf_join import join
@@ -138,13 +142,17 @@ def anchor_pages(parts: list[Part]) -> dict[str, int]:
     return pages
 
 
-def render_parts(htmls: list[str], root: Path, cache, jobs: int) -> list[Part]:
+def render_parts(htmls: list[str], root: Path, cache: ResultCache | None, jobs: int
+                 ) -> list[Part]:
     """Each document's Part: from `cache` where it is there, else laid out (in parallel)."""
     from topicgen import sources
 
     keys = [{"pdf-part": html, "weasyprint": sources.version("weasyprint")} for html in htmls]
     found = [load(cache, key) for key in keys]
     missing = [i for i, part in enumerate(found) if part is None]
+    if len(missing) > 1:  # the long step of a cold build: say what it is waiting for
+        log.info("  laying out %d PDF parts (%d reused)%s", len(missing),
+                 len(htmls) - len(missing), f" in {jobs} processes" if jobs > 1 else "")
     if len(missing) > 1 and jobs > 1:
         # Longest first, so the pool is not left waiting on one big chapter at the end.
         missing.sort(key=lambda i: -len(htmls[i]))
@@ -162,7 +170,7 @@ def render_parts(htmls: list[str], root: Path, cache, jobs: int) -> list[Part]:
     return found
 
 
-def load(cache, key: dict) -> Part | None:
+def load(cache: ResultCache | None, key: dict) -> Part | None:
     data = None if cache is None else cache.find(key, ".json", folder="pdf")
     if data is None:
         return None
