@@ -16,6 +16,7 @@ from topicgen.publish.pdf import PX, Part
 
 def join(parts: list[Part], furniture: Part) -> bytes:
     from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject
 
     readers = [PdfReader(io.BytesIO(part.pdf)) for part in parts]
     writer = PdfWriter()
@@ -30,7 +31,7 @@ def join(parts: list[Part], furniture: Part) -> bytes:
     # WeasyPrint's title, author and producer, not pypdf's.
     writer.add_metadata(dict(readers[0].metadata or {}))
     if "/Lang" in readers[0].trailer["/Root"]:
-        writer.root_object[_name("/Lang")] = readers[0].trailer["/Root"]["/Lang"]
+        writer.root_object[NameObject("/Lang")] = readers[0].trailer["/Root"]["/Lang"]
     offsets = list(accumulate((part.pages for part in parts[:-1]), initial=0))
     place = Placement(writer)
     anchors: dict[str, tuple[int, float, float]] = {}
@@ -90,8 +91,3 @@ def add_outline(writer, parts: list[Part], offsets: list[int], place: Placement)
                                            fit=place.fit(offset + page, x, y))
             open_items.append((level, item))
 
-
-def _name(text: str):
-    from pypdf.generic import NameObject
-
-    return NameObject(text)
