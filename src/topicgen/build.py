@@ -178,7 +178,7 @@ def check_device(device: str) -> str:
 
 
 def draw_figures(requests: list[FigureRequest], runs: list[Run], cache: ResultCache,
-                 jobs: int = 1) -> dict[str, tuple[str, Run]]:
+                 jobs: int) -> dict[str, tuple[str, Run]]:
     """label -> (SVG text, the run it shows), drawn from results only (or reused)."""
     from topicgen.figures.draw import figures_bytes
 

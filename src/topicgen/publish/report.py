@@ -110,7 +110,7 @@ def report_runs(topic: Topic, config: Config, cache: ResultCache) -> list[Run]:
     return sorted(runs, key=lambda run: order.index(run.experiment))
 
 
-def report_figures(runs: list[Run], cache: ResultCache, jobs: int = 1
+def report_figures(runs: list[Run], cache: ResultCache, jobs: int
                    ) -> list[list[tuple[str, str]]]:
     """For each run, every figure of its experiment as (name, SVG text), through the cache."""
     from topicgen.figures.draw import figures_bytes
