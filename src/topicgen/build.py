@@ -89,7 +89,9 @@ def build_handout(config: Config, argv: list[str] | None = None) -> BuildSummary
             note["text"] = f"{len(requests)} figures from {len(runs)} experiment runs"
         run_stage(runs, config, cache)
         with stage("figures") as note:
-            figures = draw_figures(requests, runs, cache, config.jobs)
+            drawn = draw_figures(requests, runs, cache, config.jobs)
+            figures = {request.label: (svg.decode("utf-8"), run)
+                       for request, (run, svg) in zip(requests, drawn, strict=True)}
             note["text"] = f"{len(figures)} figures"
         with stage("render") as note:
             html = render_handout(topic, runs, figures, config)
@@ -178,16 +180,17 @@ def check_device(device: str) -> str:
 
 
 def draw_figures(requests: list[FigureRequest], runs: list[Run], cache: ResultCache,
-                 jobs: int) -> dict[str, tuple[str, Run]]:
-    """label -> (SVG text, the run it shows), drawn from results only (or reused)."""
+                 jobs: int, fmt: str = "svg", dpi: int = 200) -> list[tuple[Run, bytes]]:
+    """For each request, (the run it shows, the figure's file content), drawn from results
+    only (or reused)."""
     from topicgen.figures.draw import figures_bytes
 
     by_label = {label: run for run in runs for label in run.labels}
     shown = [by_label[request.label] for request in requests]
-    svgs = figures_bytes([(run.experiment, request.figure, run.result, cache.key(run.material))
-                          for request, run in zip(requests, shown, strict=True)], cache, jobs)
-    return {request.label: (svg.decode("utf-8"), run)
-            for request, run, svg in zip(requests, shown, svgs, strict=True)}
+    drawn = figures_bytes([(run.experiment, request.figure, run.result, cache.key(run.material))
+                           for request, run in zip(requests, shown, strict=True)],
+                          cache, jobs, fmt, dpi)
+    return list(zip(shown, drawn, strict=True))
 
 
 def render_handout(topic: Topic, runs: list[Run], figures: dict[str, tuple[str, Run]],
@@ -222,19 +225,27 @@ def handout_files(html: str, figures: dict[str, tuple[str, Run]], runs: list[Run
                   config: Config, cache: ResultCache) -> dict[Path, bytes | str]:
     """Every output file's path and bytes, computed before anything is written."""
     out = config.out_dir
-    files: dict[Path, bytes | str] = {}
-    if "html" in config.formats:
-        files[out / "handout.html"] = html
-    if "pdf" in config.formats:
-        from topicgen.publish.pdf import html_to_pdf
-
-        files[out / "handout.pdf"] = html_to_pdf(html, config.project, cache, config.jobs)
+    files = page_files("handout", html, config, cache)
     for label, (svg, run) in figures.items():
         files[out / "figures" / f"{label}.svg"] = svg
         data = run.result.to_json_dict()
         data["provenance"] = {k: v for k, v in data["provenance"].items() if k != "wall_s"}
         files[out / "data" / f"{label}.json"] = json.dumps(data, indent=2) + "\n"
         files[out / "data" / f"{label}.csv"] = run.result.to_csv()
+    return files
+
+
+def page_files(stem: str, html: str, config: Config, cache: ResultCache
+               ) -> dict[Path, bytes | str]:
+    """`<stem>.html` and `<stem>.pdf` in the output folder, as far as `config.formats` asks."""
+    files: dict[Path, bytes | str] = {}
+    if "html" in config.formats:
+        files[config.out_dir / f"{stem}.html"] = html
+    if "pdf" in config.formats:
+        from topicgen.publish.pdf import html_to_pdf
+
+        files[config.out_dir / f"{stem}.pdf"] = html_to_pdf(html, config.project, cache,
+                                                            config.jobs)
     return files
 
 

@@ -12,12 +12,11 @@ import logging
 from pathlib import Path
 
 from topicgen import experiments
-from topicgen.build import plan_figures, plan_runs, run_experiments
+from topicgen.build import draw_figures, plan_figures, plan_runs, run_experiments
 from topicgen.config import Config
 from topicgen.content.myst import FigureRequest
 from topicgen.content.topic import load_topic
 from topicgen.errors import UsageError, did_you_mean
-from topicgen.figures.draw import figures_bytes
 from topicgen.files import write_atomic
 from topicgen.lock import build_lock
 from topicgen.results.cache import ResultCache
@@ -34,14 +33,9 @@ def export_figures(config: Config, names: tuple[str, ...], out_dir: Path, fmt: s
         cache = ResultCache(config.cache_path, config.force)
         runs = plan_runs(requests, config.profile, config.seed, cache)
         run_experiments(runs, config, cache)
-        by_label = {label: run for run in runs for label in run.labels}
-        shown = [by_label[request.label] for request in requests]
-        drawn = figures_bytes([(run.experiment, request.figure, run.result,
-                                cache.key(run.material))
-                               for request, run in zip(requests, shown, strict=True)],
-                              cache, config.jobs, fmt, dpi)
+        drawn = draw_figures(requests, runs, cache, config.jobs, fmt, dpi)
         written = []
-        for request, run, data in zip(requests, shown, drawn, strict=True):
+        for request, (run, data) in zip(requests, drawn, strict=True):
             for path, content in ((out_dir / f"{request.label}.{fmt}", data),
                                   (out_dir / f"{request.label}.csv", run.result.to_csv())):
                 write_atomic(path, content)

@@ -18,6 +18,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from topicgen import sources
 from topicgen.errors import TopicgenError
 from topicgen.publish.pdf_parts import furniture_html, number_links, split_parts
 
@@ -114,13 +115,12 @@ def html_to_pdf(html: str, root: Path, cache: ResultCache | None = None, jobs: i
     from topicgen.publish.pdf_join import join
 
     parts = split_parts(html)
-    draft_html = number_links(parts[0], {})
     # Laid out without page numbers first, to learn how many pages the front matter takes.
-    draft, *body = render_parts([draft_html] + parts[1:], root, cache, jobs)
+    draft, *body = render_parts(parts, root, cache, jobs)
     front = draft
     for _ in range(2):  # numbers that move the front matter onto another page count: again
         numbered = number_links(parts[0], anchor_pages([front] + body))
-        if numbered == draft_html:
+        if numbered == parts[0]:
             break  # no internal links to number
         front = render_parts([numbered], root, cache, jobs)[0]
         if front.pages == draft.pages:
@@ -145,8 +145,6 @@ def anchor_pages(parts: list[Part]) -> dict[str, int]:
 def render_parts(htmls: list[str], root: Path, cache: ResultCache | None, jobs: int
                  ) -> list[Part]:
     """Each document's Part: from `cache` where it is there, else laid out (in parallel)."""
-    from topicgen import sources
-
     keys = [{"pdf-part": html, "weasyprint": sources.version("weasyprint")} for html in htmls]
     found = [load(cache, key) for key in keys]
     missing = [i for i, part in enumerate(found) if part is None]

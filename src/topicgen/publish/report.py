@@ -24,6 +24,7 @@ from topicgen.build import (
     BuildSummary,
     Run,
     build_handout,
+    page_files,
     plan_figures,
     plan_runs,
     run_stage,
@@ -203,15 +204,8 @@ def render_report(topic: Topic, config: Config, runs: list[Run],
 def report_files(html: str, data: dict[str, Any], config: Config, cache: ResultCache
                  ) -> dict[Path, bytes | str]:
     """Every output file's path and content, computed before anything is written."""
-    out = config.out_dir
-    files: dict[Path, bytes | str] = {}
-    if "html" in config.formats:
-        files[out / "report.html"] = html
-    if "pdf" in config.formats:
-        from topicgen.publish.pdf import html_to_pdf
-
-        files[out / "report.pdf"] = html_to_pdf(html, config.project, cache, config.jobs)
-    files[out / "report.json"] = json.dumps(data, indent=2, allow_nan=False) + "\n"
+    files = page_files("report", html, config, cache)
+    files[config.out_dir / "report.json"] = json.dumps(data, indent=2, allow_nan=False) + "\n"
     return files
 
 
