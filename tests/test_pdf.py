@@ -160,9 +160,9 @@ def test_an_edit_lays_out_only_its_part_again(tmp_path, monkeypatch, synthetic):
     assert html_to_pdf(book(), tmp_path, cache) == synthetic
     real, calls = pdf.render_part, []
 
-    def counting(html, root):
+    def counting(html, root, cache=None):
         calls.append(html)
-        return real(html, root)
+        return real(html, root, cache)
 
     monkeypatch.setattr(pdf, "render_part", counting)
     edited = html_to_pdf(book("Gamma sentence."), tmp_path, cache)
@@ -176,7 +176,8 @@ def test_an_edit_lays_out_only_its_part_again(tmp_path, monkeypatch, synthetic):
 
 
 def test_parallel_layout_gives_the_same_bytes(tmp_path, synthetic):
-    assert html_to_pdf(book(), tmp_path, None, jobs=2) == synthetic
+    with pdf.Layout(jobs=2) as layout:
+        assert html_to_pdf(book(), tmp_path, None, layout) == synthetic
 
 
 @pytest.fixture(scope="module")
@@ -237,3 +238,20 @@ def test_handout_links_cross_parts_and_every_page_is_numbered(handout):
     last = range(starts[chapters - 1], starts[chapters])
     assert {target for page in last for target in links(result, page)} - set(last)
     assert all(f"{k + 1} / {total}" in text for k, text in enumerate(pages))
+
+
+def test_handout_every_figure_and_formula_is_stamped_on_its_page(topic4_site):
+    """Each SVG of the handout is drawn once apart and placed on the page (see pdf_stamps)."""
+    import pikepdf
+
+    from topicgen.publish.pdf_stamps import lift_svgs
+
+    built = topic4_site.parent / "topic4"
+    svgs = lift_svgs((built / "handout.html").read_text("utf-8"))[1]
+    placed = 0
+    with pikepdf.open(built / "handout.pdf") as result:
+        for page in result.pages:
+            placed += sum(str(operands[0]).startswith("/TgStamp")
+                          for operands, operator in pikepdf.parse_content_stream(page)
+                          if str(operator) == "Do")
+    assert len(svgs) > 200 and placed == len(svgs)

@@ -8,10 +8,10 @@ import os
 import platform
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from topicgen import experiments, sources
 from topicgen.config import Config, describe
@@ -25,6 +25,9 @@ from topicgen.files import write_atomic
 from topicgen.freshness import file_digest, fingerprint, previous_manifest, up_to_date
 from topicgen.lock import build_lock
 from topicgen.results.cache import ResultCache
+
+if TYPE_CHECKING:
+    from topicgen.publish.pdf import Layout
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +76,10 @@ def stage(name: str):
 
 
 def build_handout(config: Config, argv: list[str] | None = None) -> BuildSummary:
+    from topicgen.publish.pdf import Layout
+
     started = time.perf_counter()
-    with build_lock(config.project / ".topicgen"):
+    with build_lock(config.project / ".topicgen"), Layout(config.jobs) as layout:
         inputs = fingerprint(describe(config), input_roots(config))
         if not config.force and up_to_date(config.out_dir, inputs):
             log.debug("inputs %s match the last build; every output is intact", inputs)
@@ -88,6 +93,8 @@ def build_handout(config: Config, argv: list[str] | None = None) -> BuildSummary
             runs = plan_runs(requests, config.profile, config.seed, cache)
             note["text"] = f"{len(requests)} figures from {len(runs)} experiment runs"
         run_stage(runs, config, cache)
+        if "pdf" in config.formats:
+            layout.warm()  # a PDF worker starts up while the figures and HTML are made
         with stage("figures") as note:
             drawn = draw_figures(requests, runs, cache, config.jobs)
             figures = {request.label: (svg.decode("utf-8"), run)
@@ -98,7 +105,7 @@ def build_handout(config: Config, argv: list[str] | None = None) -> BuildSummary
             note["text"] = f"handout.html ({len(html) // 1024} KiB)"
         check_claims(runs)
         with stage("publish") as note:
-            files = handout_files(html, figures, runs, config, cache)
+            files = handout_files(html, figures, runs, config, cache, layout)
             files[config.out_dir / "manifest.json"] = manifest(config, runs, files, inputs, argv)
             note["text"] = publish(files, config.out_dir)
     outputs = [path for path in files if path.name != "manifest.json"]
@@ -222,10 +229,11 @@ def check_claims(runs: list[Run]) -> None:
 
 
 def handout_files(html: str, figures: dict[str, tuple[str, Run]], runs: list[Run],
-                  config: Config, cache: ResultCache) -> dict[Path, bytes | str]:
+                  config: Config, cache: ResultCache, layout: Layout | None = None
+                  ) -> dict[Path, bytes | str]:
     """Every output file's path and bytes, computed before anything is written."""
     out = config.out_dir
-    files = page_files("handout", html, config, cache)
+    files = page_files("handout", html, config, cache, layout)
     for label, (svg, run) in figures.items():
         files[out / "figures" / f"{label}.svg"] = svg
         data = run.result.to_json_dict()
@@ -235,17 +243,19 @@ def handout_files(html: str, figures: dict[str, tuple[str, Run]], runs: list[Run
     return files
 
 
-def page_files(stem: str, html: str, config: Config, cache: ResultCache
-               ) -> dict[Path, bytes | str]:
-    """`<stem>.html` and `<stem>.pdf` in the output folder, as far as `config.formats` asks."""
+def page_files(stem: str, html: str, config: Config, cache: ResultCache,
+               layout: Layout | None = None) -> dict[Path, bytes | str]:
+    """`<stem>.html` and `<stem>.pdf` in the output folder, as far as `config.formats` asks;
+    the PDF's parts are laid out by `layout`, or in up to `config.jobs` processes."""
     files: dict[Path, bytes | str] = {}
     if "html" in config.formats:
         files[config.out_dir / f"{stem}.html"] = html
     if "pdf" in config.formats:
-        from topicgen.publish.pdf import html_to_pdf
+        from topicgen.publish.pdf import Layout, html_to_pdf
 
-        files[config.out_dir / f"{stem}.pdf"] = html_to_pdf(html, config.project, cache,
-                                                            config.jobs)
+        with nullcontext(layout) if layout else Layout(config.jobs) as using:
+            files[config.out_dir / f"{stem}.pdf"] = html_to_pdf(html, config.project, cache,
+                                                                using)
     return files
 
 

@@ -10,10 +10,13 @@ is known, and page numbers come from one pass over empty pages laid over the par
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import logging
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from itertools import repeat
 from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,20 +85,28 @@ def local_fetcher(root: Path, fetched: list[str] | None = None):
     return LocalOnlyFetcher(allowed_protocols=("file", "data"))
 
 
-def render_part(html: str, root: Path) -> Part:
-    """Lay out and draw one standalone document; relative URLs resolve against `root`."""
+def render_part(html: str, root: Path, cache: ResultCache | None = None) -> Part:
+    """Lay out and draw one standalone document; relative URLs resolve against `root`. Its
+    SVGs are drawn apart and stamped on (see pdf_stamps); `cache` keeps those drawings."""
     import weasyprint
+
+    from topicgen.publish.pdf_stamps import drawings, lift_svgs, stamp
 
     # WeasyPrint logs every CSS property it ignores; only real problems should reach the user.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     fetched: list[str] = []
+    html, svgs = lift_svgs(html)
     try:
         document = weasyprint.HTML(string=html, base_url=str(root),
                                    url_fetcher=local_fetcher(root, fetched)).render()
         part = Part(b"", len(document.pages), fetched=fetched)
+        sites: dict[str, list] = {}
         for number, page in enumerate(document.pages):
-            for name, (x, y, *_) in page.anchors.items():
-                part.anchors.setdefault(name, [number, x, y])
+            for name, (x1, y1, x2, y2) in page.anchors.items():
+                if name in svgs:
+                    sites[name] = [number, x1, y1, x2, y2]
+                else:
+                    part.anchors.setdefault(name, [number, x1, y1])
             part.links += [[number, *rectangle, target]
                            for kind, target, rectangle, _ in page.links if kind == "internal"]
             part.bookmarks += [[number, level, label, x, y]
@@ -104,30 +115,36 @@ def render_part(html: str, root: Path) -> Part:
             page.links[:] = [link for link in page.links if link[0] != "internal"]
             page.bookmarks.clear()
         part.pdf = document.write_pdf(pdf_variant=None, uncompressed_pdf=False)
+        if sites:
+            names = sorted(sites)
+            drawn = drawings([svgs[name] for name in names], root, cache, fetched)
+            part.pdf = stamp(part.pdf, sites, dict(zip(names, drawn, strict=True)))
         return part
     except OSError as error:
         raise TopicgenError(f"PDF rendering failed: {error}") from None
 
 
-def html_to_pdf(html: str, root: Path, cache: ResultCache | None = None, jobs: int = 1) -> bytes:
+def html_to_pdf(html: str, root: Path, cache: ResultCache | None = None,
+                layout: Layout | None = None) -> bytes:
     """The PDF of `html` (see the module's docstring); `cache` (a ResultCache) keeps each
-    part's PDF, and parts not in it are laid out in `jobs` processes at once."""
+    part's PDF, and parts not in it are laid out by `layout` (default: in this process)."""
     from topicgen.publish.pdf_join import join
 
+    layout = layout or Layout(jobs=1)
     parts = split_parts(html)
     # Laid out without page numbers first, to learn how many pages the front matter takes.
-    draft, *body = render_parts(parts, root, cache, jobs)
+    draft, *body = render_parts(parts, root, cache, layout)
     front = draft
     for _ in range(2):  # numbers that move the front matter onto another page count: again
         numbered = number_links(parts[0], anchor_pages([front] + body))
         if numbered == parts[0]:
             break  # no internal links to number
-        front = render_parts([numbered], root, cache, jobs)[0]
+        front = render_parts([numbered], root, cache, layout)[0]
         if front.pages == draft.pages:
             break
         draft = front
     total = front.pages + sum(part.pages for part in body)
-    furniture = render_parts([furniture_html(html, total)], root, cache, jobs)[0]
+    furniture = render_parts([furniture_html(html, total)], root, cache, layout)[0]
     return join([front] + body, furniture)
 
 
@@ -142,28 +159,58 @@ def anchor_pages(parts: list[Part]) -> dict[str, int]:
     return pages
 
 
-def render_parts(htmls: list[str], root: Path, cache: ResultCache | None, jobs: int
+class Layout:
+    """Where parts are laid out: in this process, or in up to `jobs` worker processes once
+    there are several to lay out. `warm()` starts one worker ahead, so that it imports
+    WeasyPrint (a second) while this process is still rendering the HTML."""
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Layout:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def warm(self) -> None:
+        # `topicgen serve` rebuilds in one process: once WeasyPrint is imported, nothing to gain.
+        if self.jobs > 1 and "weasyprint" not in sys.modules:
+            self._pool().submit(importlib.import_module, "weasyprint")
+
+    def parts(self, htmls: list[str], root: Path, cache: ResultCache | None) -> list[Part]:
+        if self.pool is None and (self.jobs < 2 or len(htmls) < 2):
+            return [render_part(html, root, cache) for html in htmls]
+        # Longest first, so the pool is not left waiting on one big chapter at the end.
+        order = sorted(range(len(htmls)), key=lambda i: -len(htmls[i]))
+        made = self._pool().map(render_part, [htmls[i] for i in order], repeat(root),
+                                repeat(cache))
+        by_index = dict(zip(order, made, strict=True))
+        return [by_index[i] for i in range(len(htmls))]
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self.pool is None:  # workers start as work arrives, up to `jobs`
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=get_context("spawn"))
+        return self.pool
+
+
+def render_parts(htmls: list[str], root: Path, cache: ResultCache | None, layout: Layout
                  ) -> list[Part]:
-    """Each document's Part: from `cache` where it is there, else laid out (in parallel)."""
+    """Each document's Part: from `cache` where it is there, else laid out by `layout`."""
     keys = [{"pdf-part": html, "weasyprint": sources.version("weasyprint")} for html in htmls]
     found = [load(cache, key) for key in keys]
     missing = [i for i, part in enumerate(found) if part is None]
     if len(missing) > 1:  # the long step of a cold build: say what it is waiting for
         log.info("  laying out %d PDF parts (%d reused)%s", len(missing),
-                 len(htmls) - len(missing), f" in {jobs} processes" if jobs > 1 else "")
-    if len(missing) > 1 and jobs > 1:
-        # Longest first, so the pool is not left waiting on one big chapter at the end.
-        missing.sort(key=lambda i: -len(htmls[i]))
-        with ProcessPoolExecutor(min(jobs, len(missing)), mp_context=get_context("spawn")) as pool:
-            made = pool.map(render_part, [htmls[i] for i in missing], [root] * len(missing))
-            for i, part in zip(missing, made, strict=True):
-                found[i] = part
-    else:
-        for i in missing:
-            found[i] = render_part(htmls[i], root)
-    for i in missing:
-        if cache is not None and not found[i].fetched:
-            cache.keep(keys[i], ".json", found[i].to_bytes(), folder="pdf")
+                 len(htmls) - len(missing),
+                 f" in {layout.jobs} processes" if layout.jobs > 1 else "")
+    for i, part in zip(missing, layout.parts([htmls[i] for i in missing], root, cache),
+                       strict=True):
+        found[i] = part
+        if cache is not None and not part.fetched:
+            cache.keep(keys[i], ".json", part.to_bytes(), folder="pdf")
     log.debug("PDF parts: %d reused, %d laid out", len(htmls) - len(missing), len(missing))
     return found
 

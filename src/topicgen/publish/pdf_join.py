@@ -1,4 +1,4 @@
-"""Joining laid-out parts into one PDF with pypdf.
+"""Joining laid-out parts into one PDF with pikepdf (qpdf).
 
 The parts' pages go in reading order with the furniture (page N of M) laid over them; then what
 WeasyPrint would have written for the whole document, but cannot for a part that does not hold
@@ -9,63 +9,64 @@ there) and the outline (PDF bookmarks).
 from __future__ import annotations
 
 import io
+from contextlib import ExitStack
 from itertools import accumulate
 
 from topicgen.publish.pdf import PX, Part
+from topicgen.publish.pdf_stamps import overlay, save
 
 
 def join(parts: list[Part], furniture: Part) -> bytes:
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import NameObject
+    import pikepdf
 
-    readers = [PdfReader(io.BytesIO(part.pdf)) for part in parts]
-    writer = PdfWriter()
-    writer.pdf_header = readers[0].pdf_header
-    for reader in readers:
-        for page in reader.pages:
-            writer.add_page(page)
-    for page, layer in zip(writer.pages, PdfReader(io.BytesIO(furniture.pdf)).pages,
-                           strict=True):
-        page.merge_page(layer)
-        page.compress_content_streams()
-    # WeasyPrint's title, author and producer, not pypdf's.
-    writer.add_metadata(dict(readers[0].metadata or {}))
-    if "/Lang" in readers[0].trailer["/Root"]:
-        writer.root_object[NameObject("/Lang")] = readers[0].trailer["/Root"]["/Lang"]
-    offsets = list(accumulate((part.pages for part in parts[:-1]), initial=0))
-    place = Placement(writer)
-    anchors: dict[str, tuple[int, float, float]] = {}
-    for part, offset in zip(parts, offsets, strict=True):
-        for name, (page, x, y) in part.anchors.items():
-            anchors.setdefault(name, (offset + page, x, y))
-    add_links(writer, parts, offsets, anchors, place)
-    for name, (page, x, y) in sorted(anchors.items()):
-        writer.add_named_destination(name, page, place.fit(page, x, y))
-    add_outline(writer, parts, offsets, place)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
+    with ExitStack() as open_files:
+        sources = [open_files.enter_context(pikepdf.open(io.BytesIO(part.pdf)))
+                   for part in parts + [furniture]]
+        *sources, layers = sources
+        joined = open_files.enter_context(pikepdf.new())
+        for source in sources:
+            joined.pages.extend(source.pages)
+        for number, (page, layer) in enumerate(zip(joined.pages, layers.pages, strict=True)):
+            form = joined.copy_foreign(layer.as_form_xobject())
+            # Pages of one part share their resources: each page's layer needs its own name.
+            overlay(page, [(form, f"TgFurniture{number}", (1, 0, 0, 1, 0, 0))])
+        # WeasyPrint's title, author, dates and producer, and the document's language.
+        joined.docinfo = joined.copy_foreign(sources[0].docinfo)
+        if "/Lang" in sources[0].Root:
+            joined.Root.Lang = sources[0].Root.Lang
+        offsets = list(accumulate((part.pages for part in parts[:-1]), initial=0))
+        anchors: dict[str, tuple[int, float, float]] = {}
+        for part, offset in zip(parts, offsets, strict=True):
+            for name, (page, x, y) in part.anchors.items():
+                anchors.setdefault(name, (offset + page, x, y))
+        place = Placement(joined)
+        add_links(joined, parts, offsets, anchors, place)
+        add_destinations(joined, anchors, place)
+        add_outline(joined, parts, offsets, place)
+        return save(joined, version=sources[0].pdf_version)
 
 
 class Placement:
     """CSS px from a page's top-left -> PDF points from its bottom-left."""
 
-    def __init__(self, writer):
-        self.heights = [float(page.mediabox.height) for page in writer.pages]
+    def __init__(self, pdf):
+        self.pages = pdf.pages
+        self.heights = [float(page.mediabox[3]) for page in pdf.pages]
 
     def point(self, page: int, x: float, y: float) -> tuple[float, float]:
         return x * PX, self.heights[page] - y * PX
 
-    def fit(self, page: int, x: float, y: float):
-        from pypdf.generic import Fit
+    def destination(self, page: int, x: float, y: float):
+        """An explicit destination: `page` shown with (x, y) at its top-left corner."""
+        from pikepdf import Array, Name
 
         left, top = self.point(page, x, y)
-        return Fit.xyz(left=left, top=top)
+        return Array([self.pages[page].obj, Name.XYZ, left, top, 0])
 
 
-def add_links(writer, parts: list[Part], offsets: list[int],
+def add_links(pdf, parts: list[Part], offsets: list[int],
               anchors: dict[str, tuple[int, float, float]], place: Placement) -> None:
-    from pypdf.annotations import Link
+    from pikepdf import Array, Dictionary, Name
 
     for part, offset in zip(parts, offsets, strict=True):
         for page, x1, y1, x2, y2, target in part.links:
@@ -73,21 +74,37 @@ def add_links(writer, parts: list[Part], offsets: list[int],
                 continue  # a dangling link stays text, as WeasyPrint leaves it
             left, bottom = place.point(offset + page, x1, y2)
             right, top = place.point(offset + page, x2, y1)
-            target_page, x, y = anchors[target]
-            writer.add_annotation(offset + page, Link(
-                rect=(left, bottom, right, top), target_page_index=target_page,
-                fit=place.fit(target_page, x, y)))
+            link = pdf.make_indirect(Dictionary(
+                Type=Name.Annot, Subtype=Name.Link, Rect=Array([left, bottom, right, top]),
+                Border=Array([0, 0, 0]), Dest=place.destination(*anchors[target])))
+            holder = pdf.pages[offset + page].obj
+            if Name.Annots not in holder:
+                holder.Annots = pdf.make_indirect(Array())
+            holder.Annots.append(link)
 
 
-def add_outline(writer, parts: list[Part], offsets: list[int], place: Placement) -> None:
+def add_destinations(pdf, anchors: dict[str, tuple[int, float, float]],
+                     place: Placement) -> None:
+    from pikepdf import Dictionary, NameTree
+
+    destinations = NameTree.new(pdf)
+    for name, (page, x, y) in sorted(anchors.items()):
+        destinations[name] = place.destination(page, x, y)
+    pdf.Root.Names = Dictionary(Dests=destinations.obj)
+
+
+def add_outline(pdf, parts: list[Part], offsets: list[int], place: Placement) -> None:
     """Bookmarks nest by level, as WeasyPrint nests them (h3 under the h2 before it)."""
-    open_items: list[tuple[int, object]] = []
-    for part, offset in zip(parts, offsets, strict=True):
-        for page, level, label, x, y in part.bookmarks:
-            while open_items and open_items[-1][0] >= level:
-                open_items.pop()
-            parent = open_items[-1][1] if open_items else None
-            item = writer.add_outline_item(title=label, page_number=offset + page, parent=parent,
-                                           fit=place.fit(offset + page, x, y))
-            open_items.append((level, item))
+    from pikepdf import OutlineItem
 
+    with pdf.open_outline() as outline:
+        open_items: list[tuple[int, OutlineItem]] = []
+        for part, offset in zip(parts, offsets, strict=True):
+            for page, level, label, x, y in part.bookmarks:
+                while open_items and open_items[-1][0] >= level:
+                    open_items.pop()
+                siblings = open_items[-1][1].children if open_items else outline.root
+                left, top = place.point(offset + page, x, y)
+                item = OutlineItem(label, offset + page, "XYZ", left=left, top=top)
+                siblings.append(item)
+                open_items.append((level, item))

@@ -1,0 +1,164 @@
+"""Figures and formulas in the PDF: each drawn once, cached, and stamped onto the pages.
+
+Most of a chapter's layout time goes into drawing its SVGs (a figure is thousands of paths, and
+a chapter holds dozens of formulas), and a prose edit lays its chapter out again. So before a
+part is laid out, every inline <svg> becomes an empty one with the same attributes (the same
+box, nothing to draw) and an id; the SVG itself is drawn alone, once, and its one-page PDF is
+cached by its markup. After layout, each drawing is placed over the box its placeholder left
+(a PDF form XObject, scaled to the box as WeasyPrint scales an SVG to its box).
+
+Invisible text (a formula's words, there to be searched and copied) stays in the placeholder:
+WeasyPrint lays it out in place with the fonts the rest of the part uses; in every drawing it
+would embed a font of its own. Formulas colour themselves with `currentColor`. Drawn alone they
+take INK, the text colour, so in the PDF a formula is always drawn in the text colour, also
+inside a coloured link.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from topicgen import sources
+
+if TYPE_CHECKING:
+    from topicgen.results.cache import ResultCache
+
+PX = 0.75
+"""PDF points per CSS pixel."""
+INK = "#1b1b1b"
+"""The print text colour (handout.css --text), which a formula's `currentColor` resolves to."""
+PLACEHOLDER = "tg-stamp-"
+"""Prefix of the ids given to the emptied SVGs (and of nothing else)."""
+MARGIN = 8
+"""CSS px of drawing kept around each SVG's box: glyphs may reach a little past it."""
+SVG = re.compile(r"""<svg\b((?:[^>"']|"[^"]*"|'[^']*')*)(?<!/)>(.*?)</svg\s*>""", re.S | re.I)
+HAS_ID = re.compile(r"""\sid\s*=""", re.I)
+INVISIBLE_TEXT = re.compile(r"""<text\b[^>]*\sfill=(["'])transparent\1[^>]*>.*?</text\s*>""",
+                            re.S | re.I)
+
+
+def lift_svgs(html: str) -> tuple[str, dict[str, str]]:
+    """`html` with each inline SVG emptied (but for its invisible text) and given a PLACEHOLDER
+    id, and id -> the SVG to draw (without that text). An SVG with an id of its own (a link
+    may point at it) or holding another SVG stays."""
+    lifted: dict[str, str] = {}
+
+    def empty(match: re.Match) -> str:
+        attributes, content = match.group(1), match.group(2)
+        if HAS_ID.search(attributes) or re.search(r"<svg\b", content, re.I):
+            return match.group(0)
+        name = f"{PLACEHOLDER}{len(lifted)}"
+        lifted[name] = INVISIBLE_TEXT.sub("", match.group(0))
+        kept = "".join(text.group(0) for text in INVISIBLE_TEXT.finditer(content))
+        return f'<svg{attributes} id="{name}">{kept}</svg>'
+
+    return SVG.sub(empty, html), lifted
+
+
+def drawings(svgs: list[str], root: Path, cache: ResultCache | None,
+             fetched: list[str]) -> list[bytes]:
+    """Each SVG's one-page PDF (see draw_alone), from `cache` where it is there."""
+    keys = [{"pdf-stamp": svg, "ink": INK, "weasyprint": sources.version("weasyprint")}
+            for svg in svgs]
+    found = [None if cache is None else cache.find(key, ".pdf", folder="pdf") for key in keys]
+    missing = sorted({svg for svg, data in zip(svgs, found, strict=True) if data is None})
+    if missing:
+        read: list[str] = []
+        drawn = dict(zip(missing, draw_alone(missing, root, read), strict=True))
+        fetched += read
+        for i, svg in enumerate(svgs):
+            if found[i] is None:
+                found[i] = drawn[svg]
+                if cache is not None and not read:
+                    cache.keep(keys[i], ".pdf", drawn[svg], folder="pdf")
+    return found
+
+
+def draw_alone(svgs: list[str], root: Path, fetched: list[str]) -> list[bytes]:
+    """Each SVG drawn by WeasyPrint on a page of its own: a one-page PDF whose TrimBox is the
+    SVG's box and whose MediaBox reaches MARGIN further (one document for all, then split)."""
+    import pikepdf
+    import weasyprint
+
+    from topicgen.publish.pdf import local_fetcher
+
+    body = "".join(f'<div><svg id="d{i}"{svg[len("<svg"):]}</div>' for i, svg in enumerate(svgs))
+    html = (f"<!DOCTYPE html><html><head><style>@page {{ size: 10000px; margin: 0 }}"
+            f"body {{ margin: 0; color: {INK} }} div {{ padding: {MARGIN}px }}"
+            f"div + div {{ break-before: page }} svg {{ display: block }}</style></head>"
+            f"<body>{body}</body></html>")
+    document = weasyprint.HTML(string=html, base_url=str(root),
+                               url_fetcher=local_fetcher(root, fetched)).render()
+    boxes = {name: (number, box) for number, page in enumerate(document.pages)
+             for name, box in page.anchors.items()}
+    with pikepdf.open(io.BytesIO(document.write_pdf())) as batch:
+        # The pages share one resource dictionary; each drawing keeps only what it uses.
+        batch.remove_unreferenced_resources()
+        found = []
+        for i in range(len(svgs)):
+            number, (x1, y1, x2, y2) = boxes[f"d{i}"]
+            height = float(batch.pages[number].mediabox[3])
+            box = [x1 * PX, height - y2 * PX, x2 * PX, height - y1 * PX]
+            with pikepdf.new() as single:
+                single.pages.append(batch.pages[number])
+                page = single.pages[0]
+                page.trimbox = box
+                page.mediabox = [box[0] - MARGIN * PX, box[1] - MARGIN * PX,
+                                 box[2] + MARGIN * PX, box[3] + MARGIN * PX]
+                found.append(save(single))
+    return found
+
+
+def stamp(pdf: bytes, sites: dict[str, list], drawn: dict[str, bytes]) -> bytes:
+    """`pdf` with each drawing laid over its site ([page, x1, y1, x2, y2] in CSS px from the
+    page's top-left), fitted as an SVG fits its box: scaled evenly, centred."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf)) as target:
+        forms: dict[bytes, tuple] = {}  # a formula met twice is stored once
+        by_page: dict[int, list[tuple]] = {}
+        for count, (name, (number, x1, y1, x2, y2)) in enumerate(sorted(sites.items())):
+            if drawn[name] not in forms:
+                with pikepdf.open(io.BytesIO(drawn[name])) as source:
+                    form = source.pages[0].as_form_xobject()
+                    form.BBox = source.pages[0].mediabox  # not the TrimBox: keep the margin
+                    forms[drawn[name]] = (target.copy_foreign(form),
+                                          *map(float, source.pages[0].trimbox))
+            form, left, bottom, right, top = forms[drawn[name]]
+            width_pt, height_pt = (x2 - x1) * PX, (y2 - y1) * PX
+            if min(width_pt, height_pt, right - left, top - bottom) <= 0:
+                continue  # WeasyPrint draws nothing in an empty box either
+            page = target.pages[number]
+            height = float(page.mediabox[3])
+            scale = min(width_pt / (right - left), height_pt / (top - bottom))
+            x = x1 * PX + (width_pt - scale * (right - left)) / 2 - scale * left
+            y = height - y2 * PX + (height_pt - scale * (top - bottom)) / 2 - scale * bottom
+            by_page.setdefault(number, []).append(
+                (form, f"TgStamp{count}", (scale, 0, 0, scale, x, y)))
+        for number, placements in by_page.items():
+            overlay(target.pages[number], placements)
+        return save(target)
+
+
+def overlay(page, placements: list[tuple]) -> None:
+    """Draw form XObjects over a pikepdf page: (form, resource name, matrix) each. Names are
+    given, not drawn at random, so the same input gives the same bytes."""
+    from pikepdf import Name
+
+    drawing = []
+    for form, name, matrix in placements:
+        resource = page.add_resource(form, Name.XObject, name=Name(f"/{name}"))
+        drawing.append(f"q {' '.join(f'{v:.5f}' for v in matrix)} cm {resource} Do Q\n")
+    # The page's own drawing may leave its coordinate system changed: shut it in q/Q.
+    page.contents_add(b"q\n", prepend=True)
+    page.contents_add(("Q\n" + "".join(drawing)).encode())
+
+
+def save(pdf, version: str = "") -> bytes:
+    """Compressed, with an /ID made from the content: the same input gives the same bytes."""
+    buffer = io.BytesIO()
+    pdf.save(buffer, compress_streams=True, deterministic_id=True, min_version=version)
+    return buffer.getvalue()

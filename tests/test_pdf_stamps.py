@@ -1,0 +1,133 @@
+"""SVGs in the PDF: lifted out of the layout, drawn once (cached), stamped back on their boxes."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from topicgen.mathtex import render_math
+from topicgen.publish import pdf, pdf_stamps
+from topicgen.publish.pdf_stamps import MARGIN, PLACEHOLDER, PX, lift_svgs
+from topicgen.results.cache import ResultCache
+
+FIGURE = ('<svg xmlns="http://www.w3.org/2000/svg" width="200pt" height="100pt" '
+          'viewBox="0 0 200 100"><rect x="10" y="10" width="180" height="80" fill="#c33"/>'
+          "</svg>")
+
+
+def page(body: str) -> str:
+    return ("<!DOCTYPE html><html><head><style>@page { size: A5; margin: 15mm }"
+            "body { margin: 0 } .wide svg { width: 100%; height: auto }</style></head>"
+            f"<body>{body}</body></html>")
+
+
+def sample() -> str:
+    formula = render_math(r"h_t = \tanh(W h_{t-1})", False)
+    return page(f'<p id="before">A recurrence {formula} and its picture:</p>'
+                f'<div class="wide">{FIGURE}</div><p id="after">After the figure.</p>'
+                f'<p>Again: {formula}.</p>')
+
+
+def test_each_svg_is_emptied_but_keeps_its_attributes_and_invisible_text():
+    formula = render_math("x^2", False)
+    lifted, svgs = lift_svgs(f"<p>{formula}</p><div>{FIGURE}</div>")
+    assert list(svgs) == [f"{PLACEHOLDER}0", f"{PLACEHOLDER}1"]
+    assert svgs[f"{PLACEHOLDER}1"] == FIGURE
+    assert "<path" not in lifted and "<rect" not in lifted
+    assert f'viewBox="0 0 200 100" id="{PLACEHOLDER}1"></svg>' in lifted
+    # The formula's words stay in the page (searchable), out of its drawing.
+    assert 'fill="transparent"' in lifted and 'fill="transparent"' not in svgs[f"{PLACEHOLDER}0"]
+    assert "<path" in svgs[f"{PLACEHOLDER}0"]
+
+
+def test_an_svg_with_an_id_a_nested_svg_and_an_empty_svg_stay_as_they_are():
+    html = ('<svg id="target" viewBox="0 0 1 1"><rect/></svg><svg viewBox="0 0 2 2"><svg>'
+            '<rect/></svg></svg><svg viewBox="0 0 3 3"/>')
+    assert lift_svgs(html) == (html, {})
+
+
+def test_placeholders_take_the_same_room_as_the_svgs():
+    import weasyprint
+
+    original, lifted = (weasyprint.HTML(string=html).render()
+                        for html in (sample(), lift_svgs(sample())[0]))
+    kept = {name: box for name, box in lifted.pages[0].anchors.items()
+            if not name.startswith(PLACEHOLDER)}
+    assert kept == original.pages[0].anchors and {"before", "after"} <= kept.keys()
+
+
+def placements(data: bytes) -> list[tuple[list[float], tuple[float, ...]]]:
+    """Per stamp on the first page: its cm matrix and the BBox of the form it draws."""
+    import pikepdf
+
+    found = []
+    with pikepdf.open(io.BytesIO(data)) as document:
+        first = document.pages[0]
+        matrix = None
+        for operands, operator in pikepdf.parse_content_stream(first):
+            if str(operator) == "cm":
+                matrix = [float(value) for value in operands]
+            elif str(operator) == "Do" and str(operands[0]).startswith("/TgStamp"):
+                form = first.Resources.XObject[str(operands[0])]
+                found.append((matrix, tuple(float(value) for value in form.BBox)))
+    return found
+
+
+def test_each_drawing_is_scaled_and_centred_on_its_box(tmp_path):
+    import weasyprint
+
+    html, _ = lift_svgs(sample())
+    layout = weasyprint.HTML(string=html).render().pages[0]
+    height = layout.height * PX
+    part = pdf.render_part(sample(), tmp_path)
+    stamped = placements(part.pdf)
+    assert len(stamped) == 3  # the formula twice, the figure once
+    for (a, b, c, d, x, y), (left, bottom, right, top) in stamped:
+        assert b == c == 0 and a == pytest.approx(d)
+        # Where the middle of the drawing lands, and how wide its box becomes.
+        centre = (x + a * (left + right) / 2, y + d * (bottom + top) / 2)
+        width = a * (right - left - 2 * MARGIN * PX)
+        boxes = [((x1 + x2) / 2 * PX, height - (y1 + y2) / 2 * PX, (x2 - x1) * PX)
+                 for name, (x1, y1, x2, y2) in layout.anchors.items()
+                 if name.startswith(PLACEHOLDER)]
+        assert any(centre == pytest.approx(box[:2], abs=0.01)
+                   and width == pytest.approx(box[2], abs=0.01) for box in boxes)
+
+
+def test_the_figure_fills_the_column_it_was_given(tmp_path):
+    part = pdf.render_part(sample(), tmp_path)
+    widths = sorted(matrix[0] * (bbox[2] - bbox[0] - 2 * MARGIN * PX)
+                    for matrix, bbox in placements(part.pdf))
+    column = (148 - 2 * 15) / 25.4 * 72  # A5 less the margins, in points
+    assert widths[-1] == pytest.approx(column, abs=0.1)
+
+
+def test_a_formula_stays_searchable_in_the_pdf(tmp_path):
+    from pypdf import PdfReader
+
+    text = PdfReader(io.BytesIO(pdf.render_part(sample(), tmp_path).pdf)).pages[0].extract_text()
+    assert "tanh" in text and "After the figure." in text
+
+
+def test_drawings_come_from_the_cache_and_an_edit_draws_only_what_changed(tmp_path, monkeypatch):
+    cache = ResultCache(tmp_path / "cache")
+    first = pdf.render_part(sample(), tmp_path, cache)
+    drawn = []
+    real = pdf_stamps.draw_alone
+
+    def counting(svgs, root, fetched):
+        drawn.extend(svgs)
+        return real(svgs, root, fetched)
+
+    monkeypatch.setattr(pdf_stamps, "draw_alone", counting)
+    assert pdf.render_part(sample(), tmp_path, cache).pdf == first.pdf
+    assert drawn == []
+    edited = sample().replace(render_math(r"h_t = \tanh(W h_{t-1})", False),
+                              render_math(r"h_t = \tanh(U h_{t-1})", False))
+    pdf.render_part(edited, tmp_path, cache)
+    assert len(drawn) == 1 and "<rect" not in drawn[0]  # the new formula, not the figure
+
+
+def test_the_same_part_gives_the_same_bytes(tmp_path):
+    assert pdf.render_part(sample(), tmp_path).pdf == pdf.render_part(sample(), tmp_path).pdf
