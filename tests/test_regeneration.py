@@ -66,6 +66,18 @@ def test_code_hash_covers_every_imported_topicgen_module_and_nothing_else():
     assert "experiments/gradient_decay.py" not in figure  # restyling never reruns
 
 
+def test_imports_are_read_from_import_lines_and_from_the_whole_module_when_one_is_odd():
+    def names(source: str) -> list[str]:
+        return [alias.name for statement in sources.import_statements(source)
+                for alias in statement.names]
+
+    assert names("import a.b as c, d\ndef f():\n    from .m import (x,\n        y)  # z\n") == [
+        "a.b", "d", "x", "y"]
+    # A continuation line, or prose that starts with "import", sends it to the parser.
+    assert names("from a import b, \\\n    c\n") == ["b", "c"]
+    assert names('"""\nimport time is short\n"""\nimport os\n') == ["os"]
+
+
 @pytest.mark.parametrize("change", [{"params": quick_params("gradient-decay", T="11")},
                                     {"seed": 1}, {"device": "cuda"}])
 def test_the_key_changes_with_params_seed_and_device(change):
