@@ -41,9 +41,9 @@ def test_each_svg_is_emptied_but_keeps_its_attributes_and_invisible_text():
     assert "<path" in svgs[f"{PLACEHOLDER}0"]
 
 
-def test_an_svg_with_an_id_a_nested_svg_and_an_empty_svg_stay_as_they_are():
+def test_an_svg_with_an_id_a_nested_svg_no_viewbox_or_nothing_inside_stays_as_it_is():
     html = ('<svg id="target" viewBox="0 0 1 1"><rect/></svg><svg viewBox="0 0 2 2"><svg>'
-            '<rect/></svg></svg><svg viewBox="0 0 3 3"/>')
+            '<rect/></svg></svg><svg width="9" height="9"><rect/></svg><svg viewBox="0 0 3 3"/>')
     assert lift_svgs(html) == (html, {})
 
 

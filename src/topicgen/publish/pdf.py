@@ -199,7 +199,7 @@ class Layout:
 def render_parts(htmls: list[str], root: Path, cache: ResultCache | None, layout: Layout
                  ) -> list[Part]:
     """Each document's Part: from `cache` where it is there, else laid out by `layout`."""
-    keys = [{"pdf-part": html, "weasyprint": sources.version("weasyprint")} for html in htmls]
+    keys = [cache_key("pdf-part", html) for html in htmls]
     found = [load(cache, key) for key in keys]
     missing = [i for i, part in enumerate(found) if part is None]
     if len(missing) > 1:  # the long step of a cold build: say what it is waiting for
@@ -213,6 +213,13 @@ def render_parts(htmls: list[str], root: Path, cache: ResultCache | None, layout
             cache.keep(keys[i], ".json", part.to_bytes(), folder="pdf")
     log.debug("PDF parts: %d reused, %d laid out", len(htmls) - len(missing), len(missing))
     return found
+
+
+def cache_key(kind: str, html: str) -> dict:
+    """What a laid-out part or a drawing depends on besides fonts: its markup, WeasyPrint and
+    topicgen's PDF code (this module and what it imports)."""
+    return {kind: html, "weasyprint": sources.version("weasyprint"),
+            "code": sources.file_hashes("topicgen.publish.pdf")}
 
 
 def load(cache: ResultCache | None, key: dict) -> Part | None:

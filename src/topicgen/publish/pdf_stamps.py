@@ -21,13 +21,11 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from topicgen import sources
+from topicgen.publish.pdf import PX, cache_key, local_fetcher
 
 if TYPE_CHECKING:
     from topicgen.results.cache import ResultCache
 
-PX = 0.75
-"""PDF points per CSS pixel."""
 INK = "#1b1b1b"
 """The print text colour (handout.css --text), which a formula's `currentColor` resolves to."""
 PLACEHOLDER = "tg-stamp-"
@@ -36,19 +34,22 @@ MARGIN = 8
 """CSS px of drawing kept around each SVG's box: glyphs may reach a little past it."""
 SVG = re.compile(r"""<svg\b((?:[^>"']|"[^"]*"|'[^']*')*)(?<!/)>(.*?)</svg\s*>""", re.S | re.I)
 HAS_ID = re.compile(r"""\sid\s*=""", re.I)
+VIEWBOX = re.compile(r"""\sviewBox\s*=""")
 INVISIBLE_TEXT = re.compile(r"""<text\b[^>]*\sfill=(["'])transparent\1[^>]*>.*?</text\s*>""",
                             re.S | re.I)
 
 
 def lift_svgs(html: str) -> tuple[str, dict[str, str]]:
     """`html` with each inline SVG emptied (but for its invisible text) and given a PLACEHOLDER
-    id, and id -> the SVG to draw (without that text). An SVG with an id of its own (a link
-    may point at it) or holding another SVG stays."""
+    id, and id -> the SVG to draw (without that text). An SVG stays as it is if it has an id
+    of its own (a link may point at it), holds another SVG, or has no viewBox (then WeasyPrint
+    does not scale its drawing to its box, and a stamp would)."""
     lifted: dict[str, str] = {}
 
     def empty(match: re.Match) -> str:
         attributes, content = match.group(1), match.group(2)
-        if HAS_ID.search(attributes) or re.search(r"<svg\b", content, re.I):
+        if (HAS_ID.search(attributes) or not VIEWBOX.search(attributes)
+                or re.search(r"<svg\b", content, re.I)):
             return match.group(0)
         name = f"{PLACEHOLDER}{len(lifted)}"
         lifted[name] = INVISIBLE_TEXT.sub("", match.group(0))
@@ -61,8 +62,7 @@ def lift_svgs(html: str) -> tuple[str, dict[str, str]]:
 def drawings(svgs: list[str], root: Path, cache: ResultCache | None,
              fetched: list[str]) -> list[bytes]:
     """Each SVG's one-page PDF (see draw_alone), from `cache` where it is there."""
-    keys = [{"pdf-stamp": svg, "ink": INK, "weasyprint": sources.version("weasyprint")}
-            for svg in svgs]
+    keys = [cache_key("pdf-stamp", svg) for svg in svgs]
     found = [None if cache is None else cache.find(key, ".pdf", folder="pdf") for key in keys]
     missing = sorted({svg for svg, data in zip(svgs, found, strict=True) if data is None})
     if missing:
@@ -82,8 +82,6 @@ def draw_alone(svgs: list[str], root: Path, fetched: list[str]) -> list[bytes]:
     SVG's box and whose MediaBox reaches MARGIN further (one document for all, then split)."""
     import pikepdf
     import weasyprint
-
-    from topicgen.publish.pdf import local_fetcher
 
     body = "".join(f'<div><svg id="d{i}"{svg[len("<svg"):]}</div>' for i, svg in enumerate(svgs))
     html = (f"<!DOCTYPE html><html><head><style>@page {{ size: 10000px; margin: 0 }}"
