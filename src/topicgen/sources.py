@@ -108,6 +108,13 @@ def definitions(module: str) -> dict[str, tuple[int, str]]:
     """Public top-level functions and classes of a module: name -> (first line, source),
     decorators included, read without importing the module."""
     path = module_file(module)
+    stat = path.stat()
+    return _definitions(path, stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _definitions(path: Path, mtime_ns: int, size: int) -> dict[str, tuple[int, str]]:
+    """Memoised like _sha256_file: a handout lists several functions of one module."""
     text = path.read_text("utf-8")
     lines = text.splitlines(keepends=True)
     found = {}
