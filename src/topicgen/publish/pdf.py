@@ -2,9 +2,11 @@
 
 Laying out and drawing a 40-page handout takes WeasyPrint half a minute, so a page is cut into
 parts (see pdf_parts), each part's PDF is cached by its HTML, and the parts are joined
-(pdf_join): a prose edit lays out one chapter again, not the book. What must count across
-parts is filled in afterwards: the contents page is laid out last, once every anchor's page
-is known, and page numbers come from one pass over empty pages laid over the parts.
+(pdf_join): a prose edit lays out one chapter again, not the book. Within a part, figures and
+formulas are drawn once each and stamped onto the boxes they take (pdf_stamps), so laying a
+chapter out again does not draw them again. What must count across parts is filled in
+afterwards: the contents page is laid out last, once every anchor's page is known, and page
+numbers come from one pass over empty pages laid over the parts.
 """
 
 from __future__ import annotations
