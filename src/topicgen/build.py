@@ -84,6 +84,8 @@ def build_handout(config: Config, argv: list[str] | None = None) -> BuildSummary
         if not config.force and up_to_date(config.out_dir, inputs):
             log.debug("inputs %s match the last build; every output is intact", inputs)
             return BuildSummary([], [], time.perf_counter() - started, up_to_date=True)
+        if "pdf" in config.formats:
+            layout.warm()  # a PDF worker starts up while the figures and HTML are made
         with stage("load") as note:
             topic = load_topic(config.content_dir, config.topic)
             note["text"] = f"{topic.slug}: {len(topic.chapters)} chapters"
@@ -93,8 +95,6 @@ def build_handout(config: Config, argv: list[str] | None = None) -> BuildSummary
             runs = plan_runs(requests, config.profile, config.seed, cache)
             note["text"] = f"{len(requests)} figures from {len(runs)} experiment runs"
         run_stage(runs, config, cache)
-        if "pdf" in config.formats:
-            layout.warm()  # a PDF worker starts up while the figures and HTML are made
         with stage("figures") as note:
             drawn = draw_figures(requests, runs, cache, config.jobs)
             figures = {request.label: (svg.decode("utf-8"), run)

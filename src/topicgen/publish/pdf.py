@@ -12,19 +12,18 @@ numbers come from one pass over empty pages laid over the parts.
 from __future__ import annotations
 
 import base64
-import importlib
 import json
 import logging
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import repeat
-from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from topicgen import sources
 from topicgen.errors import TopicgenError
+from topicgen.pools import process_pool
 from topicgen.publish.pdf_parts import furniture_html, number_links, split_parts
 
 if TYPE_CHECKING:
@@ -178,9 +177,8 @@ class Layout:
             self.pool.shutdown(cancel_futures=True)
 
     def warm(self) -> None:
-        # `topicgen serve` rebuilds in one process: once WeasyPrint is imported, nothing to gain.
-        if self.jobs > 1 and "weasyprint" not in sys.modules:
-            self._pool().submit(importlib.import_module, "weasyprint")
+        if self.jobs > 1 and "weasyprint" not in sys.modules:  # nothing to gain once imported
+            self._pool().submit(import_layout_modules)
 
     def parts(self, htmls: list[str], root: Path, cache: ResultCache | None) -> list[Part]:
         if self.pool is None and (self.jobs < 2 or len(htmls) < 2):
@@ -194,8 +192,16 @@ class Layout:
 
     def _pool(self) -> ProcessPoolExecutor:
         if self.pool is None:  # workers start as work arrives, up to `jobs`
-            self.pool = ProcessPoolExecutor(self.jobs, mp_context=get_context("spawn"))
+            self.pool = process_pool(self.jobs)
         return self.pool
+
+
+def import_layout_modules() -> None:
+    """What laying out a part imports: WeasyPrint (a second), pikepdf and the stamping."""
+    import pikepdf  # noqa: F401
+    import weasyprint  # noqa: F401
+
+    from topicgen.publish import pdf_stamps  # noqa: F401
 
 
 def render_parts(htmls: list[str], root: Path, cache: ResultCache | None, layout: Layout

@@ -11,7 +11,9 @@ Invisible text (a formula's words, there to be searched and copied) stays in the
 WeasyPrint lays it out in place with the fonts the rest of the part uses; in every drawing it
 would embed a font of its own. Formulas colour themselves with `currentColor`. Drawn alone they
 take INK, the text colour, so in the PDF a formula is always drawn in the text colour, also
-inside a coloured link.
+inside a coloured link. A stamp lies above the page, unclipped and unrotated: an SVG that the
+page's CSS clips, rotates or covers would look different, and topicgen's print styles do none
+of these.
 """
 
 from __future__ import annotations
