@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
-
 from topicgen import experiments, sources
 from topicgen.experiments.result import Result
+from topicgen.pools import process_pool
 from topicgen.results.cache import ResultCache
 from topicgen.svg import with_title
 
@@ -26,8 +24,7 @@ def figures_bytes(wanted: list[tuple[str, str, Result, str]], cache: ResultCache
     args = [[wanted[i][0] for i in missing], [wanted[i][1] for i in missing],
             [wanted[i][2] for i in missing], [fmt] * len(missing), [dpi] * len(missing)]
     if len(missing) > 1 and jobs > 1:
-        # spawn, as for the experiments (see results.runner); each worker imports matplotlib once.
-        with ProcessPoolExecutor(min(jobs, len(missing)), mp_context=get_context("spawn")) as pool:
+        with process_pool(min(jobs, len(missing))) as pool:  # each imports matplotlib once
             drawn = list(pool.map(draw, *args))
     else:
         drawn = list(map(draw, *args))

@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from multiprocessing import get_context
 from typing import Any
 
 from topicgen import experiments
 from topicgen.errors import TopicgenError
 from topicgen.experiments.result import Result
+from topicgen.pools import process_pool
 from topicgen.progress import Progress
 from topicgen.results.cache import ResultCache, key_material
 
@@ -125,10 +125,7 @@ def outcomes(todo: list, ctx: experiments.Context, jobs: int, progress: Progress
             progress.started(run.experiment, expected[id(run)])
             yield run, compute(run.experiment, run.params, ctx)
         return
-    # spawn, not fork: a forked copy of a process that has started torch's thread pools can
-    # deadlock, and spawn behaves the same on Linux, macOS and Windows.
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)),
-                               mp_context=get_context("spawn"))
+    pool = process_pool(min(jobs, len(tasks)))
     parts_left = {id(run): sum(r is run for r, _ in tasks) for run in todo}
     outputs: dict[int, dict] = {id(run): {} for run in todo}
     seconds = dict.fromkeys(parts_left, 0.0)
