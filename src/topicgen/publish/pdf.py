@@ -172,9 +172,11 @@ class Layout:
     def __enter__(self) -> Layout:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, error_type, *_) -> None:
         if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+            # After an error (bad input, say) the message must not wait for a worker that is
+            # still importing WeasyPrint; left alone, it exits when it finds no more work.
+            self.pool.shutdown(wait=error_type is None, cancel_futures=True)
 
     def warm(self) -> None:
         if self.jobs > 1 and "weasyprint" not in sys.modules:  # nothing to gain once imported
