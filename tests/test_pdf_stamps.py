@@ -82,17 +82,20 @@ def test_each_drawing_is_scaled_and_centred_on_its_box(tmp_path):
     height = layout.height * PX
     part = pdf.render_part(sample(), tmp_path)
     stamped = placements(part.pdf)
-    assert len(stamped) == 3  # the formula twice, the figure once
+    boxes = [((x1 + x2) / 2 * PX, height - (y1 + y2) / 2 * PX, (x2 - x1) * PX)
+             for name, (x1, y1, x2, y2) in layout.anchors.items()
+             if name.startswith(PLACEHOLDER)]
+    assert len(stamped) == len(boxes) == 3  # the formula twice, the figure once
+    covered = set()
     for (a, b, c, d, x, y), (left, bottom, right, top) in stamped:
         assert b == c == 0 and a == pytest.approx(d)
         # Where the middle of the drawing lands, and how wide its box becomes.
         centre = (x + a * (left + right) / 2, y + d * (bottom + top) / 2)
         width = a * (right - left - 2 * MARGIN * PX)
-        boxes = [((x1 + x2) / 2 * PX, height - (y1 + y2) / 2 * PX, (x2 - x1) * PX)
-                 for name, (x1, y1, x2, y2) in layout.anchors.items()
-                 if name.startswith(PLACEHOLDER)]
-        assert any(centre == pytest.approx(box[:2], abs=0.01)
-                   and width == pytest.approx(box[2], abs=0.01) for box in boxes)
+        covered |= {i for i, box in enumerate(boxes)
+                    if centre == pytest.approx(box[:2], abs=0.01)
+                    and width == pytest.approx(box[2], abs=0.01)}
+    assert covered == {0, 1, 2}  # every box has its drawing
 
 
 def test_the_figure_fills_the_column_it_was_given(tmp_path):
