@@ -34,6 +34,12 @@ PX = 0.75
 """PDF points per CSS pixel."""
 
 
+def pdf_box(page_height: float, x1: float, y1: float, x2: float, y2: float) -> list[float]:
+    """A box in CSS px from a page's top-left corner as PDF points from its bottom-left:
+    [left, bottom, right, top]. `page_height` is in points."""
+    return [x1 * PX, page_height - y2 * PX, x2 * PX, page_height - y1 * PX]
+
+
 @dataclass
 class Part:
     """One part's PDF and where things landed on its pages (CSS px from a page's top-left)."""

@@ -12,7 +12,7 @@ import io
 from contextlib import ExitStack
 from itertools import accumulate
 
-from topicgen.publish.pdf import PX, Part
+from topicgen.publish.pdf import PX, Part, pdf_box
 from topicgen.publish.pdf_stamps import overlay, save
 
 
@@ -72,10 +72,9 @@ def add_links(pdf, parts: list[Part], offsets: list[int],
         for page, x1, y1, x2, y2, target in part.links:
             if target not in anchors:
                 continue  # a dangling link stays text, as WeasyPrint leaves it
-            left, bottom = place.point(offset + page, x1, y2)
-            right, top = place.point(offset + page, x2, y1)
+            rect = pdf_box(place.heights[offset + page], x1, y1, x2, y2)
             link = pdf.make_indirect(Dictionary(
-                Type=Name.Annot, Subtype=Name.Link, Rect=Array([left, bottom, right, top]),
+                Type=Name.Annot, Subtype=Name.Link, Rect=Array(rect),
                 Border=Array([0, 0, 0]), Dest=place.destination(*anchors[target])))
             holder = pdf.pages[offset + page].obj
             if Name.Annots not in holder:

@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from topicgen.publish.pdf import PX, cache_key, local_fetcher
+from topicgen.publish.pdf import PX, cache_key, local_fetcher, pdf_box
 
 if TYPE_CHECKING:
     from topicgen.results.cache import ResultCache
@@ -64,19 +64,18 @@ def lift_svgs(html: str) -> tuple[str, dict[str, str]]:
 def drawings(svgs: list[str], root: Path, cache: ResultCache | None,
              fetched: list[str]) -> list[bytes]:
     """Each SVG's one-page PDF (see draw_alone), from `cache` where it is there."""
-    keys = [cache_key("pdf-stamp", svg) for svg in svgs]
-    found = [None if cache is None else cache.find(key, ".pdf", folder="pdf") for key in keys]
-    missing = sorted({svg for svg, data in zip(svgs, found, strict=True) if data is None})
+    keys = {svg: cache_key("pdf-stamp", svg) for svg in svgs}  # a formula met twice: once
+    found = {svg: None if cache is None else cache.find(key, ".pdf", folder="pdf")
+             for svg, key in keys.items()}
+    missing = sorted(svg for svg, data in found.items() if data is None)
     if missing:
         read: list[str] = []
-        drawn = dict(zip(missing, draw_alone(missing, root, read), strict=True))
+        found.update(zip(missing, draw_alone(missing, root, read), strict=True))
         fetched += read
-        for i, svg in enumerate(svgs):
-            if found[i] is None:
-                found[i] = drawn[svg]
-                if cache is not None and not read:
-                    cache.keep(keys[i], ".pdf", drawn[svg], folder="pdf")
-    return found
+        if cache is not None and not read:
+            for svg in missing:
+                cache.keep(keys[svg], ".pdf", found[svg], folder="pdf")
+    return [found[svg] for svg in svgs]
 
 
 def draw_alone(svgs: list[str], root: Path, fetched: list[str]) -> list[bytes]:
@@ -100,8 +99,7 @@ def draw_alone(svgs: list[str], root: Path, fetched: list[str]) -> list[bytes]:
         found = []
         for i in range(len(svgs)):
             number, (x1, y1, x2, y2) = boxes[f"d{i}"]
-            height = float(batch.pages[number].mediabox[3])
-            box = [x1 * PX, height - y2 * PX, x2 * PX, height - y1 * PX]
+            box = pdf_box(float(batch.pages[number].mediabox[3]), x1, y1, x2, y2)
             with pikepdf.new() as single:
                 single.pages.append(batch.pages[number])
                 page = single.pages[0]
@@ -128,14 +126,13 @@ def stamp(pdf: bytes, sites: dict[str, list], drawn: dict[str, bytes]) -> bytes:
                     forms[drawn[name]] = (target.copy_foreign(form),
                                           *map(float, source.pages[0].trimbox))
             form, left, bottom, right, top = forms[drawn[name]]
-            width_pt, height_pt = (x2 - x1) * PX, (y2 - y1) * PX
-            if min(width_pt, height_pt, right - left, top - bottom) <= 0:
+            site = pdf_box(float(target.pages[number].mediabox[3]), x1, y1, x2, y2)
+            width, height = site[2] - site[0], site[3] - site[1]
+            if min(width, height, right - left, top - bottom) <= 0:
                 continue  # WeasyPrint draws nothing in an empty box either
-            page = target.pages[number]
-            height = float(page.mediabox[3])
-            scale = min(width_pt / (right - left), height_pt / (top - bottom))
-            x = x1 * PX + (width_pt - scale * (right - left)) / 2 - scale * left
-            y = height - y2 * PX + (height_pt - scale * (top - bottom)) / 2 - scale * bottom
+            scale = min(width / (right - left), height / (top - bottom))
+            x = site[0] + (width - scale * (right - left)) / 2 - scale * left
+            y = site[1] + (height - scale * (top - bottom)) / 2 - scale * bottom
             by_page.setdefault(number, []).append(
                 (form, f"TgStamp{count}", (scale, 0, 0, scale, x, y)))
         for number, placements in by_page.items():
