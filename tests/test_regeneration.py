@@ -432,6 +432,7 @@ def test_ctrl_c_in_the_middle_keeps_the_previous_outputs_and_says_so(make_projec
     assert status != 0
     assert "Traceback" not in rest
     assert outputs(out) == before
+    assert not list((project / "cache").glob("gradient-decay-*.tmp"))
 
 
 def test_figures_are_the_same_bytes_when_drawn_again(make_project, tiny_topic):
