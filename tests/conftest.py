@@ -52,6 +52,13 @@ The tanh RNN keeps {{ result("fig-decay").scalars.decay_factor_rnn | sig(2) }} p
 }
 
 
+@pytest.fixture(autouse=True)
+def no_pdf_server(monkeypatch):
+    """Builds in tests lay their PDFs out themselves (monkeypatched layout code would not
+    reach a server, and a test leaves no process behind); test_pdf_server turns it on."""
+    monkeypatch.setenv("TOPICGEN_PDF_SERVER", "off")
+
+
 def run_experiment(name: str, profile: str = "quick", seed: int = 0, **overrides):
     """Run experiment `name` at `profile`; overrides are Python values, parsed as `-p` text."""
     from topicgen import experiments

@@ -14,16 +14,19 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import socket
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from itertools import repeat
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from topicgen import sources
 from topicgen.errors import TopicgenError
 from topicgen.pools import process_pool
+from topicgen.publish import pdf_server
 from topicgen.publish.pdf_parts import furniture_html, number_links, split_parts
 
 if TYPE_CHECKING:
@@ -167,36 +170,86 @@ def anchor_pages(parts: list[Part]) -> dict[str, int]:
 
 
 class Layout:
-    """Where parts are laid out: in this process, or in up to `jobs` worker processes once
-    there are several to lay out. `warm()` starts one worker ahead, so that it imports
-    WeasyPrint (a second) while this process is still rendering the HTML."""
+    """Where parts are laid out: by the PDF layout server an earlier build left (see
+    pdf_server), else in this process, or in up to `jobs` worker processes once there are
+    several to lay out. `warm()` looks for the server; without one it starts a worker ahead,
+    so that it imports WeasyPrint (a second) while this process is still rendering the HTML.
+    A build that laid parts out without a server starts one for the next build."""
 
     def __init__(self, jobs: int):
         self.jobs = jobs
         self.pool: ProcessPoolExecutor | None = None
+        self.server: socket.socket | None = None
+        self.looked_for_server = False
+        self.laid_out_here = False
 
     def __enter__(self) -> Layout:
         return self
 
     def __exit__(self, error_type, *_) -> None:
+        if self.server is not None:
+            self.server.close()
         if self.pool is not None:
             # After an error (bad input, say) the message must not wait for a worker that is
             # still importing WeasyPrint; left alone, it exits when it finds no more work.
             self.pool.shutdown(wait=error_type is None, cancel_futures=True)
+        if error_type is None and self.laid_out_here:
+            pdf_server.start()
 
     def warm(self) -> None:
-        if self.jobs > 1 and "weasyprint" not in sys.modules:  # nothing to gain once imported
-            self._pool().submit(import_layout_modules)
+        if self._server() is None and self.jobs > 1 and "weasyprint" not in sys.modules:
+            self._pool().submit(import_layout_modules)  # nothing to gain once imported
 
     def parts(self, htmls: list[str], root: Path, cache: ResultCache | None) -> list[Part]:
+        server = self._server()
+        if server is not None:
+            try:
+                return self._lanes(htmls, [partial(pdf_server.lay_out, server)], root, cache)
+            except pdf_server.ServerGone as error:
+                log.debug("lost the PDF layout server (%s); laying out here", error)
+                server.close()
+                self.server = None
+        self.laid_out_here = True
         if self.pool is None and (self.jobs < 2 or len(htmls) < 2):
             return [render_part(html, root, cache) for html in htmls]
-        # Longest first, so the pool is not left waiting on one big chapter at the end.
-        order = sorted(range(len(htmls)), key=lambda i: -len(htmls[i]))
-        made = self._pool().map(render_part, [htmls[i] for i in order], repeat(root),
-                                repeat(cache))
-        by_index = dict(zip(order, made, strict=True))
-        return [by_index[i] for i in range(len(htmls))]
+        return self._lanes(htmls, [], root, cache)
+
+    def _lanes(self, htmls: list[str], lanes: list, root: Path, cache: ResultCache | None
+               ) -> list[Part]:
+        """Lay the documents out in `lanes` (functions of html, root and cache) and in pool
+        workers up to `jobs` lanes in all; each lane takes the longest waiting document
+        next, so that no lane is left with one big chapter at the end."""
+        lanes = (lanes + [self._in_worker] * self.jobs)[:max(1, min(self.jobs, len(htmls)))]
+        if len(lanes) == 1:
+            return [lanes[0](html, root, cache) for html in htmls]
+        waiting = deque(sorted(range(len(htmls)), key=lambda i: -len(htmls[i])))
+        made: dict[int, Part] = {}
+
+        def work(lay_out) -> None:
+            while True:
+                try:
+                    i = waiting.popleft()
+                except IndexError:
+                    return
+                made[i] = lay_out(htmls[i], root, cache)
+
+        threads = ThreadPoolExecutor(len(lanes))
+        try:
+            for lane in [threads.submit(work, lane) for lane in lanes]:
+                lane.result()
+        finally:
+            waiting.clear()  # after an error: the other lanes take nothing more
+            threads.shutdown(wait=False)
+        return [made[i] for i in range(len(htmls))]
+
+    def _in_worker(self, html: str, root: Path, cache: ResultCache | None) -> Part:
+        return self._pool().submit(render_part, html, root, cache).result()
+
+    def _server(self) -> socket.socket | None:
+        if not self.looked_for_server:
+            self.looked_for_server = True
+            self.server = pdf_server.connect()
+        return self.server
 
     def _pool(self) -> ProcessPoolExecutor:
         if self.pool is None:  # workers start as work arrives, up to `jobs`

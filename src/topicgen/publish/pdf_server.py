@@ -1,0 +1,227 @@
+"""A PDF layout process that outlives one build, so that the next build finds WeasyPrint loaded.
+
+After a prose edit, WeasyPrint lays one chapter out again in about a second; a fresh process
+first spent as long again importing WeasyPrint and warming its caches (C declarations,
+hyphenation dictionaries, fonts). So a build that laid out PDF parts leaves this server behind:
+it lays out parts for later builds, one at a time, and exits once no build has asked for
+IDLE_SECONDS. A build that finds none, or loses it midway, lays its parts out itself.
+
+Its socket's name is a hash of the Python, WeasyPrint, pikepdf and topicgen's PDF code, so a
+build only ever talks to a server that runs the code it would run itself; a server whose code
+changed is never reached again and idles out. The socket lies in a folder only this user may
+open ($XDG_RUNTIME_DIR, else the temporary folder, then topicgen-<uid>), beside a .pid file
+naming the server's process. TOPICGEN_PDF_SERVER=off turns the server off; a number sets the
+idle seconds.
+
+    python -m topicgen.publish.pdf_server SOCKET IDLE_SECONDS   # what a build starts
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from topicgen import sources
+from topicgen.errors import TopicgenError
+
+if TYPE_CHECKING:
+    from topicgen.publish.pdf import Part
+    from topicgen.results.cache import ResultCache
+
+log = logging.getLogger(__name__)
+IDLE_SECONDS = 600.0
+MAX_PARTS = 500
+"""Parts one server lays out before it exits, so that whatever WeasyPrint keeps cannot grow
+without end."""
+HEADER = struct.Struct(">cQ")
+"""A message: one byte saying what it is, the length of what follows, then that many bytes."""
+PART, FAILED, BROKEN = b"P", b"F", b"B"
+"""Replies: a Part; a TopicgenError's message; an unexpected error (the build then lays the
+part out itself, where --debug can show the traceback)."""
+
+
+class ServerGone(Exception):
+    """The server closed the connection or answered something unreadable."""
+
+
+def setting() -> str:
+    return os.environ.get("TOPICGEN_PDF_SERVER", "on").strip().lower()
+
+
+def enabled() -> bool:
+    return setting() not in ("off", "0", "no", "false") and hasattr(socket, "AF_UNIX")
+
+
+def idle_seconds() -> float:
+    try:
+        return float(setting())
+    except ValueError:
+        return IDLE_SECONDS
+
+
+def address() -> Path | None:
+    """Where the server for this Python and this code listens; None where no safe place is."""
+    folder = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / \
+        f"topicgen-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        status = folder.stat()
+    except OSError:
+        return None
+    if status.st_uid != os.getuid() or status.st_mode & 0o077:
+        return None  # someone else could reach (or replace) the socket
+    path = folder / f"pdf-{identity()}.sock"
+    return path if len(str(path)) < 100 else None  # longer paths do not fit a socket address
+
+
+def identity() -> str:
+    return sources.digest([sys.executable, sys.version, sources.version("weasyprint"),
+                           sources.version("pikepdf"),
+                           sources.file_hashes("topicgen.publish.pdf")])[:16]
+
+
+def connect() -> socket.socket | None:
+    """A connection to a running server, or None."""
+    path = address() if enabled() else None
+    if path is None:
+        return None
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(str(path))
+    except OSError:
+        connection.close()
+        return None
+    return connection
+
+
+def start() -> None:
+    """Start a server in the background, detached from this build and its terminal."""
+    path = address() if enabled() else None
+    if path is None:
+        return
+    subprocess.Popen([sys.executable, "-m", "topicgen.publish.pdf_server", str(path),
+                      str(idle_seconds())], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True, cwd="/")
+    log.debug("started a PDF layout server at %s", path)
+
+
+def lay_out(connection: socket.socket, html: str, root: Path, cache: ResultCache | None
+            ) -> Part:
+    """One part, laid out by the server at the other end of `connection`."""
+    from topicgen.publish.pdf import Part
+
+    request = {"html": html, "root": str(root.resolve()),
+               "cache": None if cache is None or not cache.writable
+               else str(cache.directory.resolve()),
+               "force": bool(cache and cache.force)}
+    try:
+        send(connection, b"R", json.dumps(request).encode("utf-8"))
+        kind, data = receive(connection)
+        if kind == PART:
+            return Part.from_bytes(data)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ServerGone(str(error)) from None
+    if kind == FAILED:
+        raise TopicgenError(data.decode("utf-8"))
+    raise ServerGone(data.decode("utf-8", "replace"))
+
+
+def send(connection: socket.socket, kind: bytes, data: bytes) -> None:
+    connection.sendall(HEADER.pack(kind, len(data)) + data)
+
+
+def receive(connection: socket.socket) -> tuple[bytes, bytes]:
+    kind, length = HEADER.unpack(read_exactly(connection, HEADER.size))
+    return kind, read_exactly(connection, length)
+
+
+def read_exactly(connection: socket.socket, count: int) -> bytes:
+    chunks = []
+    while count:
+        chunk = connection.recv(min(count, 1 << 20))
+        if not chunk:
+            raise ServerGone("the PDF layout server closed the connection")
+        chunks.append(chunk)
+        count -= len(chunk)
+    return b"".join(chunks)
+
+
+def serve(path: Path, idle: float) -> None:
+    """Lay out parts for whoever connects to `path` until no one has for `idle` seconds;
+    return at once if a server for this code is running already."""
+    pid_file = path.with_suffix(".pid")
+    with open(pid_file, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return
+        lock.truncate(0)
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        try:
+            listen(path, idle)
+        finally:
+            path.unlink(missing_ok=True)
+            pid_file.unlink(missing_ok=True)
+
+
+def listen(path: Path, idle: float) -> None:
+    from topicgen.publish.pdf import import_layout_modules
+
+    import_layout_modules()
+    path.unlink(missing_ok=True)  # left by a server that was killed
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(path))
+        listener.listen()
+        listener.settimeout(idle)
+        served = 0
+        while served < MAX_PARTS:
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                return
+            with connection:
+                served += answer(connection)
+
+
+def answer(connection: socket.socket) -> int:
+    """Answer one build's requests until it hangs up; returns how many parts it asked for."""
+    from topicgen.publish.pdf import render_part
+    from topicgen.results.cache import ResultCache
+
+    connection.settimeout(None)
+    count = 0
+    while True:
+        try:
+            _, data = receive(connection)
+        except (ServerGone, OSError):
+            return count
+        count += 1
+        try:
+            request = json.loads(data)
+            cache = None if request["cache"] is None else \
+                ResultCache(Path(request["cache"]), request["force"])
+            reply = PART, render_part(request["html"], Path(request["root"]), cache).to_bytes()
+        except TopicgenError as error:
+            reply = FAILED, error.message.encode("utf-8")
+        except Exception as error:  # noqa: BLE001 - the build lays the part out itself
+            reply = BROKEN, f"{type(error).__name__}: {error}".encode()
+        try:
+            send(connection, *reply)
+        except OSError:
+            return count  # the build was stopped; the next one may still come
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # still remove the socket
+    serve(Path(sys.argv[1]), float(sys.argv[2]))
