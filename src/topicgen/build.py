@@ -8,6 +8,7 @@ import os
 import platform
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,15 +232,30 @@ def check_claims(runs: list[Run]) -> None:
 def handout_files(html: str, figures: dict[str, tuple[str, Run]], runs: list[Run],
                   config: Config, cache: ResultCache, layout: Layout | None = None
                   ) -> dict[Path, bytes | str]:
-    """Every output file's path and bytes, computed before anything is written."""
-    out = config.out_dir
-    files = page_files("handout", html, config, cache, layout)
+    """Every output file's path and bytes, computed before anything is written. The figures'
+    data files are made while the PDF is laid out, which this process mostly waits for."""
+    background = ThreadPoolExecutor(1)
+    try:
+        pages = background.submit(page_files, "handout", html, config, cache, layout)
+        data = figure_files(figures, config.out_dir)
+        return {**pages.result(), **data}
+    finally:
+        background.shutdown(wait=False)  # after Ctrl+C: do not wait for the layout
+
+
+def figure_files(figures: dict[str, tuple[str, Run]], out: Path) -> dict[Path, str]:
+    """Each figure's SVG, and the result behind it as JSON and CSV."""
+    files: dict[Path, str] = {}
+    data: dict[int, tuple[str, str]] = {}  # figures that share a run share its data
     for label, (svg, run) in figures.items():
+        if id(run) not in data:
+            result = run.result.to_json_dict()
+            result["provenance"] = {k: v for k, v in result["provenance"].items()
+                                    if k != "wall_s"}
+            data[id(run)] = json.dumps(result, indent=2) + "\n", run.result.to_csv()
         files[out / "figures" / f"{label}.svg"] = svg
-        data = run.result.to_json_dict()
-        data["provenance"] = {k: v for k, v in data["provenance"].items() if k != "wall_s"}
-        files[out / "data" / f"{label}.json"] = json.dumps(data, indent=2) + "\n"
-        files[out / "data" / f"{label}.csv"] = run.result.to_csv()
+        files[out / "data" / f"{label}.json"], files[out / "data" / f"{label}.csv"] = \
+            data[id(run)]
     return files
 
 
