@@ -94,6 +94,12 @@ def test_prefix_ids_leaves_colours_alone_even_when_they_look_like_ids():
     )
 
 
+def test_prefix_ids_renames_only_attributes_named_id():
+    svg = '<svg data-id="a" aria-labelledby="a"><g id="a" data-grid="a"/><use href="#a"/></svg>'
+    assert prefix_ids(svg, "m1") == ('<svg data-id="a" aria-labelledby="m1-a">'
+                                     '<g id="m1-a" data-grid="a"/><use href="#m1-a"/></svg>')
+
+
 def test_prefix_ids_without_ids_returns_the_input():
     svg = '<svg><rect fill="#0072B2"/></svg>'
     assert prefix_ids(svg, "m1") is svg

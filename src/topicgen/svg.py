@@ -5,24 +5,33 @@ from __future__ import annotations
 import html
 import re
 
-_ID = re.compile(r'\bid="([^"]+)"')
+# Attribute patterns start with their literal name, not with \b: a regex that starts with a
+# literal is searched for quickly, and a handout prefixes a few hundred SVGs (was 0.2 s).
+# attribute() then keeps only whole attribute names.
+_ID = re.compile(r'id="([^"]+)"')
 _REFERENCE = re.compile(r"#([A-Za-z_][\w.:-]*)")
-_ID_LIST = re.compile(r'\baria-labelledby="([^"]*)"')  # space-separated ids, no "#"
+_ID_LIST = re.compile(r'aria-labelledby="([^"]*)"')  # space-separated ids, no "#"
+
+
+def attribute(match: re.Match) -> bool:
+    """Whether `match` starts at an attribute's name (`data-id=` is not `id=`)."""
+    return match.start() > 0 and match.string[match.start() - 1].isspace()
 
 
 def prefix_ids(svg: str, prefix: str) -> str:
     """Prefix every id in `svg`, and every reference to one, with `prefix-`."""
-    ids = set(_ID.findall(svg))
+    ids = {match.group(1) for match in _ID.finditer(svg) if attribute(match)}
     if not ids:
         return svg
 
     def rename(name: str) -> str:
         return f"{prefix}-{name}" if name in ids else name
 
-    svg = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"', svg)
+    svg = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"' if attribute(m) else m.group(0),
+                  svg)
     svg = _ID_LIST.sub(
-        lambda m: 'aria-labelledby="' + " ".join(map(rename, m.group(1).split())) + '"', svg
-    )
+        lambda m: 'aria-labelledby="' + " ".join(map(rename, m.group(1).split())) + '"'
+        if attribute(m) else m.group(0), svg)
     return _REFERENCE.sub(lambda m: "#" + rename(m.group(1)), svg)
 
 
