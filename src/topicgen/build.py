@@ -8,7 +8,6 @@ import os
 import platform
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,7 +101,7 @@ def build_handout(config: Config, argv: list[str] | None = None) -> BuildSummary
                        for request, (run, svg) in zip(requests, drawn, strict=True)}
             note["text"] = f"{len(figures)} figures"
         with stage("render") as note:
-            html = render_handout(topic, runs, figures, config)
+            html = render_handout(topic, runs, figures, config, cache)
             note["text"] = f"handout.html ({len(html) // 1024} KiB)"
         check_claims(runs)
         with stage("publish") as note:
@@ -202,7 +201,7 @@ def draw_figures(requests: list[FigureRequest], runs: list[Run], cache: ResultCa
 
 
 def render_handout(topic: Topic, runs: list[Run], figures: dict[str, tuple[str, Run]],
-                   config: Config) -> str:
+                   config: Config, cache: ResultCache | None = None) -> str:
     from topicgen.pages import render_page
     from topicgen.pages.context import handout_page
 
@@ -216,7 +215,7 @@ def render_handout(topic: Topic, runs: list[Run], figures: dict[str, tuple[str, 
                    for label, (svg, run) in figures.items()}
     number_targets(chapters, doc)
     chapters_html = [render_chapter(path, tokens, doc) for path, tokens in chapters]
-    page = handout_page(topic, chapters_html, doc, config.paper, config.profile)
+    page = handout_page(topic, chapters_html, doc, config.paper, config.profile, cache)
     return render_page(config.project, "handout.html", page)
 
 
@@ -232,31 +231,37 @@ def check_claims(runs: list[Run]) -> None:
 def handout_files(html: str, figures: dict[str, tuple[str, Run]], runs: list[Run],
                   config: Config, cache: ResultCache, layout: Layout | None = None
                   ) -> dict[Path, bytes | str]:
-    """Every output file's path and bytes, computed before anything is written. The figures'
-    data files are made while the PDF is laid out, which this process mostly waits for."""
-    background = ThreadPoolExecutor(1)
-    try:
-        pages = background.submit(page_files, "handout", html, config, cache, layout)
-        data = figure_files(figures, config.out_dir)
-        return {**pages.result(), **data}
-    finally:
-        background.shutdown(wait=False)  # after Ctrl+C: do not wait for the layout
+    """Every output file's path and bytes, computed before anything is written."""
+    return {**page_files("handout", html, config, cache, layout),
+            **figure_files(figures, config.out_dir, cache)}
 
 
-def figure_files(figures: dict[str, tuple[str, Run]], out: Path) -> dict[Path, str]:
-    """Each figure's SVG, and the result behind it as JSON and CSV."""
+def figure_files(figures: dict[str, tuple[str, Run]], out: Path, cache: ResultCache
+                 ) -> dict[Path, str]:
+    """Each figure's SVG, and the result behind it as JSON and CSV (kept in `cache` with the
+    result: making them took a quarter of a second on every rebuild)."""
     files: dict[Path, str] = {}
-    data: dict[int, tuple[str, str]] = {}  # figures that share a run share its data
     for label, (svg, run) in figures.items():
-        if id(run) not in data:
-            result = run.result.to_json_dict()
-            result["provenance"] = {k: v for k, v in result["provenance"].items()
-                                    if k != "wall_s"}
-            data[id(run)] = json.dumps(result, indent=2) + "\n", run.result.to_csv()
         files[out / "figures" / f"{label}.svg"] = svg
-        files[out / "data" / f"{label}.json"], files[out / "data" / f"{label}.csv"] = \
-            data[id(run)]
+        for fmt in ("json", "csv"):
+            files[out / "data" / f"{label}.{fmt}"] = data_file(run, fmt, cache)
     return files
+
+
+def data_file(run: Run, fmt: str, cache: ResultCache) -> str:
+    make = {"json": result_json, "csv": Result.to_csv}[fmt]
+    return cache.artifact({"data": cache.key(run.material), "format": fmt,
+                           "code": sources.file_hashes("topicgen.experiments.result")},
+                          f".{fmt}", lambda: make(run.result).encode("utf-8"), folder="data"
+                          ).decode("utf-8")
+
+
+def result_json(result: Result) -> str:
+    """A result as its figure's data file: everything but the run's wall time, which differs
+    between equal runs."""
+    data = result.to_json_dict()
+    data["provenance"] = {k: v for k, v in data["provenance"].items() if k != "wall_s"}
+    return json.dumps(data, indent=2) + "\n"
 
 
 def page_files(stem: str, html: str, config: Config, cache: ResultCache,

@@ -7,6 +7,8 @@ Entries are written only after success, atomically; an unreadable entry is a mis
 folder that cannot be written degrades to an uncached build with one warning.
 
 Layout: `<name>-<key>.json` (the key material and the result), `figures/<key>.<ext>`,
+`data/<key>.json|csv` (a result as its figures' data files), `listings/<key>.html` (highlighted
+code),
 `params/<key>.json` (resolved parameters, so a rebuild need not import the experiment),
 `pdf/<key>.json` (one laid-out part of a PDF, see publish.pdf), and
 `index.json` (per experiment: the last key material, to explain a miss, and run costs, for ETAs).
