@@ -99,6 +99,13 @@ def test_void_and_self_closing_tags_leave_the_stack_alone():
     assert split_parts(HEAD + body + TAIL)[1] == HEAD + "<main><p>two</p></main>" + TAIL
 
 
+def test_an_svg_before_the_cut_leaves_nothing_open_and_one_across_it_is_reopened():
+    body = ('<main><SVG viewBox="0 0 1 1"><svg><g><rect/></g></svg><g></SVG><div><svg><g>'
+            f"<rect/>{MARKER}<p>two</p></g></svg></div></main>")
+    assert split_parts(HEAD + body + TAIL)[1] == (
+        HEAD + "<main><div><svg><g><p>two</p></g></svg></div></main>" + TAIL)
+
+
 def test_style_text_with_angle_brackets_is_not_markup():
     body = f"<main><style>a<b {{ }} p > span {{ }} <div></style>{MARKER}<p>two</p></main>"
     assert split_parts(HEAD + body + TAIL)[1] == HEAD + "<main><p>two</p></main>" + TAIL

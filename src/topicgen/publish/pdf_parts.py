@@ -13,6 +13,8 @@ import re
 
 MARKER = "<!-- pdf-part -->"
 BODY = re.compile(r"<body\b[^>]*>", re.I)
+BODY_END = re.compile(r"</body>", re.I)
+SVG_START, SVG_END = re.compile(r"<svg", re.I), re.compile(r"</svg", re.I)
 TAG = re.compile(r"""<!--.*?-->|<(/?)([a-zA-Z][\w:.-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""", re.S)
 FOREIGN = frozenset({"svg", "math"})
 """Where `<x/>` closes x; in HTML proper the slash means nothing (`<div/>` stays open)."""
@@ -26,7 +28,7 @@ INTERNAL_LINK = re.compile(r"""(<a\b[^>]*?\bhref=(["'])#([^"']+)\2)""")
 def split_parts(html: str) -> list[str]:
     """One standalone HTML document per part, in reading order."""
     body_tag = BODY.search(html)
-    end = html.lower().rfind("</body>")
+    end = max((match.start() for match in BODY_END.finditer(html)), default=-1)
     if body_tag is None or end < body_tag.end():
         return [html]
     head, body, tail = html[:body_tag.end()], html[body_tag.end():end], html[end:]
@@ -48,7 +50,6 @@ def open_elements(body: str, cuts: list[int]) -> list[list[tuple[str, str]]]:
     stack: list[tuple[str, str]] = []
     snapshots: list[list[tuple[str, str]]] = []
     position = 0
-    lowered = body.lower()
     for cut in cuts:
         while (match := TAG.search(body, position, cut)) is not None:
             position = match.end()
@@ -60,14 +61,26 @@ def open_elements(body: str, cuts: list[int]) -> list[list[tuple[str, str]]]:
                 names = [open_name for open_name, _ in stack]
                 if name in names:
                     del stack[len(names) - 1 - names[::-1].index(name):]
+            elif name == "svg" and (end := svg_end(body, position)) <= cut:
+                position = end  # nothing inside stays open: skip the figure's many tags
             else:
                 stack.append((name, match.group(0)))
                 if name in RAW_TEXT:
-                    close = lowered.find(f"</{name}", position)
-                    position = len(body) if close < 0 else close
+                    close = re.compile(f"</{name}", re.I).search(body, position)
+                    position = len(body) if close is None else close.start()
         position = max(position, cut)
         snapshots.append(list(stack))
     return snapshots
+
+
+def svg_end(body: str, start: int) -> int:
+    """Where the SVG whose start tag ends at `start` ends (after its end tag), or past the
+    text if that is not plain to see (no end tag, or an SVG inside it)."""
+    close = SVG_END.search(body, start)
+    after = -1 if close is None else body.find(">", close.start())
+    if after < 0 or SVG_START.search(body, start, close.start()):
+        return len(body) + 1
+    return after + 1
 
 
 def number_links(html: str, pages: dict[str, int]) -> str:
