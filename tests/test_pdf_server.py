@@ -81,6 +81,7 @@ def test_a_build_leaves_a_server_and_the_next_build_gets_the_same_bytes_from_it(
     wait_for(server_ready)
     folder = pdf_server.address().parent
     assert folder.stat().st_mode & 0o777 == 0o700
+    assert not list(folder.glob("*.json"))  # the sample it warmed up on is gone
 
     calls = counting_local_layouts(monkeypatch)
     with Layout(jobs=1) as layout:
@@ -126,7 +127,7 @@ def test_a_lost_server_means_the_build_lays_the_part_out_itself(runtime, tmp_pat
 
         threading.Thread(target=hang_up, daemon=True).start()
         calls = counting_local_layouts(monkeypatch)
-        monkeypatch.setattr(pdf_server, "start", lambda: None)
+        monkeypatch.setattr(pdf_server, "start", lambda sample=None: None)
         with Layout(jobs=1) as layout:
             made = html_to_pdf(page("Some text."), tmp_path, None, layout)
             assert layout.server is None  # dropped after it hung up

@@ -181,7 +181,9 @@ class Layout:
         self.pool: ProcessPoolExecutor | None = None
         self.server: socket.socket | None = None
         self.looked_for_server = False
-        self.laid_out_here = False
+        self.sample: tuple[str, Path, ResultCache | None] | None = None
+        """The longest part laid out here, if any: a server started for the next build
+        warms up on it."""
 
     def __enter__(self) -> Layout:
         return self
@@ -193,8 +195,8 @@ class Layout:
             # After an error (bad input, say) the message must not wait for a worker that is
             # still importing WeasyPrint; left alone, it exits when it finds no more work.
             self.pool.shutdown(wait=error_type is None, cancel_futures=True)
-        if error_type is None and self.laid_out_here:
-            pdf_server.start()
+        if error_type is None and self.sample is not None:
+            pdf_server.start(pdf_server.request(*self.sample))
 
     def warm(self) -> None:
         if self._server() is None and self.jobs > 1 and "weasyprint" not in sys.modules:
@@ -209,7 +211,9 @@ class Layout:
                 log.debug("lost the PDF layout server (%s); laying out here", error)
                 server.close()
                 self.server = None
-        self.laid_out_here = True
+        longest = max(htmls, key=len, default=None)
+        if longest is not None and len(longest) > len(self.sample[0] if self.sample else ""):
+            self.sample = longest, root, cache
         if self.pool is None and (self.jobs < 2 or len(htmls) < 2):
             return [render_part(html, root, cache) for html in htmls]
         return self._lanes(htmls, [], root, cache)

@@ -13,7 +13,7 @@ open ($XDG_RUNTIME_DIR, else the temporary folder, then topicgen-<uid>), beside 
 naming the server's process. TOPICGEN_PDF_SERVER=off turns the server off; a number sets the
 idle seconds.
 
-    python -m topicgen.publish.pdf_server SOCKET IDLE_SECONDS   # what a build starts
+    python -m topicgen.publish.pdf_server SOCKET IDLE_SECONDS [SAMPLE.json]
 """
 
 from __future__ import annotations
@@ -104,13 +104,20 @@ def connect() -> socket.socket | None:
     return connection
 
 
-def start() -> None:
-    """Start a server in the background, detached from this build and its terminal."""
+def start(sample: bytes | None = None) -> None:
+    """Start a server in the background, detached from this build and its terminal. Before
+    it listens, it lays `sample` (a request, see request()) out twice: a process's first
+    layouts are the slow ones (see warm_up)."""
     path = address() if enabled() else None
     if path is None:
         return
-    subprocess.Popen([sys.executable, "-m", "topicgen.publish.pdf_server", str(path),
-                      str(idle_seconds())], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    arguments = [str(path), str(idle_seconds())]
+    if sample is not None:
+        with tempfile.NamedTemporaryFile(suffix=".json", dir=path.parent, delete=False) as file:
+            file.write(sample)
+        arguments.append(file.name)
+    subprocess.Popen([sys.executable, "-m", "topicgen.publish.pdf_server", *arguments],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL, start_new_session=True, cwd="/")
     log.debug("started a PDF layout server at %s", path)
 
@@ -120,12 +127,8 @@ def lay_out(connection: socket.socket, html: str, root: Path, cache: ResultCache
     """One part, laid out by the server at the other end of `connection`."""
     from topicgen.publish.pdf import Part
 
-    request = {"html": html, "root": str(root.resolve()),
-               "cache": None if cache is None or not cache.writable
-               else str(cache.directory.resolve()),
-               "force": bool(cache and cache.force)}
     try:
-        send(connection, b"R", json.dumps(request).encode("utf-8"))
+        send(connection, b"R", request(html, root, cache))
         kind, data = receive(connection)
         if kind == PART:
             return Part.from_bytes(data)
@@ -134,6 +137,24 @@ def lay_out(connection: socket.socket, html: str, root: Path, cache: ResultCache
     if kind == FAILED:
         raise TopicgenError(data.decode("utf-8"))
     raise ServerGone(data.decode("utf-8", "replace"))
+
+
+def request(html: str, root: Path, cache: ResultCache | None) -> bytes:
+    """What a server needs to lay a part out as render_part(html, root, cache) would."""
+    return json.dumps({"html": html, "root": str(root.resolve()),
+                       "cache": None if cache is None or not cache.writable
+                       else str(cache.directory.resolve()),
+                       "force": bool(cache and cache.force)}).encode("utf-8")
+
+
+def part_for(request: bytes) -> Part:
+    from topicgen.publish.pdf import render_part
+    from topicgen.results.cache import ResultCache
+
+    fields = json.loads(request)
+    cache = None if fields["cache"] is None else \
+        ResultCache(Path(fields["cache"]), fields["force"])
+    return render_part(fields["html"], Path(fields["root"]), cache)
 
 
 def send(connection: socket.socket, kind: bytes, data: bytes) -> None:
@@ -156,23 +177,41 @@ def read_exactly(connection: socket.socket, count: int) -> bytes:
     return b"".join(chunks)
 
 
-def serve(path: Path, idle: float) -> None:
+def serve(path: Path, idle: float, sample: Path | None = None) -> None:
     """Lay out parts for whoever connects to `path` until no one has for `idle` seconds;
-    return at once if a server for this code is running already."""
+    return at once if a server for this code is running already. `sample`: see start()."""
     pid_file = path.with_suffix(".pid")
     with open(pid_file, "a+") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
+            if sample is not None:
+                sample.unlink(missing_ok=True)
             return
         lock.truncate(0)
         lock.write(f"{os.getpid()}\n")
         lock.flush()
         try:
+            if sample is not None:
+                warm_up(sample)
             listen(path, idle)
         finally:
             path.unlink(missing_ok=True)
             pid_file.unlink(missing_ok=True)
+
+
+def warm_up(sample: Path) -> None:
+    """Lay a part out twice and forget it. WeasyPrint's first two layouts in a process also
+    parse C declarations, load hyphenation dictionaries and fonts: the Transformer chapter
+    took 2.0 and 1.7 s, then 1.1 s."""
+    try:
+        request = sample.read_bytes()
+        for _ in range(2):
+            part_for(request)
+    except Exception:  # noqa: BLE001, S110 - a sample that fails only warms less
+        pass
+    finally:
+        sample.unlink(missing_ok=True)
 
 
 def listen(path: Path, idle: float) -> None:
@@ -196,9 +235,6 @@ def listen(path: Path, idle: float) -> None:
 
 def answer(connection: socket.socket) -> int:
     """Answer one build's requests until it hangs up; returns how many parts it asked for."""
-    from topicgen.publish.pdf import render_part
-    from topicgen.results.cache import ResultCache
-
     connection.settimeout(None)
     count = 0
     while True:
@@ -208,10 +244,7 @@ def answer(connection: socket.socket) -> int:
             return count
         count += 1
         try:
-            request = json.loads(data)
-            cache = None if request["cache"] is None else \
-                ResultCache(Path(request["cache"]), request["force"])
-            reply = PART, render_part(request["html"], Path(request["root"]), cache).to_bytes()
+            reply = PART, part_for(data).to_bytes()
         except TopicgenError as error:
             reply = FAILED, error.message.encode("utf-8")
         except Exception as error:  # noqa: BLE001 - the build lays the part out itself
@@ -224,4 +257,4 @@ def answer(connection: socket.socket) -> int:
 
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # still remove the socket
-    serve(Path(sys.argv[1]), float(sys.argv[2]))
+    serve(Path(sys.argv[1]), float(sys.argv[2]), Path(sys.argv[3]) if len(sys.argv) > 3 else None)
