@@ -11,10 +11,16 @@ to the project root.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+# Builds in tests lay their PDFs out themselves: layout code a test replaces would not reach a
+# server, and a test run leaves no process behind. Set here, not in a fixture, so that module-
+# and session-scoped builds see it too; test_pdf_server turns the server on for its tests.
+os.environ["TOPICGEN_PDF_SERVER"] = "off"
 
 TOPIC = "t1"  # the slug of `tiny_topic`: build it with load_config(project, topic=TOPIC)
 
@@ -50,13 +56,6 @@ Gradient norm against distance $k$.
 The tanh RNN keeps {{ result("fig-decay").scalars.decay_factor_rnn | sig(2) }} per step.
 """,
 }
-
-
-@pytest.fixture(autouse=True)
-def no_pdf_server(monkeypatch):
-    """Builds in tests lay their PDFs out themselves (monkeypatched layout code would not
-    reach a server, and a test leaves no process behind); test_pdf_server turns it on."""
-    monkeypatch.setenv("TOPICGEN_PDF_SERVER", "off")
 
 
 def run_experiment(name: str, profile: str = "quick", seed: int = 0, **overrides):
