@@ -52,13 +52,6 @@ def wait_for(condition, seconds: float = 60) -> None:
         time.sleep(0.05)
 
 
-def server_ready() -> bool:
-    connection = pdf_server.connect()
-    if connection is not None:
-        connection.close()
-    return connection is not None
-
-
 def counting_local_layouts(monkeypatch) -> list[str]:
     """The HTML of every part this process lays out itself from now on."""
     calls: list[str] = []
@@ -78,7 +71,7 @@ def test_a_build_leaves_a_server_and_the_next_build_gets_the_same_bytes_from_it(
     assert pdf_server.connect() is None
     with Layout(jobs=1) as layout:
         first = html_to_pdf(page("First text."), tmp_path, cache, layout)
-    wait_for(server_ready)
+    wait_for(pdf_server.running)
     folder = pdf_server.address().parent
     assert folder.stat().st_mode & 0o777 == 0o700
     assert not list(folder.glob("*.json"))  # the sample it warmed up on is gone
@@ -86,11 +79,25 @@ def test_a_build_leaves_a_server_and_the_next_build_gets_the_same_bytes_from_it(
     calls = counting_local_layouts(monkeypatch)
     with Layout(jobs=1) as layout:
         edited = html_to_pdf(page("Edited text."), tmp_path, cache, layout)
-        assert layout.server is not None
     assert calls == []  # the server laid the changed part out
     monkeypatch.setenv("TOPICGEN_PDF_SERVER", "off")
     assert html_to_pdf(page("Edited text."), tmp_path, None) == edited
     assert html_to_pdf(page("First text."), tmp_path, None) == first
+
+
+def test_a_build_holds_the_server_only_while_it_lays_out(runtime, tmp_path, monkeypatch):
+    with Layout(jobs=1) as layout:
+        html_to_pdf(page("Start a server."), tmp_path, None, layout)
+    wait_for(pdf_server.running)
+    calls = counting_local_layouts(monkeypatch)
+    made = []
+    with Layout(jobs=2) as long_build:  # say, running its experiments now
+        long_build.warm()
+        other = threading.Thread(target=lambda: made.append(
+            html_to_pdf(page("Another build."), tmp_path, None, Layout(jobs=1))))
+        other.start()
+        other.join(timeout=60)
+        assert made and calls == []  # laid out by the server, not kept waiting
 
 
 def test_the_server_exits_when_idle_and_removes_its_socket(runtime, monkeypatch):
@@ -130,7 +137,7 @@ def test_a_lost_server_means_the_build_lays_the_part_out_itself(runtime, tmp_pat
         monkeypatch.setattr(pdf_server, "start", lambda sample=None: None)
         with Layout(jobs=1) as layout:
             made = html_to_pdf(page("Some text."), tmp_path, None, layout)
-            assert layout.server is None  # dropped after it hung up
+            assert layout.server_lost
     assert len(calls) >= 1 and "Some text." in calls[0]
     monkeypatch.setenv("TOPICGEN_PDF_SERVER", "off")
     assert html_to_pdf(page("Some text."), tmp_path, None) == made

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import socket
 import sys
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -179,8 +178,7 @@ class Layout:
     def __init__(self, jobs: int):
         self.jobs = jobs
         self.pool: ProcessPoolExecutor | None = None
-        self.server: socket.socket | None = None
-        self.looked_for_server = False
+        self.server_lost = False
         self.sample: tuple[str, Path, ResultCache | None] | None = None
         """The longest part laid out here, if any: a server started for the next build
         warms up on it."""
@@ -189,8 +187,6 @@ class Layout:
         return self
 
     def __exit__(self, error_type, *_) -> None:
-        if self.server is not None:
-            self.server.close()
         if self.pool is not None:
             # After an error (bad input, say) the message must not wait for a worker that is
             # still importing WeasyPrint; left alone, it exits when it finds no more work.
@@ -199,18 +195,21 @@ class Layout:
             pdf_server.start(pdf_server.request(*self.sample))
 
     def warm(self) -> None:
-        if self._server() is None and self.jobs > 1 and "weasyprint" not in sys.modules:
+        if self.jobs > 1 and "weasyprint" not in sys.modules and not pdf_server.running():
             self._pool().submit(import_layout_modules)  # nothing to gain once imported
 
     def parts(self, htmls: list[str], root: Path, cache: ResultCache | None) -> list[Part]:
-        server = self._server()
+        # Connected only while laying out: a server answers one build at a time, and another
+        # build must not wait while this one runs its experiments.
+        server = None if self.server_lost else pdf_server.connect()
         if server is not None:
-            try:
-                return self._lanes(htmls, [partial(pdf_server.lay_out, server)], root, cache)
-            except pdf_server.ServerGone as error:
-                log.debug("lost the PDF layout server (%s); laying out here", error)
-                server.close()
-                self.server = None
+            with server:
+                try:
+                    return self._lanes(htmls, [partial(pdf_server.lay_out, server)], root,
+                                       cache)
+                except pdf_server.ServerGone as error:
+                    log.debug("lost the PDF layout server (%s); laying out here", error)
+                    self.server_lost = True
         longest = max(htmls, key=len, default=None)
         if longest is not None and len(longest) > len(self.sample[0] if self.sample else ""):
             self.sample = longest, root, cache
@@ -248,12 +247,6 @@ class Layout:
 
     def _in_worker(self, html: str, root: Path, cache: ResultCache | None) -> Part:
         return self._pool().submit(render_part, html, root, cache).result()
-
-    def _server(self) -> socket.socket | None:
-        if not self.looked_for_server:
-            self.looked_for_server = True
-            self.server = pdf_server.connect()
-        return self.server
 
     def _pool(self) -> ProcessPoolExecutor:
         if self.pool is None:  # workers start as work arrives, up to `jobs`

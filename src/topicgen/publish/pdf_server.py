@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 600.0
+REPLY_SECONDS = 300.0
+"""How long a build waits for one part before it lays the part out itself (a server that
+hangs must not hang the build)."""
 MAX_PARTS = 500
 """Parts one server lays out before it exits, so that whatever WeasyPrint keeps cannot grow
 without end."""
@@ -101,7 +104,15 @@ def connect() -> socket.socket | None:
     except OSError:
         connection.close()
         return None
+    connection.settimeout(REPLY_SECONDS)
     return connection
+
+
+def running() -> bool:
+    connection = connect()
+    if connection is not None:
+        connection.close()
+    return connection is not None
 
 
 def start(sample: bytes | None = None) -> None:
