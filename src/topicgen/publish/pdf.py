@@ -199,6 +199,8 @@ class Layout:
             self._pool().submit(import_layout_modules)  # nothing to gain once imported
 
     def parts(self, htmls: list[str], root: Path, cache: ResultCache | None) -> list[Part]:
+        if not htmls:
+            return []
         # Connected only while laying out: a server answers one build at a time, and another
         # build must not wait while this one runs its experiments.
         server = None if self.server_lost else pdf_server.connect()
@@ -210,8 +212,8 @@ class Layout:
                 except pdf_server.ServerGone as error:
                     log.debug("lost the PDF layout server (%s); laying out here", error)
                     self.server_lost = True
-        longest = max(htmls, key=len, default=None)
-        if longest is not None and len(longest) > len(self.sample[0] if self.sample else ""):
+        longest = max(htmls, key=len)
+        if self.sample is None or len(longest) > len(self.sample[0]):
             self.sample = longest, root, cache
         if self.pool is None and (self.jobs < 2 or len(htmls) < 2):
             return [render_part(html, root, cache) for html in htmls]

@@ -18,7 +18,6 @@ idle seconds.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -62,7 +61,9 @@ def setting() -> str:
 
 
 def enabled() -> bool:
-    return setting() not in ("off", "0", "no", "false") and hasattr(socket, "AF_UNIX")
+    """Off where asked, and where there are no Unix sockets or user ids (Windows)."""
+    return setting() not in ("off", "0", "no", "false") and hasattr(socket, "AF_UNIX") \
+        and hasattr(os, "getuid")
 
 
 def idle_seconds() -> float:
@@ -123,13 +124,18 @@ def start(sample: bytes | None = None) -> None:
     if path is None:
         return
     arguments = [str(path), str(idle_seconds())]
-    if sample is not None:
-        with tempfile.NamedTemporaryFile(suffix=".json", dir=path.parent, delete=False) as file:
-            file.write(sample)
-        arguments.append(file.name)
-    subprocess.Popen([sys.executable, "-m", "topicgen.publish.pdf_server", *arguments],
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, start_new_session=True, cwd="/")
+    try:
+        if sample is not None:
+            with tempfile.NamedTemporaryFile(suffix=".json", dir=path.parent,
+                                             delete=False) as file:
+                file.write(sample)
+            arguments.append(file.name)
+        subprocess.Popen([sys.executable, "-m", "topicgen.publish.pdf_server", *arguments],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True, cwd="/")
+    except OSError as error:  # the build itself succeeded: it must not fail for this
+        log.debug("could not start a PDF layout server: %s", error)
+        return
     log.debug("started a PDF layout server at %s", path)
 
 
@@ -191,6 +197,8 @@ def read_exactly(connection: socket.socket, count: int) -> bytes:
 def serve(path: Path, idle: float, sample: Path | None = None) -> None:
     """Lay out parts for whoever connects to `path` until no one has for `idle` seconds;
     return at once if a server for this code is running already. `sample`: see start()."""
+    import fcntl
+
     pid_file = path.with_suffix(".pid")
     with open(pid_file, "a+") as lock:
         try:
