@@ -249,12 +249,13 @@ def listen(path: Path, idle: float) -> None:
             except TimeoutError:
                 return
             with connection:
-                served += answer(connection)
+                served += answer(connection, idle)
 
 
-def answer(connection: socket.socket) -> int:
-    """Answer one build's requests until it hangs up; returns how many parts it asked for."""
-    connection.settimeout(None)
+def answer(connection: socket.socket, idle: float | None = None) -> int:
+    """Answer one build's requests until it hangs up (or sends nothing for `idle` seconds);
+    returns how many parts it asked for."""
+    connection.settimeout(idle)
     count = 0
     while True:
         try:
