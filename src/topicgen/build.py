@@ -201,7 +201,7 @@ def draw_figures(requests: list[FigureRequest], runs: list[Run], cache: ResultCa
 
 
 def render_handout(topic: Topic, runs: list[Run], figures: dict[str, tuple[str, Run]],
-                   config: Config, cache: ResultCache | None = None) -> str:
+                   config: Config, cache: ResultCache) -> str:
     from topicgen.pages import render_page
     from topicgen.pages.context import handout_page
 

@@ -58,7 +58,7 @@ def build_date() -> str:
 
 
 def handout_page(topic: Topic, chapters_html: list[str], doc: Document, paper: str,
-                 profile: str, cache: ResultCache | None = None) -> HandoutPage:
+                 profile: str, cache: ResultCache) -> HandoutPage:
     from pygments.formatters import HtmlFormatter
 
     import topicgen
@@ -76,11 +76,9 @@ def handout_page(topic: Topic, chapters_html: list[str], doc: Document, paper: s
     )
 
 
-def listing_html(code: str, cache: ResultCache | None) -> str:
+def listing_html(code: str, cache: ResultCache) -> str:
     """Python code, highlighted, from `cache` where it is there: the appendix lists some
     twenty functions, and highlighting them took 0.15 s on every rebuild."""
-    if cache is None:
-        return highlight(code, "python")
     return cache.artifact({"listing": code, "pygments": sources.version("pygments"),
                            "code": sources.file_hashes("topicgen.content.render")},
                           ".html", lambda: highlight(code, "python").encode("utf-8"),
