@@ -11,16 +11,10 @@ to the project root.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-# Builds in tests lay their PDFs out themselves: layout code a test replaces would not reach a
-# server, and a test run leaves no process behind. Set here, not in a fixture, so that module-
-# and session-scoped builds see it too; test_pdf_server turns the server on for its tests.
-os.environ["TOPICGEN_PDF_SERVER"] = "off"
 
 TOPIC = "t1"  # the slug of `tiny_topic`: build it with load_config(project, topic=TOPIC)
 

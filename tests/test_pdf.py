@@ -8,9 +8,8 @@ from html import unescape
 
 import pytest
 
-from topicgen.publish import pdf
-from topicgen.publish.pdf import html_to_pdf
-from topicgen.publish.pdf_parts import MARKER, number_links, split_parts
+from topicgen.publish.pdf import html_to_pdf, layout
+from topicgen.publish.pdf.cut import MARKER, number_links, split_parts
 from topicgen.results.cache import ResultCache
 
 HEAD = '<!DOCTYPE html><html lang="en"><head><title>T</title></head><body class="page">'
@@ -165,13 +164,13 @@ def test_parts_join_with_page_numbers_contents_links_and_outline(synthetic):
 def test_an_edit_lays_out_only_its_part_again(tmp_path, monkeypatch, synthetic):
     cache = ResultCache(tmp_path / "cache")
     assert html_to_pdf(book(), tmp_path, cache) == synthetic
-    real, calls = pdf.render_part, []
+    real, calls = layout.render_part, []
 
     def counting(html, root, cache=None):
         calls.append(html)
         return real(html, root, cache)
 
-    monkeypatch.setattr(pdf, "render_part", counting)
+    monkeypatch.setattr(layout, "render_part", counting)
     edited = html_to_pdf(book("Gamma sentence."), tmp_path, cache)
     # Same page count, so the numbered contents and the furniture are cache hits.
     assert len(calls) == 1 and "Gamma sentence." in calls[0] and "Alpha" not in calls[0]
@@ -183,8 +182,8 @@ def test_an_edit_lays_out_only_its_part_again(tmp_path, monkeypatch, synthetic):
 
 
 def test_parallel_layout_gives_the_same_bytes(tmp_path, synthetic):
-    with pdf.Layout(jobs=2) as layout:
-        assert html_to_pdf(book(), tmp_path, None, layout) == synthetic
+    with layout.Layout(jobs=2) as parallel:
+        assert html_to_pdf(book(), tmp_path, None, parallel) == synthetic
 
 
 @pytest.fixture(scope="module")
@@ -248,10 +247,10 @@ def test_handout_links_cross_parts_and_every_page_is_numbered(handout):
 
 
 def test_handout_every_figure_and_formula_is_stamped_on_its_page(topic4_site):
-    """Each SVG of the handout is drawn once apart and placed on the page (see pdf_stamps)."""
+    """Each SVG of the handout is drawn once apart and placed on the page (see pdf/stamps.py)."""
     import pikepdf
 
-    from topicgen.publish.pdf_stamps import lift_svgs
+    from topicgen.publish.pdf.stamps import lift_svgs
 
     built = topic4_site.parent / "topic4"
     svgs = lift_svgs((built / "handout.html").read_text("utf-8"))[1]

@@ -7,8 +7,10 @@ import io
 import pytest
 
 from topicgen.mathtex import render_math
-from topicgen.publish import pdf, pdf_stamps
-from topicgen.publish.pdf_stamps import MARGIN, PLACEHOLDER, PX, lift_svgs
+from topicgen.publish.pdf import stamps
+from topicgen.publish.pdf.layout import render_part
+from topicgen.publish.pdf.part import PX
+from topicgen.publish.pdf.stamps import MARGIN, PLACEHOLDER, lift_svgs
 from topicgen.results.cache import ResultCache
 
 FIGURE = ('<svg xmlns="http://www.w3.org/2000/svg" width="200pt" height="100pt" '
@@ -80,7 +82,7 @@ def test_each_drawing_is_scaled_and_centred_on_its_box(tmp_path):
     html, _ = lift_svgs(sample())
     layout = weasyprint.HTML(string=html).render().pages[0]
     height = layout.height * PX
-    part = pdf.render_part(sample(), tmp_path)
+    part = render_part(sample(), tmp_path)
     stamped = placements(part.pdf)
     boxes = [((x1 + x2) / 2 * PX, height - (y1 + y2) / 2 * PX, (x2 - x1) * PX)
              for name, (x1, y1, x2, y2) in layout.anchors.items()
@@ -99,7 +101,7 @@ def test_each_drawing_is_scaled_and_centred_on_its_box(tmp_path):
 
 
 def test_the_figure_fills_the_column_it_was_given(tmp_path):
-    part = pdf.render_part(sample(), tmp_path)
+    part = render_part(sample(), tmp_path)
     widths = sorted(matrix[0] * (bbox[2] - bbox[0] - 2 * MARGIN * PX)
                     for matrix, bbox in placements(part.pdf))
     column = (148 - 2 * 15) / 25.4 * 72  # A5 less the margins, in points
@@ -109,28 +111,28 @@ def test_the_figure_fills_the_column_it_was_given(tmp_path):
 def test_a_formula_stays_searchable_in_the_pdf(tmp_path):
     from pypdf import PdfReader
 
-    text = PdfReader(io.BytesIO(pdf.render_part(sample(), tmp_path).pdf)).pages[0].extract_text()
+    text = PdfReader(io.BytesIO(render_part(sample(), tmp_path).pdf)).pages[0].extract_text()
     assert "tanh" in text and "After the figure." in text
 
 
 def test_drawings_come_from_the_cache_and_an_edit_draws_only_what_changed(tmp_path, monkeypatch):
     cache = ResultCache(tmp_path / "cache")
-    first = pdf.render_part(sample(), tmp_path, cache)
+    first = render_part(sample(), tmp_path, cache)
     drawn = []
-    real = pdf_stamps.draw_alone
+    real = stamps.draw_alone
 
     def counting(svgs, root, fetched):
         drawn.extend(svgs)
         return real(svgs, root, fetched)
 
-    monkeypatch.setattr(pdf_stamps, "draw_alone", counting)
-    assert pdf.render_part(sample(), tmp_path, cache).pdf == first.pdf
+    monkeypatch.setattr(stamps, "draw_alone", counting)
+    assert render_part(sample(), tmp_path, cache).pdf == first.pdf
     assert drawn == []
     edited = sample().replace(render_math(r"h_t = \tanh(W h_{t-1})", False),
                               render_math(r"h_t = \tanh(U h_{t-1})", False))
-    pdf.render_part(edited, tmp_path, cache)
+    render_part(edited, tmp_path, cache)
     assert len(drawn) == 1 and "<rect" not in drawn[0]  # the new formula, not the figure
 
 
 def test_the_same_part_gives_the_same_bytes(tmp_path):
-    assert pdf.render_part(sample(), tmp_path).pdf == pdf.render_part(sample(), tmp_path).pdf
+    assert render_part(sample(), tmp_path).pdf == render_part(sample(), tmp_path).pdf

@@ -188,14 +188,14 @@ def test_a_template_override_runs_in_the_sandbox(make_project, cache_dir):
 @pytest.mark.parametrize("url", ["http://example.org/x.png", "https://example.org/font.woff",
                                  "file:///etc/passwd", "ftp://example.org/x"])
 def test_the_pdf_renderer_fetches_nothing_outside_the_project(tmp_path, url):
-    from topicgen.publish.pdf import local_fetcher
+    from topicgen.publish.pdf.part import local_fetcher
 
     with pytest.raises(ValueError, match="^refused to fetch"):
         local_fetcher(tmp_path).fetch(url)
 
 
 def test_the_pdf_renderer_may_read_files_inside_the_project(tmp_path):
-    from topicgen.publish.pdf import local_fetcher
+    from topicgen.publish.pdf.part import local_fetcher
 
     (tmp_path / "x.png").write_bytes(PNG)
     fetched = local_fetcher(tmp_path).fetch((tmp_path / "x.png").as_uri())

@@ -8,7 +8,6 @@ import json
 import logging
 import re
 import socket
-import sys
 import threading
 import time
 from html.parser import HTMLParser
@@ -21,6 +20,7 @@ from click.testing import CliRunner
 
 from conftest import ROOT, TOPIC
 from topicgen.cli import cli
+from topicgen.errors import TopicgenError
 from topicgen.serve import VERSION_PATH, make_server, rebuild
 
 
@@ -217,12 +217,25 @@ def test_serve_on_a_busy_port_suggests_another(tmp_path):
                                     f"(another server?); try --port {port + 1}")
 
 
+class ScriptedRebuilder:
+    """Stands in for watch.Rebuilder: answers each build with the next scripted outcome."""
+
+    def __init__(self, *outcomes: tuple[bool, str]):
+        self.outcomes = list(outcomes)
+        self.changes: list[set[Path] | None] = []
+
+    def build(self, changed=None) -> tuple[bool, str]:
+        self.changes.append(changed)
+        return self.outcomes.pop(0) if self.outcomes else (True, "built")
+
+
 def test_a_rebuild_bumps_the_version_only_when_it_succeeds(caplog):
     state = {"version": 0}
-    rebuild([sys.executable, "-c", "pass"], state)
+    rebuilder = ScriptedRebuilder((True, "built"), (False, "Error: broken chapter"))
+    rebuild(rebuilder, {Path("01.md")}, state)
     assert state["version"] == 1
     with caplog.at_level(logging.ERROR):
-        rebuild([sys.executable, "-c", "import sys; sys.exit('Error: broken chapter')"], state)
+        rebuild(rebuilder, {Path("01.md")}, state)
     assert state["version"] == 1
     assert "still serving the last good site: Error: broken chapter" in caplog.text
 
@@ -261,13 +274,12 @@ def test_serve_rebuilds_when_a_watched_file_changes(tmp_path):
     site, watched = tmp_path / "site", tmp_path / "content"
     site.mkdir()
     watched.mkdir()
-    built, state, ready, stop = [], {}, threading.Event(), threading.Event()
+    rebuilder, state, ready, stop = ScriptedRebuilder(), {}, threading.Event(), threading.Event()
     thread = threading.Thread(target=serve, daemon=True, kwargs={
-        "site": site, "host": "127.0.0.1", "port": 0, "build": lambda: built.append("built"),
-        "watched": [watched], "rebuild_command": [sys.executable, "-c", "pass"],
-        "ready": ready, "stop": stop, "state": state})
+        "site": site, "host": "127.0.0.1", "port": 0, "rebuilder": rebuilder,
+        "watched": [watched], "ready": ready, "stop": stop, "state": state})
     thread.start()
-    assert ready.wait(10) and built == ["built"]
+    assert ready.wait(10) and rebuilder.changes == [None]
     assert get_port(state["port"], VERSION_PATH) == (200, "0")
     time.sleep(0.5)  # the watcher starts in its own thread
     (watched / "01.md").write_text("# changed")
@@ -275,9 +287,18 @@ def test_serve_rebuilds_when_a_watched_file_changes(tmp_path):
     while state["version"] == 0 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert get_port(state["port"], VERSION_PATH) == (200, "1")  # open pages reload
+    assert rebuilder.changes[1] == {watched / "01.md"}
     stop.set()
     thread.join(10)
     assert not thread.is_alive()
+
+
+def test_serve_whose_first_build_fails_raises_its_error(tmp_path):
+    from topicgen.serve import serve
+
+    with pytest.raises(TopicgenError) as caught:
+        serve(tmp_path, "127.0.0.1", 0, ScriptedRebuilder((False, "Error: bad chapter")), [])
+    assert caught.value.message == "bad chapter"
 
 
 def get_port(port: int, path: str) -> tuple[int, str]:

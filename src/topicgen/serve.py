@@ -1,8 +1,9 @@
 """`topicgen serve`: the docs site on localhost, rebuilt when its sources change.
 
-Rebuilds run `topicgen build site` in a fresh process, so an edited experiment or template
-is picked up exactly as a clean build would see it; a failed rebuild keeps the last good
-site online and prints the error. Open pages poll a version number and reload themselves.
+Builds run in the warm worker of a `watch.Rebuilder`, which ends when `serve` ends; a change to
+Python code replaces the worker, so an edited experiment is picked up as a clean build would
+see it. A failed rebuild keeps the last good site online and prints the error. Open pages poll
+a version number and reload themselves.
 """
 
 from __future__ import annotations
@@ -10,15 +11,13 @@ from __future__ import annotations
 import errno
 import functools
 import logging
-import subprocess
-import sys
 import threading
-from collections.abc import Callable
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from topicgen.errors import TopicgenError, UsageError
+from topicgen.watch import Rebuilder, changes
 
 log = logging.getLogger(__name__)
 
@@ -77,45 +76,43 @@ def make_server(site: Path, host: str, port: int, state: dict) -> ThreadingHTTPS
         raise TopicgenError(f"cannot serve on {host}:{port}: {error.strerror}") from None
 
 
-def rebuild(command: list[str], state: dict) -> None:
+def rebuild(rebuilder: Rebuilder, changed: set[Path], state: dict) -> None:
     log.info("change detected: rebuilding...")
-    process = subprocess.run(command, capture_output=True, text=True)
-    if process.returncode == 0:
+    ok, line = rebuilder.build(changed)
+    if ok:
         state["version"] += 1
         log.info("rebuilt; open pages reload")
     else:
-        lines = (process.stderr or process.stdout).strip().splitlines()
-        log.error("rebuild failed, still serving the last good site: %s",
-                  lines[-1] if lines else f"exit {process.returncode}")
+        log.error("rebuild failed, still serving the last good site: %s", line)
 
 
-def watch(paths: list[Path], command: list[str], state: dict, stop: threading.Event) -> None:
-    import watchfiles
-
-    existing = [str(p) for p in paths if p.exists()]
-    for _changes in watchfiles.watch(*existing, stop_event=stop, debounce=300):
-        rebuild(command, state)
+def watch(paths: list[Path], rebuilder: Rebuilder, state: dict, stop: threading.Event) -> None:
+    for changed in changes(paths, stop):
+        rebuild(rebuilder, changed, state)
 
 
-def serve(site: Path, host: str, port: int, build: Callable[[], object], watched: list[Path],
-          rebuild_command: list[str], ready: threading.Event | None = None,
-          stop: threading.Event | None = None, state: dict | None = None) -> None:
-    """Bind, `build()` the site, then serve it until interrupted (or `stop` is set),
-    rebuilding on changes to `watched`. Binding first: a busy port fails in a second.
-    `state` ({"version", "port"}) is filled in for callers that watch the server."""
+def serve(site: Path, host: str, port: int, rebuilder: Rebuilder, watched: list[Path],
+          ready: threading.Event | None = None, stop: threading.Event | None = None,
+          state: dict | None = None) -> None:
+    """Bind, build the site, then serve it until interrupted (or `stop` is set), rebuilding
+    on changes to `watched`. Binding first: a busy port fails in a second. `state`
+    ({"version", "port"}) is filled in for callers that watch the server."""
     state = {} if state is None else state
     state["version"] = 0
     server = make_server(site, host, port, state)
     try:
-        build()
+        ok, line = rebuilder.build()
+        if not ok:
+            raise TopicgenError(line.removeprefix("Error: "))
     except BaseException:
         server.server_close()
         raise
+    log.info(line)
     state["port"] = server.server_port
     if host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("warning: serving on %s makes the site reachable from other machines", host)
     stop = stop or threading.Event()
-    watcher = threading.Thread(target=watch, args=(watched, rebuild_command, state, stop),
+    watcher = threading.Thread(target=watch, args=(watched, rebuilder, state, stop),
                                daemon=True)
     watcher.start()
     threading.Thread(target=lambda: (stop.wait(), server.shutdown()), daemon=True).start()
@@ -129,7 +126,3 @@ def serve(site: Path, host: str, port: int, build: Callable[[], object], watched
     finally:
         stop.set()
         server.server_close()
-
-
-def rebuild_command(argv: list[str]) -> list[str]:
-    return [sys.executable, "-m", "topicgen", *argv]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from topicgen import experiments, sources
 from topicgen.experiments.result import Result
-from topicgen.pools import process_pool
+from topicgen.pools import WorkerPool
 from topicgen.results.cache import ResultCache
 from topicgen.svg import with_title
 
@@ -24,7 +24,7 @@ def figures_bytes(wanted: list[tuple[str, str, Result, str]], cache: ResultCache
     args = [[wanted[i][0] for i in missing], [wanted[i][1] for i in missing],
             [wanted[i][2] for i in missing], [fmt] * len(missing), [dpi] * len(missing)]
     if len(missing) > 1 and jobs > 1:
-        with process_pool(min(jobs, len(missing))) as pool:  # each imports matplotlib once
+        with WorkerPool(min(jobs, len(missing))) as pool:  # each imports matplotlib once
             drawn = list(pool.map(draw, *args))
     else:
         drawn = list(map(draw, *args))

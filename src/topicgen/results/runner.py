@@ -18,7 +18,7 @@ from typing import Any
 from topicgen import experiments
 from topicgen.errors import TopicgenError
 from topicgen.experiments.result import Result
-from topicgen.pools import process_pool
+from topicgen.pools import WorkerPool
 from topicgen.progress import Progress
 from topicgen.results.cache import ResultCache, key_material
 
@@ -125,7 +125,7 @@ def outcomes(todo: list, ctx: experiments.Context, jobs: int, progress: Progress
             progress.started(run.experiment, expected[id(run)])
             yield run, compute(run.experiment, run.params, ctx)
         return
-    pool = process_pool(min(jobs, len(tasks)))
+    pool = WorkerPool(min(jobs, len(tasks)))
     parts_left = {id(run): sum(r is run for r, _ in tasks) for run in todo}
     outputs: dict[int, dict] = {id(run): {} for run in todo}
     seconds = dict.fromkeys(parts_left, 0.0)
@@ -154,4 +154,4 @@ def outcomes(todo: list, ctx: experiments.Context, jobs: int, progress: Progress
                 if parts_left[id(run)] == 0:
                     yield run, combined(run, ctx, outputs[id(run)], seconds[id(run)])
     finally:
-        pool.shutdown(wait=not running, cancel_futures=True)
+        pool.close(finished=not running)

@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from topicgen.publish.pdf import PX, cache_key, local_fetcher, pdf_box
+from topicgen.publish.pdf.part import PX, cache_key, local_fetcher, pdf_box
 
 if TYPE_CHECKING:
     from topicgen.results.cache import ResultCache

@@ -12,8 +12,8 @@ import io
 from contextlib import ExitStack
 from itertools import accumulate
 
-from topicgen.publish.pdf import PX, Part, pdf_box
-from topicgen.publish.pdf_stamps import overlay, save
+from topicgen.publish.pdf.part import PX, Part, pdf_box
+from topicgen.publish.pdf.stamps import overlay, save
 
 
 def join(parts: list[Part], furniture: Part) -> bytes:

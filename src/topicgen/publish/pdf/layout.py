@@ -1,0 +1,169 @@
+"""Laying parts out with WeasyPrint: reused from the cache, or laid out here or in workers.
+
+A part's PDF is cached by its HTML (see part.cache_key). Parts missing from the cache are laid
+out in this process, or in up to `jobs` worker processes when there are several; a worker is
+started ahead of time and warmed up while the build still renders the HTML, since WeasyPrint
+takes a second to import and its first layout in a process is the slowest.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from topicgen.errors import TopicgenError
+from topicgen.pools import WorkerPool
+from topicgen.publish.pdf.part import Part, cache_key, cached_part, local_fetcher
+from topicgen.publish.pdf.stamps import drawings, lift_svgs, stamp
+
+if TYPE_CHECKING:
+    from topicgen.results.cache import ResultCache
+
+log = logging.getLogger(__name__)
+
+
+def render_part(html: str, root: Path, cache: ResultCache | None = None) -> Part:
+    """Lay out and draw one standalone document; relative URLs resolve against `root`. Its
+    SVGs are drawn apart and stamped on (see stamps); `cache` keeps those drawings."""
+    import weasyprint
+
+    # WeasyPrint logs every CSS property it ignores; only real problems should reach the user.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    fetched: list[str] = []
+    html, svgs = lift_svgs(html)
+    try:
+        document = weasyprint.HTML(string=html, base_url=str(root),
+                                   url_fetcher=local_fetcher(root, fetched)).render()
+        part = Part(b"", len(document.pages), fetched=fetched)
+        sites: dict[str, list] = {}
+        for number, page in enumerate(document.pages):
+            for name, (x1, y1, x2, y2) in page.anchors.items():
+                if name in svgs:
+                    sites[name] = [number, x1, y1, x2, y2]
+                else:
+                    part.anchors.setdefault(name, [number, x1, y1])
+            part.links += [[number, *rectangle, target]
+                           for kind, target, rectangle, _ in page.links if kind == "internal"]
+            part.bookmarks += [[number, level, label, x, y]
+                               for level, label, (x, y), _ in page.bookmarks]
+            # The joined PDF adds these itself, pointing into whichever part holds the target.
+            page.links[:] = [link for link in page.links if link[0] != "internal"]
+            page.bookmarks.clear()
+        part.pdf = document.write_pdf(pdf_variant=None, uncompressed_pdf=False)
+        if sites:
+            names = sorted(sites)
+            drawn = drawings([svgs[name] for name in names], root, cache, fetched)
+            part.pdf = stamp(part.pdf, sites, dict(zip(names, drawn, strict=True)))
+        return part
+    except OSError as error:
+        raise TopicgenError(f"PDF rendering failed: {error}") from None
+
+
+class Layout:
+    """Where parts are laid out: in this process, or in up to `jobs` worker processes once
+    there are several. Used as a `with` block, whose end ends its workers: after an error at
+    once, so that the message never waits for a worker still importing WeasyPrint."""
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+        self.pool: WorkerPool | None = None
+        self.used = False
+        """Whether a part was laid out in the pool; if not, its workers only warmed up."""
+
+    def __enter__(self) -> Layout:
+        return self
+
+    def __exit__(self, error_type, *_) -> None:
+        if self.pool is not None:
+            self.pool.close(finished=error_type is None and self.used)
+
+    def warm(self) -> None:
+        """Start a worker that imports and warms up WeasyPrint while this process renders
+        the HTML; nothing to gain where this process has WeasyPrint loaded already."""
+        if self.jobs > 1 and "weasyprint" not in sys.modules:
+            self._pool().submit(warm_up)
+
+    def parts(self, htmls: list[str], root: Path, cache: ResultCache | None) -> list[Part]:
+        if not htmls:
+            return []
+        if self.pool is None and (self.jobs < 2 or len(htmls) < 2):
+            return [render_part(html, root, cache) for html in htmls]
+        lanes = max(1, min(self.jobs, len(htmls)))
+        if lanes == 1:
+            return [self._in_worker(html, root, cache) for html in htmls]
+        return self._lanes(htmls, lanes, root, cache)
+
+    def _lanes(self, htmls: list[str], lanes: int, root: Path, cache: ResultCache | None
+               ) -> list[Part]:
+        """Lay the documents out in `lanes` workers; each lane takes the longest waiting
+        document next, so that no lane is left with one big chapter at the end."""
+        waiting = deque(sorted(range(len(htmls)), key=lambda i: -len(htmls[i])))
+        made: dict[int, Part] = {}
+
+        def work() -> None:
+            while True:
+                try:
+                    i = waiting.popleft()
+                except IndexError:
+                    return
+                made[i] = self._in_worker(htmls[i], root, cache)
+
+        threads = ThreadPoolExecutor(lanes)
+        try:
+            for lane in [threads.submit(work) for _ in range(lanes)]:
+                lane.result()
+        finally:
+            waiting.clear()  # after an error: the other lanes take nothing more
+            threads.shutdown(wait=False)
+        return [made[i] for i in range(len(htmls))]
+
+    def _in_worker(self, html: str, root: Path, cache: ResultCache | None) -> Part:
+        self.used = True
+        return self._pool().submit(render_part, html, root, cache).result()
+
+    def _pool(self) -> WorkerPool:
+        if self.pool is None:  # workers start as work arrives, up to `jobs`
+            self.pool = WorkerPool(self.jobs)
+        return self.pool
+
+
+WARM_UP = """<!DOCTYPE html><html lang="en"><head><style>@page { size: A4; margin: 2cm;
+@top-center { content: "warm" } } body { font-family: serif; hyphens: auto }
+code { font-family: monospace }</style></head><body><h1>Warm</h1><p>A paragraph long enough
+to be hyphenated, with <em>emphasis</em>, <strong>bold</strong> and <code>code</code>.</p>
+<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10" viewBox="0 0 20 10">
+<rect width="20" height="10"/></svg></body></html>"""
+"""A small page touching what every part needs: fonts, hyphenation, page margins, an SVG."""
+
+
+def warm_up() -> None:
+    """Import what a layout needs and lay out a small page: a process's first layout also
+    loads fonts, hyphenation patterns and WeasyPrint's C bindings."""
+    import pikepdf  # noqa: F401
+    import weasyprint
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    weasyprint.HTML(string=WARM_UP).write_pdf()
+
+
+def render_parts(htmls: list[str], root: Path, cache: ResultCache | None, layout: Layout
+                 ) -> list[Part]:
+    """Each document's Part: from `cache` where it is there, else laid out by `layout`."""
+    keys = [cache_key("pdf-part", html) for html in htmls]
+    found = [cached_part(cache, key) for key in keys]
+    missing = [i for i, part in enumerate(found) if part is None]
+    if len(missing) > 1:  # the long step of a cold build: say what it is waiting for
+        log.info("  laying out %d PDF parts (%d reused)%s", len(missing),
+                 len(htmls) - len(missing),
+                 f" in {layout.jobs} processes" if layout.jobs > 1 else "")
+    for i, part in zip(missing, layout.parts([htmls[i] for i in missing], root, cache),
+                       strict=True):
+        found[i] = part
+        if cache is not None and not part.fetched:
+            cache.keep(keys[i], ".json", part.to_bytes(), folder="pdf")
+    log.debug("PDF parts: %d reused, %d laid out", len(htmls) - len(missing), len(missing))
+    return found
