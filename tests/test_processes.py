@@ -1,0 +1,243 @@
+"""No process outlives the command that started it, however the command ends.
+
+Each command runs as a real process with its output read through pipes, as CI and scripts
+read it. Every process it starts inherits a marker in its environment, so whatever is left
+afterwards is found by scanning /proc, even once an orphan has been adopted by another parent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import TOPIC
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").is_file(),
+                                reason="finds processes through /proc")
+
+MARK = "TOPICGEN_TEST_PROCESS_MARK"
+CHAPTER = f"content/{TOPIC}/01-decay.md"
+SECOND_FIGURE = "\n```{experiment-figure} layernorm:ln_jacobian\n:name: fig-ln\n\nLN.\n```\n"
+"""With two runs and two figures, `--jobs 2` starts worker pools for every stage."""
+
+
+def marked(mark: str) -> list[int]:
+    """The live processes whose environment carries `mark`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                environment = (entry / "environ").read_bytes()  # empty for a zombie
+            except OSError:
+                continue
+            if f"{MARK}={mark}".encode() in environment.split(b"\0"):
+                found.append(int(entry.name))
+    return found
+
+
+def left_after(mark: str, seconds: float) -> list[str]:
+    """What still runs with `mark` once `seconds` have passed (or at once if nothing does)."""
+    deadline = time.monotonic() + seconds
+    while (pids := marked(mark)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    described = []
+    for pid in pids:
+        with contextlib.suppress(OSError):  # it ended meanwhile
+            described.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                             .decode(errors="replace"))
+    return described
+
+
+def environment(mark: str, **extra: str) -> dict[str, str]:
+    return {**os.environ, MARK: mark, **extra}
+
+
+def topicgen(*args: str) -> list[str]:
+    return [sys.executable, "-m", "topicgen", *args]
+
+
+def build(project: Path, *extra: str) -> list[str]:
+    return topicgen("build", "handout", "--project", str(project), "--topic", TOPIC,
+                    "--profile", "quick", "--cache-dir", str(project / "cache"), "--jobs", "2",
+                    *extra)
+
+
+@pytest.fixture
+def two_figures(make_project, tiny_topic) -> Path:
+    return make_project({**tiny_topic, CHAPTER: tiny_topic[CHAPTER] + SECOND_FIGURE})
+
+
+@pytest.fixture
+def mark() -> str:
+    """A fresh marker; fails the test if a process carrying it is still alive afterwards."""
+    value = uuid.uuid4().hex
+    yield value
+    assert left_after(value, 15) == []
+
+
+def run_piped(command: list[str], mark: str, **extra: str) -> subprocess.CompletedProcess:
+    """Run to the end with stdout and stderr as pipes: returns only once every process
+    holding them has exited."""
+    return subprocess.run(command, capture_output=True, text=True, timeout=120,
+                          env=environment(mark, **extra))
+
+
+@pytest.mark.parametrize("broken", ["topic", "experiment"])
+def test_a_failed_build_read_through_pipes_returns_and_leaves_nothing(two_figures, mark,
+                                                                      broken):
+    chapter = two_figures / CHAPTER
+    if broken == "experiment":
+        chapter.write_text(chapter.read_text().replace("layernorm:", "layernrom:"))
+    args = ["--topic", "no-such-topic"] if broken == "topic" else []
+    result = run_piped(build(two_figures, *args), mark)
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[-1].startswith("Error: ")
+    assert "Traceback" not in result.stderr
+    assert marked(mark) == []  # already: the pipes closed, so every holder has gone
+
+
+def test_a_successful_build_with_worker_pools_leaves_nothing(two_figures, mark):
+    result = run_piped(build(two_figures), mark)
+    assert result.returncode == 0, result.stderr
+    assert "Built handout.html, handout.pdf" in result.stdout
+    assert marked(mark) == []
+
+
+def test_an_experiment_that_raises_in_a_worker_leaves_nothing(two_figures, mark, tmp_path):
+    # Every process of the command imports this at start-up, pool workers included.
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(
+        "from topicgen.experiments import gradient_decay\n"
+        "def broken(*args):\n"
+        "    raise ValueError('deliberate')\n"
+        "gradient_decay.generator = broken\n")
+    result = run_piped(build(two_figures), mark, PYTHONPATH=str(hooks))
+    assert result.returncode == 1
+    assert "gradient-decay (ValueError: deliberate)" in result.stderr
+    assert "layernorm" in result.stderr  # the other experiment still ran
+    assert marked(mark) == []
+
+
+def start_long_build(project: Path, mark: str) -> subprocess.Popen:
+    """A build whose first experiment runs for several seconds, in its own session (as a
+    terminal runs a command), returned once its experiments have started."""
+    chapter = project / CHAPTER
+    chapter.write_text(chapter.read_text().replace("T=10 hidden=4 seeds=2",
+                                                   "T=3000 hidden=256 seeds=4"))
+    process = subprocess.Popen(build(project), stderr=subprocess.PIPE, text=True,
+                               env=environment(mark), start_new_session=True)
+    for line in process.stderr:
+        if line.startswith("plan"):
+            break
+    time.sleep(1.0)  # the pool's workers are up and running
+    assert len(marked(mark)) >= 3, "expected the build and its workers to be running"
+    return process
+
+
+def test_kill_9_of_a_build_leaves_no_worker_alive(two_figures, mark):
+    process = start_long_build(two_figures, mark)
+    process.kill()
+    process.wait()
+    process.stderr.close()
+    assert left_after(mark, 15) == []
+
+
+def test_ctrl_c_of_a_build_leaves_nothing(two_figures, mark):
+    process = start_long_build(two_figures, mark)
+    os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl+C reaches the whole group
+    rest = process.stderr.read()
+    assert process.wait(60) != 0
+    assert "Traceback" not in rest
+    assert marked(mark) == []
+
+
+class Running:
+    """A long-running command (serve, --watch) in its own session, its output read by
+    threads so it never blocks on a full pipe."""
+
+    def __init__(self, command: list[str], mark: str):
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True,
+                                        env=environment(mark), start_new_session=True)
+        self.lines: list[str] = []
+        for stream in (self.process.stdout, self.process.stderr):
+            threading.Thread(target=self.read, args=(stream,), daemon=True).start()
+
+    def read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text: str, after: int = 0, seconds: float = 120) -> int:
+        """The index of the first line from `after` on that contains `text`."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for i, line in enumerate(self.lines[after:], after):
+                if text in line:
+                    return i
+            assert self.process.poll() is None, "\n".join(self.lines)
+            time.sleep(0.05)
+        raise AssertionError(f"no line with {text!r}:\n" + "\n".join(self.lines))
+
+    def stop(self) -> int:
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(60)
+
+
+def pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return " ".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def wait_for_pdf_with(path: Path, text: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if text in pdf_text(path):
+                return
+        except Exception:  # noqa: BLE001, S110 - absent, or replaced while being read
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{path} never showed {text!r}")
+
+
+def test_serve_rebuilds_the_pdf_after_a_prose_edit_and_leaves_nothing_when_stopped(
+        make_project, tiny_topic, mark):
+    project = make_project(tiny_topic)
+    serving = Running(topicgen("serve", "--project", str(project), "--profile", "quick",
+                               "--cache-dir", str(project / "cache"), "--port", "0"), mark)
+    serving.wait_for("serving ")
+    chapter = project / CHAPTER
+    chapter.write_text(chapter.read_text() + "\nA sentence added while serving.\n")
+    wait_for_pdf_with(project / "output" / "site" / TOPIC / "handout.pdf",
+                      "A sentence added while serving.")
+    assert serving.stop() == 0
+    assert "Traceback" not in "\n".join(serving.lines)
+    assert left_after(mark, 5) == []
+
+
+def test_watch_rebuilds_on_each_save_shows_errors_and_goes_on(make_project, tiny_topic, mark):
+    project = make_project(tiny_topic)
+    watching = Running(build(project, "--format", "pdf", "--watch"), mark)
+    first = watching.wait_for("Built handout.pdf")
+    chapter = project / CHAPTER
+    good = chapter.read_text()
+    chapter.write_text(good + "\nSee {numref}`fig-missing`.\n")
+    failed = watching.wait_for('unknown label "fig-missing"', first)
+    assert watching.lines[failed].startswith("Error: ")
+    chapter.write_text(good + "\nA sentence added while watching.\n")
+    watching.wait_for("Built handout.pdf", failed)
+    assert "A sentence added while watching." in pdf_text(project / "output" / TOPIC /
+                                                          "handout.pdf")
+    assert watching.stop() == 0
+    assert left_after(mark, 5) == []
