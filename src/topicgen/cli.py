@@ -148,14 +148,15 @@ def handout_line(config, argv: list[str]) -> str:
 def watch_and_rebuild(build_line, watched: list[Path]) -> None:
     """Run `build_line` in a warm worker now and after every change under `watched`; a
     failed build is shown and the loop goes on. Ctrl+C ends it (exit 0)."""
-    from topicgen.watch import Rebuilder, changes
+    from topicgen.watch import Rebuilder, Watcher
 
     obj = click.get_current_context().obj
-    with Rebuilder(build_line, obj["verbosity"], obj["debug"]) as rebuilder:
+    with Rebuilder(build_line, obj["verbosity"], obj["debug"]) as rebuilder, \
+            Watcher(watched) as watcher:
         try:
             show(*rebuilder.build())
-            for changed in changes(watched):
-                show(*rebuilder.build(changed))
+            while True:
+                show(*rebuilder.build(watcher.next()))
         except KeyboardInterrupt:
             log.info("stopped watching")
 

@@ -17,7 +17,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from topicgen.errors import TopicgenError, UsageError
-from topicgen.watch import Rebuilder, changes
+from topicgen.watch import Rebuilder, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +86,11 @@ def rebuild(rebuilder: Rebuilder, changed: set[Path], state: dict) -> None:
         log.error("rebuild failed, still serving the last good site: %s", line)
 
 
-def watch(paths: list[Path], rebuilder: Rebuilder, state: dict, stop: threading.Event) -> None:
-    for changed in changes(paths, stop):
-        rebuild(rebuilder, changed, state)
+def watch(watcher: Watcher, rebuilder: Rebuilder, state: dict, stop: threading.Event) -> None:
+    while not stop.is_set():
+        changed = watcher.next()
+        if changed:
+            rebuild(rebuilder, changed, state)
 
 
 def serve(site: Path, host: str, port: int, rebuilder: Rebuilder, watched: list[Path],
@@ -100,11 +102,13 @@ def serve(site: Path, host: str, port: int, rebuilder: Rebuilder, watched: list[
     state = {} if state is None else state
     state["version"] = 0
     server = make_server(site, host, port, state)
+    watcher = Watcher(watched)  # before the first build: a save during it is not lost
     try:
         ok, line = rebuilder.build()
         if not ok:
             raise TopicgenError(line.removeprefix("Error: "))
     except BaseException:
+        watcher.stop.set()
         server.server_close()
         raise
     log.info(line)
@@ -112,9 +116,7 @@ def serve(site: Path, host: str, port: int, rebuilder: Rebuilder, watched: list[
     if host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("warning: serving on %s makes the site reachable from other machines", host)
     stop = stop or threading.Event()
-    watcher = threading.Thread(target=watch, args=(watched, rebuilder, state, stop),
-                               daemon=True)
-    watcher.start()
+    threading.Thread(target=watch, args=(watcher, rebuilder, state, stop), daemon=True).start()
     threading.Thread(target=lambda: (stop.wait(), server.shutdown()), daemon=True).start()
     log.info("serving %s at http://%s:%d/ (Ctrl+C stops)", site, host, server.server_port)
     if ready:
@@ -125,4 +127,5 @@ def serve(site: Path, host: str, port: int, rebuilder: Rebuilder, watched: list[
         pass
     finally:
         stop.set()
+        watcher.stop.set()
         server.server_close()

@@ -10,9 +10,11 @@ The worker is a WorkerPool's: it ends with the command, however the command ends
 from __future__ import annotations
 
 import logging
+import queue
+import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import CancelledError
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -20,8 +22,11 @@ from pathlib import Path
 from topicgen.errors import TopicgenError
 from topicgen.logs import setup_logging
 from topicgen.pools import WorkerPool
+from topicgen.publish.pdf.layout import warm_up
 
 log = logging.getLogger(__name__)
+READY_SECONDS = 5.0
+"""How long to wait for the file watcher to start before building without it."""
 
 
 class Rebuilder:
@@ -43,12 +48,16 @@ class Rebuilder:
     def build(self, changed: set[Path] | None = None) -> tuple[bool, str]:
         """(whether it succeeded, the line to show); `changed`: the files that changed since
         the last build, if any."""
-        if self.pool is None or any(path.suffix == ".py" for path in changed or ()):
+        fresh = self.pool is None or any(path.suffix == ".py" for path in changed or ())
+        if fresh:
             self.stop()
             self.pool = WorkerPool(1)
         try:
-            return self.pool.submit(build_here, self.build_function, self.verbosity,
-                                    self.debug).result()
+            outcome = self.pool.submit(build_here, self.build_function, self.verbosity,
+                                       self.debug).result()
+            if fresh:
+                self.pool.submit(warm_up_here)  # while the user reads the outcome
+            return outcome
         except (BrokenProcessPool, CancelledError):
             self.pool = None  # stopped, or the worker died: the next build starts another
             return False, "the build process ended before the build did"
@@ -73,11 +82,54 @@ def build_here(build: Callable[[], str], verbosity: int, debug: bool) -> tuple[b
                        "(rerun with --debug for the traceback)")
 
 
-def changes(paths: list[Path], stop: threading.Event | None = None) -> Iterator[set[Path]]:
-    """The files changed under `paths`, one set per burst of changes, until `stop` is set
-    (or Ctrl+C); an editor's save is one burst."""
-    import watchfiles
+def warm_up_here() -> None:
+    """In the worker, between builds: load and warm up WeasyPrint, so that the next build
+    lays its edited chapter out in this process (see pdf.layout.Layout.warm) without paying
+    for a process's first layout, the slowest."""
+    if "weasyprint" not in sys.modules:
+        warm_up()
 
-    existing = [str(path) for path in paths if path.exists()]
-    for burst in watchfiles.watch(*existing, stop_event=stop, debounce=300):
-        yield {Path(path) for _, path in burst}
+
+class Watcher:
+    """The files that change under `paths`, watched from the moment it is made, so that a
+    save during a build is never lost; use as a `with` block."""
+
+    def __init__(self, paths: list[Path]):
+        self.stop = threading.Event()
+        self.bursts: queue.Queue[set[Path]] = queue.Queue()
+        self.ready = threading.Event()
+        existing = [str(path) for path in paths if path.exists()]
+        threading.Thread(target=self.watch, args=(existing,), daemon=True,
+                         name="topicgen-watch").start()
+        self.ready.wait(READY_SECONDS)
+
+    def __enter__(self) -> Watcher:
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.stop.set()
+
+    def watch(self, paths: list[str]) -> None:
+        import watchfiles
+
+        # Empty bursts come every rust_timeout ms: the first says the watcher is running.
+        for burst in watchfiles.watch(*paths, stop_event=self.stop, debounce=300,
+                                      rust_timeout=100, yield_on_timeout=True,
+                                      raise_interrupt=False):
+            self.ready.set()
+            if burst:
+                self.bursts.put({Path(path) for _, path in burst})
+
+    def next(self) -> set[Path]:
+        """Wait for changes; every change since the last call, an editor's save being one
+        (none once the watcher is stopped)."""
+        while True:
+            try:
+                changed = self.bursts.get(timeout=0.5)  # a timeout keeps Ctrl+C responsive
+                break
+            except queue.Empty:
+                if self.stop.is_set():
+                    return set()
+        while not self.bursts.empty():
+            changed |= self.bursts.get_nowait()
+        return changed
