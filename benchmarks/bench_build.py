@@ -3,114 +3,212 @@
     .venv/bin/python benchmarks/bench_build.py            # everything (a few minutes)
     .venv/bin/python benchmarks/bench_build.py --skip-full
 
-Measures, on this machine, in a scratch copy of the project: `topicgen --help` start-up;
-per profile, a cold `build handout` (empty cache, fresh output) with --jobs 1 and with
---jobs 2, a rebuild after a one-sentence prose edit in a small, a middling and the largest
-chapter (HTML + PDF; median of three), without and with the PDF layout server a build leaves
-behind, and HTML only, a no-op rebuild, `topicgen figures` for one experiment from the
-cache, and peak memory (of a build, and of the server); then the wall time of every
-experiment in both profiles.
+Measures, on this machine: `topicgen --help` start-up (median of 5); then per profile, in a
+scratch copy P of the project's content/ (the commands shown for quick):
+
+    topicgen -q build handout --project P --profile quick --cache-dir C1 --out O1 --jobs 1
+    topicgen -q build handout --project P --profile quick --cache-dir C2 --out O2 --jobs 2
+
+each cold: wall time, and peak PSS of the process tree (the command and its descendants,
+sampled every 0.1 s). Then, on C2 and O2: the second command again after a one-sentence
+prose edit in the smallest, a middling and the largest chapter (HTML + PDF), and with
+--format html after one in the middling chapter; the same three edits under
+
+    topicgen -q build handout --project P --profile quick --cache-dir C2 --out O2 --watch
+
+timed from the write to the new handout.pdf on disk, then Ctrl+C, after which nothing of its
+session may remain (each edit a median of three); a no-op rebuild (median of 3); and
+
+    topicgen -q figures gradient-decay --project P --profile quick --cache-dir C2 --out F
+
+Then the wall time of every experiment in both profiles.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
+import queue
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPICGEN = [str(Path(sys.executable).parent / "topicgen")]  # the console script users run
+CHAPTERS = ("04-gru", "03-lstm", "06-transformer-stabilisers")  # smallest, middling, largest
 
 
-def timed(command: list[str], env: dict | None = None) -> tuple[float, float]:
-    """(wall seconds, peak resident MiB) of one child process."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(command)}\n{process.stderr.read().decode()}")
-    return seconds, usage.ru_maxrss / 1024
+def processes() -> dict[int, tuple[int, int]]:
+    """{pid: (parent pid, session id)} of every process now running."""
+    table = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:  # the command name may hold spaces and parentheses: split after the last ")"
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended while we looked
+        table[int(stat.parent.name)] = (int(fields[1]), int(fields[3]))
+    return table
 
 
-def bench_help(repeats: int = 5) -> float:
-    return statistics.median(timed(TOPICGEN + ["--help"])[0] for _ in range(repeats))
+def tree_mib(root: int) -> float:
+    """PSS (RSS where smaps_rollup is unreadable) summed over `root` and its descendants:
+    workers share pages with their parent, so summed RSS would count those twice."""
+    table, pids, total = processes(), [root], 0
+    for pid in pids:  # grows as we go: breadth first down the tree
+        pids += [child for child, (parent, _) in table.items() if parent == pid]
+        for name, key in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
+            try:
+                text = Path(f"/proc/{pid}/{name}").read_text()
+                total += int(text.split(key)[1].split()[0])
+                break
+            except (OSError, IndexError):
+                continue
+    return total / 1024
+
+
+def leftovers(session: int, seconds: float = 10) -> list[int]:
+    """The processes of `session` still running after up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while (left := [pid for pid, (_, sid) in processes().items() if sid == session]) and (
+            time.monotonic() < deadline):
+        time.sleep(0.1)
+    return left
+
+
+def timed(command: list[str], scratch: Path) -> tuple[float, float, str]:
+    """(wall seconds, peak PSS MiB of the process tree, stdout) of one command, run in its own
+    session so that anything it leaves behind can be found."""
+    with (scratch / "stdout").open("w+") as out, (scratch / "stderr").open("w+") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err,
+                                   start_new_session=True)
+        peak = 0.0
+        while process.poll() is None:
+            peak = max(peak, tree_mib(process.pid))
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(0.1)  # returns as soon as it ends: the wall time stays honest
+        seconds = time.perf_counter() - started
+        if process.returncode != 0:
+            err.seek(0)
+            sys.exit(f"failed: {' '.join(command)}\n{err.read()}")
+        out.seek(0)
+        if left := leftovers(process.pid):
+            print(f"warning: {' '.join(command[1:4])} left processes {left} behind")
+        return seconds, peak, out.read()
+
+
+def append_sentence(path: Path, words: str) -> None:
+    with path.open("a") as handle:
+        handle.write(f"\n{words} for the benchmark.\n")
 
 
 def bench_build(profile: str) -> dict[str, float]:
-    """Seconds per scenario (and peak MiB) for one profile, in a scratch project, with its own
-    folder for the PDF layout server (see publish/pdf_server.py)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp) / "project"
-        shutil.copytree(ROOT / "content", project / "content")
-        (Path(tmp) / "run").mkdir(mode=0o700)
-        served = {**os.environ, "XDG_RUNTIME_DIR": f"{tmp}/run", "TOPICGEN_PDF_SERVER": "on"}
-        alone = {**served, "TOPICGEN_PDF_SERVER": "off"}
-        build = TOPICGEN + ["-q", "build", "handout", "--project", str(project), "--profile",
-                            profile]
+    """Seconds (or MiB) per scenario for one profile, in a scratch project."""
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        shutil.copytree(ROOT / "content", tmp / "project" / "content")
+        chapters = tmp / "project" / "content" / "topic4"
+        common = ["--project", str(tmp / "project"), "--profile", profile]
+        build = TOPICGEN + ["-q", "build", "handout", *common]
         figures: dict[str, float] = {}
-        peaks = []
-        for jobs in ("1", "2"):  # each cold: its own empty cache and output folder, no server
-            cache = ["--cache-dir", f"{tmp}/cache-{jobs}", "--out", f"{tmp}/out-{jobs}"]
-            figures[f"cold --jobs {jobs}"], peak = timed(build + cache + ["--jobs", jobs],
-                                                         alone)
-            peaks.append(peak)
-        chapters = project / "content" / "topic4"  # edits rebuild the --jobs 2 build
+        for jobs in ("1", "2"):  # each cold: its own empty cache and output folder
+            cache = ["--cache-dir", str(tmp / f"cache-{jobs}"), "--out", str(tmp / f"out-{jobs}")]
+            seconds, peak, _ = timed(build + cache + ["--jobs", jobs], tmp)
+            figures[f"cold --jobs {jobs}"] = seconds
+            figures[f"cold --jobs {jobs}, peak PSS of the process tree MiB"] = peak
+        figures["cold --jobs 2 / --jobs 1 %"] = (
+            100 * figures["cold --jobs 2"] / figures["cold --jobs 1"])
+        # From here on, everything rebuilds the --jobs 2 build (cache is still its flags).
 
-        def edit(chapter: str, name: str, fmt: str, env: dict) -> float:
+        def edit(chapter: str, label: str, fmt: str) -> float:
             runs = []
             for repeat in range(3):  # median of three: this machine's speed wanders
-                with (chapters / f"{chapter}.md").open("a") as handle:
-                    handle.write(f"\nSentence {repeat} for the {name} benchmark.\n")
-                runs.append(timed(build + cache + ["--format", fmt], env)[0])
+                append_sentence(chapters / f"{chapter}.md", f"Sentence {repeat} {label}")
+                runs.append(timed(build + cache + ["--format", fmt], tmp)[0])
             return statistics.median(runs)
 
         # One chapter's PDF is laid out again after a prose edit, so the cost depends on the
-        # chapter: the smallest (GRU), a middling one (LSTM) and the largest (Transformer).
-        chapters_timed = ("04-gru", "03-lstm", "06-transformer-stabilisers")
-        for chapter in chapters_timed:
-            name = f"prose edit, {chapter[3:].split('-')[0]}, no server"
-            figures[name] = edit(chapter, name, "all", alone)
-        edit("05-highways-and-limits", "server start", "all", served)  # leaves a server behind
-        server = wait_for_server(served)
-        for chapter in chapters_timed:
-            name = f"prose edit, {chapter[3:].split('-')[0]}, server"
-            figures[name] = edit(chapter, name, "all", served)
-        figures["prose edit, lstm, html only"] = edit("03-lstm", "html only", "html", alone)
-        figures["no-op"] = timed(build + cache + ["--format", "html"], alone)[0]
+        # chapter's size.
+        for chapter in CHAPTERS:
+            figures[f"prose edit, {chapter.split('-')[1]}"] = edit(chapter, "one-shot", "all")
+        figures["prose edit, lstm, html only"] = edit("03-lstm", "html only", "html")
+        figures.update(bench_watch(build + cache, chapters, tmp / "out-2" / "handout.pdf", tmp))
+        noop = [timed(build + cache, tmp) for _ in range(3)]
+        if not all(out.startswith("Up to date") for _, _, out in noop):
+            print(f"warning: the no-op rebuild built: {[out.strip() for _, _, out in noop]}")
+        figures["no-op"] = statistics.median(seconds for seconds, _, _ in noop)
         figures["figures gradient-decay (cached)"] = timed(
-            TOPICGEN + ["-q", "figures", "gradient-decay", "--project", str(project),
-                        "--profile", profile, "--cache-dir", f"{tmp}/cache-2", "--out",
-                        f"{tmp}/figs"])[0]
-        figures["peak MiB"] = max(peaks)
-        figures["server MiB"] = resident_mib(server)
-        os.kill(server, signal.SIGTERM)
+            TOPICGEN + ["-q", "figures", "gradient-decay", *common, "--cache-dir",
+                        str(tmp / "cache-2"), "--out", str(tmp / "figs")], tmp)[0]
     return figures
 
 
-def wait_for_server(env: dict, seconds: float = 120) -> int:
-    """The pid of the PDF layout server in env's runtime folder, once it listens."""
-    folder = next(Path(env["XDG_RUNTIME_DIR"]).glob("topicgen-*"))
+def bench_watch(command: list[str], chapters: Path, pdf: Path, tmp: Path) -> dict[str, float]:
+    """Seconds from a saved prose edit to the new handout.pdf under --watch, per chapter."""
+    with (tmp / "watch-stderr").open("w+") as err:
+        watch = subprocess.Popen(command + ["--watch"], cwd=ROOT, stdout=subprocess.PIPE,
+                                 stderr=err, text=True, start_new_session=True)
+        lines: queue.Queue[str] = queue.Queue()  # a thread reads, so that waits can time out
+        threading.Thread(target=lambda: [lines.put(line) for line in watch.stdout],
+                         daemon=True).start()
+        figures = {}
+        try:
+            if not next_line(lines, ("Built", "Up to date"), 300):
+                sys.exit(f"--watch did not build\n{tail(err)}")
+            # Its file watcher starts only after that line is printed: an edit made at once
+            # would be missed (and this would wait for a rebuild that never comes).
+            time.sleep(2)
+            for chapter in CHAPTERS:
+                runs = []
+                for repeat in range(3):
+                    before = signature(pdf)
+                    append_sentence(chapters / f"{chapter}.md", f"Sentence {repeat} watched")
+                    saved = time.perf_counter()
+                    while signature(pdf) == before:
+                        if time.perf_counter() - saved > 120:
+                            sys.exit(f"--watch left handout.pdf as it was\n{tail(err)}")
+                        time.sleep(0.01)
+                    runs.append(time.perf_counter() - saved)  # the moment the file changed
+                    if not next_line(lines, ("Built",), 120):
+                        sys.exit(f"--watch did not rebuild after editing {chapter}\n{tail(err)}")
+                figures[f"--watch prose edit, {chapter.split('-')[1]}"] = statistics.median(runs)
+        finally:
+            os.killpg(watch.pid, signal.SIGINT)  # Ctrl+C: SIGINT to the process group
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                watch.wait(30)
+        if watch.returncode != 0:  # None: still running 30 s after Ctrl+C
+            print(f"warning: --watch exited {watch.returncode} on Ctrl+C\n{tail(err)}")
+        if left := leftovers(watch.pid):
+            print(f"warning: --watch left processes {left} behind 10 s after Ctrl+C")
+    return figures
+
+
+def next_line(lines: queue.Queue, starts: tuple[str, ...], seconds: float) -> bool:
+    """Whether a line beginning with one of `starts` arrives within `seconds`."""
     deadline = time.monotonic() + seconds
-    while not list(folder.glob("*.sock")):
-        if time.monotonic() > deadline:
-            sys.exit("no PDF layout server started")
-        time.sleep(0.1)
-    return int(next(folder.glob("*.pid")).read_text())
+    with contextlib.suppress(queue.Empty):
+        while not lines.get(timeout=max(0, deadline - time.monotonic())).startswith(starts):
+            pass
+        return True
+    return False
 
 
-def resident_mib(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(status.split("VmRSS:")[1].split()[0]) / 1024
+def signature(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()  # handout.pdf is replaced, not rewritten, so its inode changes too
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
+
+
+def tail(err) -> str:
+    err.seek(0)
+    return err.read()[-2000:]
 
 
 def bench_experiments() -> list[tuple[str, float, float, str]]:
@@ -139,15 +237,18 @@ def main() -> None:
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads)")
-    print(f"topicgen --help                      {bench_help():6.2f} s (median of 5)")
-    for profile in ("quick",) if args.skip_full else ("quick", "full"):
-        figures = bench_build(profile)
-        for name, value in figures.items():
-            unit = "MiB" if name.endswith("MiB") else "s"
-            print(f"{profile:5s} {name:34s} {value:7.1f} {unit}")
-        ratio = figures["cold --jobs 2"] / figures["cold --jobs 1"]
-        print(f"{profile:5s} {'cold --jobs 2 / --jobs 1':34s} {ratio:7.0%}")
+          f"({torch.get_num_threads()} threads), {platform.platform()}")
+    with tempfile.TemporaryDirectory() as scratch:
+        runs = [timed(TOPICGEN + ["--help"], Path(scratch))[0] for _ in range(5)]
+    print(f"topicgen --help: {statistics.median(runs):.2f} s (median of 5)\n")
+    profiles = ("quick",) if args.skip_full else ("quick", "full")
+    columns = {profile: bench_build(profile) for profile in profiles}
+    print(f"{'what':52s} {'quick':>7s}     {'full':>7s}")
+    for name in columns["quick"]:
+        unit = name.rsplit(" ", 1)[1] if name.endswith(("MiB", "%")) else "s"
+        cells = [f"{columns[p][name]:7.1f} {unit:3s}" if p in columns else f"{'-':>7s}    "
+                 for p in ("quick", "full")]
+        print(f"{name.removesuffix(' ' + unit):52s} {cells[0]} {cells[1]}")
     print("\nexperiment             quick (s)   full (s)   claims held (both profiles)")
     rows = bench_experiments()
     for name, quick, full, claims in rows:
