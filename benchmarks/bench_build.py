@@ -163,9 +163,9 @@ def bench_watch(command: list[str], chapters: Path, pdf: Path, tmp: Path) -> dic
         try:
             if not next_line(lines, ("Built", "Up to date"), 300):
                 sys.exit(f"--watch did not build\n{tail(err)}")
-            # Its file watcher starts only after that line is printed: an edit made at once
-            # would be missed (and this would wait for a rebuild that never comes).
-            time.sleep(2)
+            # After its first build the worker warms WeasyPrint up (a second or two); a
+            # person's first edit comes later than that, so the figures leave it out.
+            time.sleep(3)
             for chapter in CHAPTERS:
                 runs = []
                 for repeat in range(3):
