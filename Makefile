@@ -15,7 +15,7 @@ site: setup  ## set everything up and build the docs site in output/site
 	$(BIN)/topicgen build site
 
 test: setup-dev  ## set up the dev extras and run lint + the whole test suite
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks content
 	$(BIN)/pytest -q
 
 bench: setup-dev  ## print the performance figures quoted in the README

@@ -214,14 +214,15 @@ def tail(err) -> str:
 def bench_experiments() -> list[tuple[str, float, float, str]]:
     """(name, quick s, full s, claims passed/total in both profiles) per experiment."""
     from topicgen import experiments
+    from topicgen.content.topic import topic_experiments
 
     rows = []
-    for name in experiments.EXPERIMENTS:
+    for name, experiment in topic_experiments(ROOT / "content", "topic4").items():
         times, passed, total = [], 0, 0
         for profile in ("quick", "full"):
-            params = experiments.resolve_params(name, profile)
+            params = experiments.resolve_params(experiment, profile)
             started = time.perf_counter()
-            result = experiments.run(name, params, experiments.Context())
+            result = experiments.run(experiment, params, experiments.Context())
             times.append(time.perf_counter() - started)
             passed += sum(claim.passed for claim in result.claims)
             total += len(result.claims)

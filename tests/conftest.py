@@ -5,7 +5,8 @@
 
 `tiny_topic` (a constant, and a fixture giving a copy) is topic "t1": one chapter with one
 gradient-decay figure at T=10 hidden=4 seeds=2, which runs well under a second, so
-end-to-end tests stay fast. Extend it with `{**tiny_topic, path: text}`; paths are relative
+end-to-end tests stay fast; its experiment is a copy of Topic 4's (`topic4_files` copies
+more). Extend it with `{**tiny_topic, path: text}`; paths are relative
 to the project root.
 """
 
@@ -17,6 +18,16 @@ from pathlib import Path
 import pytest
 
 TOPIC = "t1"  # the slug of `tiny_topic`: build it with load_config(project, topic=TOPIC)
+ROOT = Path(__file__).resolve().parents[1]
+TOPIC4_EXPERIMENTS = ROOT / "content" / "topic4" / "experiments"
+
+
+def topic4_files(*stems: str, topic: str = TOPIC) -> dict[str, str]:
+    """Topic 4's experiments `stems`, their figures and its helper, as files of `topic`."""
+    names = [f"{stem}{suffix}.py" for stem in stems for suffix in ("", "_figures")]
+    return {f"content/{topic}/experiments/{name}": (TOPIC4_EXPERIMENTS / name).read_text("utf-8")
+            for name in [*names, "_tensors.py"]}
+
 
 tiny_topic: dict[str, str] = {
     f"content/{TOPIC}/topic.toml": """\
@@ -49,15 +60,44 @@ Gradient norm against distance $k$.
 
 The tanh RNN keeps {{ result("fig-decay").scalars.decay_factor_rnn | sig(2) }} per step.
 """,
+    **topic4_files("gradient_decay"),
 }
 
 
-def run_experiment(name: str, profile: str = "quick", seed: int = 0, **overrides):
-    """Run experiment `name` at `profile`; overrides are Python values, parsed as `-p` text."""
+# Appended to tiny_topic's experiment file, it makes the experiment claim something false.
+WRONG_CLAIM = """
+
+def claims(result):
+    return [Claim(id="deliberately-wrong", statement="Gradients never vanish.",
+                  expected="decay factor 1", measured="0.5", tolerance="0", passed=False)]
+"""
+TINY_EXPERIMENT = f"content/{TOPIC}/experiments/gradient_decay.py"
+
+
+def topic4(name: str):
+    """Topic 4's experiment `name`, to load, run or key."""
+    from topicgen.experiments import discover
+
+    return discover(TOPIC4_EXPERIMENTS, "topic4")[name]
+
+
+def topic4_module(stem: str):
+    """A module of Topic 4's experiments folder by file stem: experiment, figures or helper."""
+    from topicgen.experiments.loader import import_module, package
+
+    return import_module(f"{package(TOPIC4_EXPERIMENTS, 'topic4')}.{stem}",
+                         TOPIC4_EXPERIMENTS / f"{stem}.py")
+
+
+def run_experiment(name, profile: str = "quick", seed: int = 0, **overrides):
+    """Run Topic 4's experiment `name` (or an Experiment) at `profile`; overrides are Python
+    values, parsed as `-p` text."""
     from topicgen import experiments
 
-    params = experiments.resolve_params(name, profile, {k: str(v) for k, v in overrides.items()})
-    return experiments.run(name, params, experiments.Context(seed=seed))
+    experiment = topic4(name) if isinstance(name, str) else name
+    params = experiments.resolve_params(experiment, profile,
+                                        {k: str(v) for k, v in overrides.items()})
+    return experiments.run(experiment, params, experiments.Context(seed=seed))
 
 
 def write_project(root: Path, files: dict[str, str]) -> Path:
@@ -89,8 +129,6 @@ def tiny_topic_fixture() -> dict[str, str]:
     """A copy of `tiny_topic` that a test may change freely."""
     return dict(tiny_topic)
 
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TOPIC, tiny_topic
+from conftest import TOPIC, TOPIC4_EXPERIMENTS, tiny_topic, topic4
+from topicgen.api import Claim
 from topicgen.content.myst import FigureRequest, figure_requests, parse
 from topicgen.content.render import Document, FigureHtml, number_targets, render_chapter
 from topicgen.content.topic import Reference, load_topic
 from topicgen.errors import ContentError, UsageError
-from topicgen.experiments.result import Claim
 
 TOPIC_DIR = f"content/{TOPIC}"
 
@@ -245,7 +245,8 @@ SVG = ('<svg><defs><clipPath id="clip1"><rect/></clipPath></defs>'
 
 def render(*chapters: str, figures: dict[str, FigureHtml] | None = None):
     """Each text as chapter c1.md, c2.md, ...: their HTML and the shared Document."""
-    doc = Document(references=dict(REFERENCES), figures=figures or {})
+    doc = Document(references=dict(REFERENCES), figures=figures or {},
+                   experiments={"gradient-decay": topic4("gradient-decay")})
     parsed = [(Path(f"c{i}.md"), parse(text)) for i, text in enumerate(chapters, start=1)]
     number_targets(parsed, doc)
     return [render_chapter(path, tokens, doc) for path, tokens in parsed], doc
@@ -373,11 +374,9 @@ def test_source_role_links_to_the_function():
         "<code>gradient_decay.hidden_state_gradients()</code></a></p>\n"
     )
     ref = doc.sources["gradient-decay:hidden_state_gradients"]
-    assert ref.file == "src/topicgen/experiments/gradient_decay.py"
+    assert ref.file == "content/topic4/experiments/gradient_decay.py"
     assert ref.code.startswith("def hidden_state_gradients(")
-    from topicgen.experiments import gradient_decay  # torch: imported only when needed
-
-    lines = Path(gradient_decay.__file__).read_text().splitlines()
+    lines = (TOPIC4_EXPERIMENTS / "gradient_decay.py").read_text().splitlines()
     assert lines[ref.line - 1].startswith("def hidden_state_gradients(")
 
 

@@ -6,12 +6,14 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
+from conftest import topic4, topic4_module
 from topicgen import experiments as E
 from topicgen.errors import ParamError
-from topicgen.experiments import attention_scaling as A
-from topicgen.figures.attention_scaling import FIGURES
 
-NAME = "attention-scaling"
+A = topic4_module("attention_scaling")
+FIGURES = topic4_module("attention_scaling_figures").FIGURES
+
+NAME = topic4("attention-scaling")
 
 
 @pytest.fixture(scope="module")

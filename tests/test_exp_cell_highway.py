@@ -7,12 +7,14 @@ import math
 import pytest
 import torch
 
+from conftest import topic4, topic4_module
 from topicgen import experiments as E
 from topicgen.errors import ParamError
-from topicgen.experiments import cell_highway as ch
-from topicgen.figures import cell_highway as figures
 
-NAME = "cell-highway"
+ch = topic4_module("cell_highway")
+figures = topic4_module("cell_highway_figures")
+
+NAME = topic4("cell-highway")
 
 
 def sigmoid(x: float) -> float:

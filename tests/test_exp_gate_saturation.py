@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
+from conftest import topic4, topic4_module
 from topicgen import experiments as E
 from topicgen.errors import ParamError
-from topicgen.experiments import gate_saturation as gs
-from topicgen.figures import gate_saturation as figures
 
-NAME = "gate-saturation"
+gs = topic4_module("gate_saturation")
+figures = topic4_module("gate_saturation_figures")
+
+NAME = topic4("gate-saturation")
 
 
 @pytest.fixture(scope="module")

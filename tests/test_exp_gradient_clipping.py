@@ -7,12 +7,14 @@ import math
 import pytest
 import torch
 
+from conftest import topic4, topic4_module
 from topicgen import experiments as E
 from topicgen.errors import ParamError
-from topicgen.experiments import gradient_clipping as gc
-from topicgen.figures import gradient_clipping as figures
 
-NAME = "gradient-clipping"
+gc = topic4_module("gradient_clipping")
+figures = topic4_module("gradient_clipping_figures")
+
+NAME = topic4("gradient-clipping")
 
 
 @pytest.fixture(scope="module")

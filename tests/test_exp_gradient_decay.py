@@ -7,18 +7,20 @@ import math
 import pytest
 import torch
 
+from conftest import topic4, topic4_module
 from topicgen import experiments
 from topicgen.errors import ParamError
-from topicgen.experiments import gradient_decay as gd
-from topicgen.experiments.tensors import haar_orthogonal
+
+gd = topic4_module("gradient_decay")
+haar_orthogonal = topic4_module("_tensors").haar_orthogonal
 
 CTX = experiments.Context()
 
 
 def run(profile: str = "quick", **overrides):
-    params = experiments.resolve_params("gradient-decay", profile,
+    params = experiments.resolve_params(topic4("gradient-decay"), profile,
                                         {k: str(v) for k, v in overrides.items()})
-    return experiments.run("gradient-decay", params, CTX)
+    return experiments.run(topic4("gradient-decay"), params, CTX)
 
 
 @pytest.mark.parametrize("rho", [0.9, 1.0, 1.1])
@@ -113,8 +115,8 @@ def test_same_seed_same_numbers_other_seed_other_numbers():
     first, second = run(), run()
     assert first.scalars == second.scalars
     assert first.series["grad_norm"].y == second.series["grad_norm"].y
-    params = experiments.resolve_params("gradient-decay", "quick")
-    other = experiments.run("gradient-decay", params, experiments.Context(seed=7))
+    params = experiments.resolve_params(topic4("gradient-decay"), "quick")
+    other = experiments.run(topic4("gradient-decay"), params, experiments.Context(seed=7))
     assert other.scalars["decay_factor_rnn"] != first.scalars["decay_factor_rnn"]
     assert other.provenance["seeds"] == [7, 8, 9, 10, 11]
 
@@ -138,5 +140,5 @@ def test_contract_series_shape():
 ])
 def test_bad_parameters_name_the_parameter_and_range(override, message):
     with pytest.raises(ParamError) as error:
-        experiments.resolve_params("gradient-decay", "quick", override)
+        experiments.resolve_params(topic4("gradient-decay"), "quick", override)
     assert error.value.message == message

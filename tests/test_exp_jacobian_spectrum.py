@@ -7,13 +7,14 @@ import math
 import pytest
 import torch
 
-from conftest import run_experiment
+from conftest import run_experiment, topic4, topic4_module
 from topicgen import experiments as E
 from topicgen.errors import ParamError
-from topicgen.experiments import jacobian_spectrum as js
-from topicgen.experiments.tensors import generator
 
-NAME = "jacobian-spectrum"
+js = topic4_module("jacobian_spectrum")
+generator = topic4_module("_tensors").generator
+
+NAME = topic4("jacobian-spectrum")
 
 
 def run(profile: str = "quick", seed: int = 0, **overrides):

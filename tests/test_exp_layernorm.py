@@ -7,12 +7,13 @@ import math
 import pytest
 import torch
 
-from conftest import run_experiment
+from conftest import run_experiment, topic4, topic4_module
 from topicgen import experiments as E
 from topicgen.errors import ParamError
-from topicgen.experiments import layernorm as ln
 
-NAME = "layernorm"
+ln = topic4_module("layernorm")
+
+NAME = topic4("layernorm")
 
 
 def run(profile: str = "quick", seed: int = 0, **overrides):

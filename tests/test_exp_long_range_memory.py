@@ -8,13 +8,15 @@ import math
 import pytest
 import torch
 
+from conftest import topic4, topic4_module
 from topicgen import experiments as E
+from topicgen.api import as_dict
 from topicgen.errors import ParamError
-from topicgen.experiments import long_range_memory as lrm
-from topicgen.experiments.params import as_dict
-from topicgen.experiments.tensors import generator
 
-NAME = "long-range-memory"
+lrm = topic4_module("long_range_memory")
+generator = topic4_module("_tensors").generator
+
+NAME = topic4("long-range-memory")
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,15 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from conftest import topic4, topic4_module
 from topicgen import experiments as E
 from topicgen.errors import ParamError
-from topicgen.experiments import norm_placement as N
-from topicgen.experiments.tensors import generator
-from topicgen.figures.norm_placement import FIGURES
 
-NAME = "norm-placement"
+N = topic4_module("norm_placement")
+FIGURES = topic4_module("norm_placement_figures").FIGURES
+generator = topic4_module("_tensors").generator
+
+NAME = topic4("norm-placement")
 SMALL = {"depths": "2,4", "d_model": "32", "seeds": "3"}
 
 

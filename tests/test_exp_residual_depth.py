@@ -8,13 +8,14 @@ from functools import partial
 import pytest
 import torch
 
-from conftest import run_experiment
+from conftest import run_experiment, topic4, topic4_module
 from topicgen import experiments as E
 from topicgen.errors import ParamError
-from topicgen.experiments import residual_depth as rd
-from topicgen.experiments.tensors import generator
 
-NAME = "residual-depth"
+rd = topic4_module("residual_depth")
+generator = topic4_module("_tensors").generator
+
+NAME = topic4("residual-depth")
 
 
 def run(profile: str = "quick", seed: int = 0, **overrides):

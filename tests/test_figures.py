@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 
+from conftest import TOPIC4_EXPERIMENTS, topic4
 from topicgen import experiments
 from topicgen.figures.style import save, to_svg
 
 
 def draw(name: str, figure: str) -> tuple[str, bytes]:
-    params = experiments.resolve_params(name, "quick")
-    result = experiments.run(name, params, experiments.Context())
-    draw_fn = experiments.load_figures(name).FIGURES[figure]
+    params = experiments.resolve_params(topic4(name), "quick")
+    result = experiments.run(topic4(name), params, experiments.Context())
+    draw_fn = experiments.load_figures(topic4(name))[figure]
     return to_svg(draw_fn(result)), save(draw_fn(result), "png")
 
 
@@ -24,10 +25,12 @@ def test_gradient_decay_figure_is_byte_identical_over_two_runs():
     assert "<dc:date>" not in first_svg
 
 
-def test_every_registered_experiment_has_figures_and_a_quick_profile():
-    """The per-experiment test files draw each figure; here the registry itself is checked."""
-    for name in experiments.EXPERIMENTS:
-        module = experiments.load(name)
-        assert experiments.figure_names(name), name
+def test_every_topic4_experiment_has_figures_and_a_quick_profile():
+    """The per-experiment test files draw each figure; here the set of them is checked."""
+    found = experiments.discover(TOPIC4_EXPERIMENTS, "topic4")
+    assert len(found) == 10
+    for name, experiment in found.items():
+        module = experiments.load(experiment)
+        assert experiments.figure_names(experiment), name
         assert set(module.QUICK) <= {f.name for f in dataclasses.fields(module.Params)}, name
         assert module.SUMMARY and callable(module.run) and callable(module.claims), name

@@ -18,13 +18,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import TOPIC4_EXPERIMENTS
 from topicgen import experiments
+from topicgen.api import Result
 from topicgen.content.myst import figure_requests, parse
 from topicgen.content.render import Document, FigureHtml, number_targets, render_chapter
-from topicgen.content.topic import load_topic
+from topicgen.content.topic import experiment_named, load_topic
 from topicgen.content.values import make_environment, render_live_values
 from topicgen.errors import TopicgenError
-from topicgen.experiments.result import Result
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -147,7 +148,8 @@ def test_any_topic_slug_is_found_or_refused(topic_root, slug, suffix):
 
 # -- experiment parameters -------------------------------------------------------------------
 
-NAMES = sorted(experiments.EXPERIMENTS)
+FOUND = experiments.discover(TOPIC4_EXPERIMENTS, "topic4")
+NAMES = sorted(FOUND)
 PARAM_TEXT = ["0", "1", "-1", "2", "10", "1e-9", "1e9", "1e999", "-1e999", "nan", "inf", "1.5",
               "true", "no", "rnn", "lstm,gru", "rnn,", ",", "", " ", "float64", "1_000",
               "9" * 5000, "0x10", "½"]
@@ -157,8 +159,8 @@ PARAM_TEXT = ["0", "1", "-1", "2", "10", "1e-9", "1e9", "1e999", "-1e999", "nan"
 def overrides(draw) -> tuple[str, str, dict[str, str]]:
     """An experiment, a profile and `-p` texts, mostly for parameters the experiment has."""
     name = draw(st.one_of(st.sampled_from(NAMES), st.sampled_from(NAMES), st.text(max_size=10)))
-    fields = [f.name for f in dataclasses.fields(experiments.load(name).Params)] \
-        if name in experiments.EXPERIMENTS else ["T"]
+    fields = [f.name for f in dataclasses.fields(experiments.load(FOUND[name]).Params)] \
+        if name in FOUND else ["T"]
     profile = draw(st.sampled_from([*experiments.PROFILES * 3, "ful"]))
     text = st.one_of(st.sampled_from(PARAM_TEXT), st.text(max_size=10),
                      st.lists(st.sampled_from(PARAM_TEXT), max_size=4).map(",".join))
@@ -171,7 +173,8 @@ def overrides(draw) -> tuple[str, str, dict[str, str]]:
 def test_parameters_resolve_or_fail_with_a_topicgen_error(case):
     name, profile, texts = case
     try:
-        params = experiments.resolve_params(name, profile, texts)
+        experiment = experiment_named(FOUND, name, TOPIC4_EXPERIMENTS.parent)
+        params = experiments.resolve_params(experiment, profile, texts)
     except TopicgenError:
         return
     assert dataclasses.is_dataclass(params)

@@ -7,15 +7,17 @@ import math
 
 import pytest
 
+from conftest import ROOT, topic4
 from topicgen import experiments
+from topicgen.api import Claim, Result, Series
+from topicgen.content.topic import load_topic
 from topicgen.errors import ParamError, UsageError
-from topicgen.experiments.result import Claim, Result, Series
 
 ALL_CELLS = ("rnn", "lstm", "gru", "linear")
 
 
 def resolve(profile: str = "quick", **overrides: str):
-    return experiments.resolve_params("gradient-decay", profile, overrides)
+    return experiments.resolve_params(topic4("gradient-decay"), profile, overrides)
 
 
 def resolve_error(profile: str = "quick", **overrides: str) -> str:
@@ -116,7 +118,7 @@ def test_unknown_profile():
 
 def test_unknown_experiment():
     with pytest.raises(UsageError) as excinfo:
-        experiments.resolve_params("gradient-decy", "quick")
+        load_topic(ROOT / "content", "topic4").experiment("gradient-decy")
     assert excinfo.value.format_message() == (
         'unknown experiment "gradient-decy" (did you mean "gradient-decay"?)'
     )
@@ -199,7 +201,7 @@ def test_json_round_trip():
 def test_exploding_run_writes_standard_json():
     """A real (tiny) run whose float32 gradients overflow: the JSON stays standard."""
     params = resolve(cells="linear", T="30", rho="100", dtype="float32", hidden="4", seeds="2")
-    result = experiments.run("gradient-decay", params, experiments.Context())
+    result = experiments.run(topic4("gradient-decay"), params, experiments.Context())
     data = strict_loads(result.to_json())
     flagged = data["flags"]["nonfinite"]
     assert {"series.grad_norm.y.linear", "series.log10_grad_norm.y.linear"} <= set(flagged)

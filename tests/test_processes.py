@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TOPIC
+from conftest import TINY_EXPERIMENT, TOPIC, topic4_files
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").is_file(),
                                 reason="finds processes through /proc")
@@ -73,7 +73,8 @@ def build(project: Path, *extra: str) -> list[str]:
 
 @pytest.fixture
 def two_figures(make_project, tiny_topic) -> Path:
-    return make_project({**tiny_topic, CHAPTER: tiny_topic[CHAPTER] + SECOND_FIGURE})
+    return make_project({**tiny_topic, **topic4_files("layernorm"),
+                         CHAPTER: tiny_topic[CHAPTER] + SECOND_FIGURE})
 
 
 @pytest.fixture
@@ -112,16 +113,11 @@ def test_a_successful_build_with_worker_pools_leaves_nothing(two_figures, mark):
     assert marked(mark) == []
 
 
-def test_an_experiment_that_raises_in_a_worker_leaves_nothing(two_figures, mark, tmp_path):
-    # Every process of the command imports this at start-up, pool workers included.
-    hooks = tmp_path / "hooks"
-    hooks.mkdir()
-    (hooks / "sitecustomize.py").write_text(
-        "from topicgen.experiments import gradient_decay\n"
-        "def broken(*args):\n"
-        "    raise ValueError('deliberate')\n"
-        "gradient_decay.generator = broken\n")
-    result = run_piped(build(two_figures), mark, PYTHONPATH=str(hooks))
+def test_an_experiment_that_raises_in_a_worker_leaves_nothing(two_figures, mark):
+    experiment = two_figures / TINY_EXPERIMENT
+    experiment.write_text(experiment.read_text()
+                          + "\n\ndef generator(*args):\n    raise ValueError('deliberate')\n")
+    result = run_piped(build(two_figures), mark)
     assert result.returncode == 1
     assert "gradient-decay (ValueError: deliberate)" in result.stderr
     assert "layernorm" in result.stderr  # the other experiment still ran

@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import TOPIC
+from conftest import TOPIC, TOPIC4_EXPERIMENTS, topic4, topic4_files
 from topicgen import experiments, sources
+from topicgen.api import Result, as_dict
 from topicgen.cli import cli
-from topicgen.experiments.params import as_dict
-from topicgen.experiments.result import Result
 from topicgen.lock import build_lock
 from topicgen.progress import Progress
-from topicgen.results.cache import ResultCache, cached_run, key_material
+from topicgen.results import keys
+from topicgen.results.cache import ResultCache, cached_run
 
 CHAPTER = f"content/{TOPIC}/01-decay.md"
 
@@ -45,25 +45,25 @@ def outputs(folder: Path) -> dict[str, bytes]:
 
 
 def quick_params(name: str, **overrides: str):
-    return experiments.resolve_params(name, "quick", overrides)
+    return experiments.resolve_params(topic4(name), "quick", overrides)
 
 
 def material(name: str, params, ctx: experiments.Context) -> dict:
-    return key_material(name, as_dict(params), ctx)
+    return keys.result_material(topic4(name), as_dict(params), ctx)
 
 
 # -- what a cached result depends on ------------------------------------------------------
 
-def test_code_hash_covers_every_imported_topicgen_module_and_nothing_else():
-    experiment = {str(p.relative_to(sources.PACKAGE_DIR))
-                  for p in sources.module_closure("topicgen.experiments.gradient_decay")}
-    assert {"experiments/gradient_decay.py", "experiments/tensors.py", "experiments/params.py",
-            "experiments/result.py", "experiments/__init__.py"} <= experiment
-    assert not any(p.startswith(("figures/", "content/", "pages/")) for p in experiment)
-    figure = {str(p.relative_to(sources.PACKAGE_DIR))
-              for p in sources.module_closure("topicgen.figures.gradient_decay")}
-    assert {"figures/gradient_decay.py", "figures/style.py", "experiments/result.py"} <= figure
-    assert "experiments/gradient_decay.py" not in figure  # restyling never reruns
+def test_a_result_key_covers_the_experiment_its_helpers_and_the_api_and_nothing_else():
+    """Not the runner, the CLI or error texts: editing those reruns nothing."""
+    assert set(keys.experiment_code(topic4("gradient-decay"))) == {
+        "topic4/experiments/gradient_decay.py", "topic4/experiments/_tensors.py",
+        "topicgen/__init__.py", "topicgen/api.py", "topicgen/results/__init__.py",
+        "topicgen/results/model.py"}
+    figure = set(keys.figure_parts("r", topic4("gradient-decay"), "grad_norm", "svg", 0)["code"])
+    assert {"topic4/experiments/gradient_decay_figures.py", "topicgen/figures/style.py",
+            "topicgen/api.py"} <= figure
+    assert "topic4/experiments/gradient_decay.py" not in figure  # restyling never reruns
 
 
 def test_imports_are_read_from_import_lines_and_from_the_whole_module_when_one_is_odd():
@@ -96,26 +96,27 @@ def test_a_stored_result_comes_back_equal_and_says_why_others_are_stale(tmp_path
     cache = ResultCache(tmp_path)
     ctx = experiments.Context()
     params = quick_params("gradient-decay", T="12")
-    result, hit = cached_run("gradient-decay", params, ctx, cache)
-    again, hit_again = cached_run("gradient-decay", params, ctx, cache)
+    result, hit = cached_run(topic4("gradient-decay"), params, ctx, cache)
+    again, hit_again = cached_run(topic4("gradient-decay"), params, ctx, cache)
     assert (hit, hit_again) == (False, True)
     assert again.to_json() == result.to_json()
 
     other = material("gradient-decay", quick_params("gradient-decay", T="13"), ctx)
     assert cache.why_stale(other) == "param T 12 -> 13"
     edited = {**other, "params": material("gradient-decay", params, ctx)["params"],
-              "code": {**other["code"], "experiments/tensors.py": "0" * 16}}
-    assert cache.why_stale(edited) == "code changed: experiments/tensors.py"
+              "code": {**other["code"], "topic4/experiments/_tensors.py": "0" * 16}}
+    assert cache.why_stale(edited) == "code changed: topic4/experiments/_tensors.py"
     assert ResultCache(tmp_path / "empty").why_stale(other) == "never run with this cache"
-    assert cache.expected_cost("gradient-decay", as_dict(params)) == result.provenance["wall_s"]
+    cost = cache.expected_cost(topic4("gradient-decay"), as_dict(params))
+    assert cost == result.provenance["wall_s"]
 
 
 def test_an_entry_for_other_inputs_is_not_trusted(tmp_path, caplog):
     cache = ResultCache(tmp_path)
     ctx = experiments.Context()
     params = quick_params("gradient-decay")
-    cached_run("gradient-decay", params, ctx, cache)
-    (entry,) = tmp_path.glob("gradient-decay-*.json")
+    cached_run(topic4("gradient-decay"), params, ctx, cache)
+    (entry,) = tmp_path.glob("topic4-gradient-decay-*.json")
     data = json.loads(entry.read_text())
     data["key"]["seed"] = 7  # the file name no longer matches what it holds
     entry.write_text(json.dumps(data))
@@ -239,7 +240,7 @@ def test_builds_from_the_same_sources_are_byte_identical(make_project, tiny_topi
 def test_parallel_runs_give_the_same_results_as_serial(make_project, tiny_topic):
     """long-range-memory declares parts, so the pool trains its models in separate
     processes and combines them: the bytes must still equal the serial run's."""
-    two = {**tiny_topic, f"content/{TOPIC}/02-more.md": """\
+    two = {**tiny_topic, **topic4_files("long_range_memory"), f"content/{TOPIC}/02-more.md": """\
 # More
 
 ```{experiment-figure} long-range-memory:test_mse
@@ -263,15 +264,10 @@ The adding problem.
     assert results[0] == results[1]
 
 
-def test_a_failing_experiment_lets_the_others_finish_unless_fail_fast(make_project, tiny_topic,
-                                                                      monkeypatch):
-    from topicgen.experiments import gradient_decay
-
-    def broken(*args):
-        raise ValueError("deliberate")
-
-    monkeypatch.setattr(gradient_decay, "generator", broken)  # fails inside run()
-    two = {**tiny_topic}
+def test_a_failing_experiment_lets_the_others_finish_unless_fail_fast(make_project, tiny_topic):
+    two = {**tiny_topic, **topic4_files("layernorm")}
+    experiment_file = f"content/{TOPIC}/experiments/gradient_decay.py"
+    two[experiment_file] += "\n\ndef generator(*args):\n    raise ValueError('deliberate')\n"
     two[CHAPTER] += "\n```{experiment-figure} layernorm:ln_jacobian\n:name: fig-ln\n\nLN.\n```\n"
     project = make_project(two)
     result = invoke(*build_args(project))
@@ -391,8 +387,8 @@ def test_figures_writes_each_figure_and_its_data_as_csv(make_project, tiny_topic
     small = (out / "fig-decay.png").read_bytes()
     assert small.startswith(b"\x89PNG")
     rows = list(csv.DictReader(io.StringIO((out / "fig-decay.csv").read_text())))
-    cached = Result.from_json_dict(json.loads(next((project / "cache").glob("grad*.json"))
-                                              .read_text())["result"])
+    entry = next((project / "cache").glob("*-gradient-decay-*.json"))
+    cached = Result.from_json_dict(json.loads(entry.read_text())["result"])
     assert len(rows) == sum(len(ys) for s in cached.series.values() for ys in s.y.values())
     assert rows[0]["series"] == "grad_norm" and float(rows[0]["y"]) == cached.series[
         "grad_norm"].y[rows[0]["curve"]][0]
@@ -405,13 +401,13 @@ def test_figures_writes_each_figure_and_its_data_as_csv(make_project, tiny_topic
 
 
 def test_figures_of_an_experiment_the_topic_does_not_show(make_project, tiny_topic):
-    project = make_project(tiny_topic)
+    project = make_project({**tiny_topic, **topic4_files("layernorm")})
     out = project / "out"
     result = invoke("figures", "layernorm", "--project", str(project), "--topic", TOPIC,
                     "--profile", "quick", "--cache-dir", str(project / "cache"), "--out",
                     str(out))
     assert result.exit_code == 0, result.output
-    names = set(experiments.figure_names("layernorm"))
+    names = set(experiments.figure_names(topic4("layernorm")))
     assert {p.name for p in out.glob("*.svg")} == {f"layernorm.{n}.svg" for n in names}
 
 
@@ -432,7 +428,7 @@ def test_ctrl_c_in_the_middle_keeps_the_previous_outputs_and_says_so(make_projec
     assert status != 0
     assert "Traceback" not in rest
     assert outputs(out) == before
-    assert not list((project / "cache").glob("gradient-decay-*.tmp"))
+    assert not list((project / "cache").glob("*-gradient-decay-*.tmp"))
 
 
 def test_figures_are_the_same_bytes_when_drawn_again(make_project, tiny_topic):
@@ -464,6 +460,6 @@ def test_a_prose_edit_imports_neither_torch_nor_matplotlib(make_project, tiny_to
     assert "Gradients fade" in (project / "output" / TOPIC / "handout.html").read_text()
 
 
-@pytest.mark.parametrize("name", sorted(experiments.EXPERIMENTS))
+@pytest.mark.parametrize("name", sorted(experiments.discover(TOPIC4_EXPERIMENTS, "topic4")))
 def test_figure_names_read_without_importing_match_the_module(name):
-    assert experiments.figure_names(name) == list(experiments.load_figures(name).FIGURES)
+    assert experiments.figure_names(topic4(name)) == list(experiments.load_figures(topic4(name)))

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT, TOPIC
+from conftest import ROOT, TINY_EXPERIMENT, TOPIC, TOPIC4_EXPERIMENTS, WRONG_CLAIM, topic4
 from topicgen.cli import cli
-from topicgen.experiments.result import Claim
+from topicgen.experiments import discover
 
 
 def invoke(*args: str):
@@ -71,11 +71,17 @@ def test_every_claim_of_every_result_is_shown_with_its_verdict(quick_cache, html
             assert '<td class="verdict">PASS</td>' in row.group(1)
 
 
+def decay_entry(data: dict) -> dict:
+    return next(e for e in data["experiments"] if e["experiment"] == "gradient-decay")
+
+
 def test_json_contract(data):
     assert set(data) == {"topic", "profile", "experiments", "claims", "versions"}
     assert (data["topic"], data["profile"]) == ("topic4", "quick")
     assert {"torch", "topicgen", "python", "matplotlib", "weasyprint"} <= set(data["versions"])
-    entry = data["experiments"][0]
+    names = [entry["experiment"] for entry in data["experiments"]]
+    assert set(names) == set(discover(TOPIC4_EXPERIMENTS, "topic4"))
+    entry = decay_entry(data)
     assert set(entry) >= {"experiment", "params", "non_default", "seeds", "device", "wall_s",
                           "cache", "claims", "scalars", "code_hash"}
     assert entry["experiment"] == "gradient-decay"
@@ -87,7 +93,7 @@ def test_json_contract(data):
 
 
 def test_quick_profile_values_are_non_defaults_and_highlighted(data, html):
-    decay = data["experiments"][0]
+    decay = decay_entry(data)
     assert decay["params"]["T"] == 40 and "T" in decay["non_default"]
     assert "rho" not in decay["non_default"]
     assert '<tr class="non-default"><td><code>T</code></td>' in html
@@ -99,12 +105,12 @@ def test_each_run_shows_its_figures_numbers_and_provenance(data, html):
 
     for entry in data["experiments"]:
         name = entry["experiment"]
-        for figure in experiments.figure_names(name):
+        for figure in experiments.figure_names(topic4(name)):
             assert f'id="run-{name}-fig-{figure}"' in html, (name, figure)
         assert f"Reproduce: <code>{entry['command']}</code>" in html
         assert f"code <code>{entry['code_hash']}</code>" in html
     # gradient-decay records decay_factor_rnn_std beside decay_factor_rnn: one row, with spread
-    std = data["experiments"][0]["scalars"]["decay_factor_rnn_std"]
+    std = decay_entry(data)["scalars"]["decay_factor_rnn_std"]
     assert re.search(rf"<td><code>decay_factor_rnn</code></td><td class=\"num\">[^<]+</td>"
                      rf"<td class=\"num\">{std:.6g}</td>", html)
     assert "<code>decay_factor_rnn_std</code>" not in html
@@ -116,7 +122,7 @@ def test_the_pdf_is_written(built):
 
 def test_compare_reports_the_number_that_moved(quick_cache, data, tmp_path):
     previous = json.loads(json.dumps(data))
-    scalars = previous["experiments"][0]["scalars"]
+    scalars = decay_entry(previous)["scalars"]
     scalars["decay_factor_rnn"] = scalars["decay_factor_rnn"] * 2
     (tmp_path / "previous.json").write_text(json.dumps(previous))
     result = CliRunner().invoke(cli, [str(a) for a in (
@@ -125,7 +131,7 @@ def test_compare_reports_the_number_that_moved(quick_cache, data, tmp_path):
         "--compare", tmp_path / "previous.json")])
     assert result.exit_code == 0, result.output
     compare = json.loads(result.stdout)["compare"]
-    new = data["experiments"][0]["scalars"]["decay_factor_rnn"]
+    new = decay_entry(data)["scalars"]["decay_factor_rnn"]
     assert compare["scalars"] == [{"run": "gradient-decay", "name": "decay_factor_rnn",
                                    "old": new * 2, "new": new, "change": new - new * 2,
                                    "relative": pytest.approx(-0.5)}]
@@ -152,13 +158,8 @@ def test_compare_refuses_a_file_that_is_not_a_report(make_project, tiny_topic, t
     assert not (project / "output").exists()
 
 
-def test_a_failed_claim_is_shown_as_failed_and_exits_1(make_project, tiny_topic, quick_cache,
-                                                       monkeypatch):
-    from topicgen.experiments import gradient_decay
-
-    wrong = Claim(id="deliberately-wrong", statement="Gradients never vanish.",
-                  expected="decay factor 1", measured="0.5", tolerance="0", passed=False)
-    monkeypatch.setattr(gradient_decay, "claims", lambda result: [wrong])
+def test_a_failed_claim_is_shown_as_failed_and_exits_1(make_project, tiny_topic, quick_cache):
+    tiny_topic[TINY_EXPERIMENT] += WRONG_CLAIM
     project = tiny_project(make_project, tiny_topic, quick_cache)
     result = invoke(*tiny_args(project, "report"))
     assert result.exit_code == 1

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from topicgen.api import Claim, Result
 from topicgen.content.values import (
     LiveValueError,
     make_environment,
@@ -15,7 +16,6 @@ from topicgen.content.values import (
     sig,
 )
 from topicgen.errors import ContentError
-from topicgen.experiments.result import Claim, Result
 
 CHAPTER = Path("content/t1/01-decay.md")
 

@@ -14,16 +14,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from topicgen import experiments, sources
+from topicgen.api import Context, Result
 from topicgen.config import Config, describe
 from topicgen.content.myst import FigureRequest, figure_requests, parse
 from topicgen.content.render import Document, FigureHtml, number_targets, render_chapter
 from topicgen.content.topic import Topic, load_topic
 from topicgen.content.values import make_environment, render_live_values
 from topicgen.errors import ClaimError, ContentError, ParamError, TopicgenError, did_you_mean
-from topicgen.experiments.result import Result
+from topicgen.experiments.loader import Experiment
 from topicgen.files import write_atomic
 from topicgen.freshness import file_digest, fingerprint, previous_manifest, up_to_date
 from topicgen.lock import build_lock
+from topicgen.results import keys
 from topicgen.results.cache import ResultCache
 
 if TYPE_CHECKING:
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 class Run:
     """One experiment at one set of parameters; several figures may share it."""
 
-    experiment: str
+    exp: Experiment
     params: dict[str, Any]
     """Resolved (experiments.params.as_dict): JSON-able, and known without importing."""
     seed: int = 0
@@ -45,6 +47,10 @@ class Run:
     cache_hit: bool = False
     material: dict[str, Any] = field(default_factory=dict)
     """What the result depends on: the cache key's material (see results.cache)."""
+
+    @property
+    def experiment(self) -> str:
+        return self.exp.name
 
     @property
     def command(self) -> str:
@@ -92,7 +98,7 @@ def build_handout(config: Config, argv: list[str] | None = None) -> BuildSummary
         cache = ResultCache(config.cache_path, config.force)
         with stage("plan") as note:
             requests = plan_figures(topic)
-            runs = plan_runs(requests, config.profile, config.seed, cache)
+            runs = plan_runs(requests, topic, config.profile, config.seed, cache)
             note["text"] = f"{len(requests)} figures from {len(runs)} experiment runs"
         run_stage(runs, config, cache)
         with stage("figures") as note:
@@ -132,14 +138,15 @@ def input_roots(config: Config) -> list[Path]:
 
 
 def plan_figures(topic: Topic) -> list[FigureRequest]:
-    """Every figure directive in the topic, checked against the experiment registry."""
+    """Every figure directive in the topic, checked against the topic's experiments."""
     requests = []
     for chapter in topic.chapters:
         for request in figure_requests(parse(chapter.text), chapter.path):
             try:
-                names = experiments.figure_names(request.experiment)
+                experiment = topic.experiment(request.experiment)
             except TopicgenError as error:
                 raise ContentError(error.message, request.path, request.line) from None
+            names = experiments.figure_names(experiment)
             if request.figure not in names:
                 raise ContentError(f'experiment "{request.experiment}" has no figure '
                                    f'"{request.figure}"' + did_you_mean(request.figure, names),
@@ -148,17 +155,18 @@ def plan_figures(topic: Topic) -> list[FigureRequest]:
     return requests
 
 
-def plan_runs(requests: list[FigureRequest], profile: str, seed: int, cache: ResultCache
-              ) -> list[Run]:
+def plan_runs(requests: list[FigureRequest], topic: Topic, profile: str, seed: int,
+              cache: ResultCache) -> list[Run]:
     """One Run per distinct (experiment, resolved parameters), shared by its figures."""
     runs: dict[str, Run] = {}
     for request in requests:
+        experiment = topic.experiment(request.experiment)
         try:
-            params = cache.params(request.experiment, profile, request.overrides)
+            params = cache.params(experiment, profile, request.overrides)
         except ParamError as error:
             raise ContentError(error.message, request.path, request.line) from None
         key = json.dumps([request.experiment, params], sort_keys=True)
-        runs.setdefault(key, Run(request.experiment, params, seed)).labels.append(request.label)
+        runs.setdefault(key, Run(experiment, params, seed)).labels.append(request.label)
     return list(runs.values())
 
 
@@ -173,7 +181,7 @@ def run_stage(runs: list[Run], config: Config, cache: ResultCache) -> None:
 def run_experiments(runs: list[Run], config: Config, cache: ResultCache) -> None:
     from topicgen.results.runner import run_all
 
-    ctx = experiments.Context(seed=config.seed, device=check_device(config.device))
+    ctx = Context(seed=config.seed, device=check_device(config.device))
     run_all(runs, ctx, cache, jobs=config.jobs, fail_fast=config.fail_fast)
 
 
@@ -194,7 +202,7 @@ def draw_figures(requests: list[FigureRequest], runs: list[Run], cache: ResultCa
 
     by_label = {label: run for run in runs for label in run.labels}
     shown = [by_label[request.label] for request in requests]
-    drawn = figures_bytes([(run.experiment, request.figure, run.result, cache.key(run.material))
+    drawn = figures_bytes([(run.exp, request.figure, run.result, cache.key(run.material))
                            for request, run in zip(requests, shown, strict=True)],
                           cache, jobs, fmt, dpi)
     return list(zip(shown, drawn, strict=True))
@@ -209,7 +217,8 @@ def render_handout(topic: Topic, runs: list[Run], figures: dict[str, tuple[str, 
     env = make_environment(results)
     chapters = [(c.path, parse(render_live_values(c.text, c.path, env), config.raw_html))
                 for c in topic.chapters]
-    doc = Document(references=topic.references, raw_html=config.raw_html)
+    doc = Document(references=topic.references, experiments=topic.experiments,
+                   raw_html=config.raw_html)
     doc.figures = {label: FigureHtml(svg, run.result.claims, run.command,
                                      None if label == run.labels[0] else run.labels[0])
                    for label, (svg, run) in figures.items()}
@@ -250,9 +259,8 @@ def figure_files(figures: dict[str, tuple[str, Run]], out: Path, cache: ResultCa
 
 def data_file(run: Run, fmt: str, cache: ResultCache) -> str:
     make = {"json": result_json, "csv": Result.to_csv}[fmt]
-    return cache.artifact({"data": cache.key(run.material), "format": fmt,
-                           "code": sources.file_hashes("topicgen.experiments.result")},
-                          f".{fmt}", lambda: make(run.result).encode("utf-8"), folder="data"
+    return cache.artifact(keys.data_parts(cache.key(run.material), fmt), f".{fmt}",
+                          lambda: make(run.result).encode("utf-8"), folder="data"
                           ).decode("utf-8")
 
 

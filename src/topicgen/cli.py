@@ -28,7 +28,7 @@ class TopicgenGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
             raise
         except Exception as error:
             if ctx.obj and ctx.obj.get("debug"):
@@ -61,7 +61,8 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
 BUILD_OPTIONS = {
     "project": click.option("--project", type=click.Path(file_okay=False, path_type=Path),
                             help="Project root (default: the current folder)."),
-    "topic": click.option("--topic", help="Topic folder under content/ [topic4]."),
+    "topic": click.option("--topic", help="Topic folder under content/ [topicgen.toml's "
+                                          "topic, else the only one]."),
     "out": click.option("--out", type=click.Path(file_okay=False, path_type=Path),
                         help="Output folder [output/<topic>]."),
     "profile": click.option("--profile", type=click.Choice(["quick", "full"]),
@@ -122,15 +123,21 @@ def build_handout_command(fmt: str | None, watch: bool, **options) -> None:
       topicgen build handout --profile quick --watch
     """
     from topicgen.build import input_roots
-    from topicgen.config import load_config
     from topicgen.sources import PACKAGE_DIR
 
-    config = load_config(options.pop("project"), formats=format_choice(fmt), **options)
+    config = topic_config(options, formats=format_choice(fmt))
     build_handout_line = functools.partial(handout_line, config, sys.argv)
     if not watch:
         click.echo(build_handout_line())
         return
     watch_and_rebuild(build_handout_line, input_roots(config) + [PACKAGE_DIR])
+
+
+def topic_config(options: dict, experiments: tuple[str, ...] = (), **more):
+    """The Config of one topic from a command's options (see config.with_topic)."""
+    from topicgen.config import load_config, with_topic
+
+    return with_topic(load_config(options.pop("project"), **options, **more), experiments)
 
 
 def handout_line(config, argv: list[str]) -> str:
@@ -179,7 +186,7 @@ def build_report_command(fmt: str | None, as_json: bool, compare: Path | None,
                          **options) -> None:
     """Build the experiment report: every run, its provenance and its verdict.
 
-    Covers every registered experiment. A failed claim is shown as failed in the report,
+    Covers every experiment of the topic. A failed claim is shown as failed in the report,
     which is still written; the command then exits 1.
 
     \b
@@ -187,10 +194,9 @@ def build_report_command(fmt: str | None, as_json: bool, compare: Path | None,
       topicgen build report --profile quick          # output/topic4/report.html, .pdf, .json
       topicgen build report --json --compare old/report.json
     """
-    from topicgen.config import load_config
     from topicgen.publish.report import build_report
 
-    config = load_config(options.pop("project"), formats=format_choice(fmt), **options)
+    config = topic_config(options, formats=format_choice(fmt))
     summary = build_report(config, argv=sys.argv, compare=compare)
     if as_json:
         click.echo(json.dumps(summary.data, indent=2))
@@ -212,10 +218,9 @@ def build_all_command(fmt: str | None, **options) -> None:
     Example:
       topicgen build all --profile quick
     """
-    from topicgen.config import load_config
     from topicgen.publish.report import build_all
 
-    config = load_config(options.pop("project"), formats=format_choice(fmt), **options)
+    config = topic_config(options, formats=format_choice(fmt))
     report, handout = build_all(config, argv=sys.argv)
     click.echo(report_line(report, config.out_dir))
     names = ", ".join(p.name for p in handout.outputs if p.name.startswith("handout"))
@@ -262,11 +267,10 @@ def figures_command(names: tuple[str, ...], fmt: str, dpi: int, **options) -> No
       topicgen figures                                   # output/topic4/figures/*.svg, *.csv
       topicgen figures gradient-decay --format png --dpi 300 --out slides/
     """
-    from topicgen.config import load_config
     from topicgen.publish.figures import export_figures
 
     out = options.pop("out")
-    config = load_config(options.pop("project"), **options)
+    config = topic_config(options, names)
     written = export_figures(config, names, out or config.out_dir / "figures", fmt, dpi)
     click.echo(f"Wrote {len(written) // 2} figures and their CSV data to "
                f"{written[0].parent if written else out}")
@@ -347,8 +351,14 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     return overrides
 
 
+PROJECT_OPTION = click.option("--project", type=click.Path(file_okay=False, path_type=Path),
+                              default=None, help="Project root (default: the current folder).")
+
+
 @cli.command("run")
 @click.argument("name")
+@PROJECT_OPTION
+@BUILD_OPTIONS["topic"]
 @click.option("-p", "--param", "pairs", multiple=True, metavar="NAME=VALUE",
               help="Override one parameter; lists are comma-separated. Repeatable.")
 @click.option("--profile", type=click.Choice(["quick", "full"]), default="full",
@@ -357,20 +367,25 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu",
               show_default=True, help="Where the experiment runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-def run_command(name: str, pairs: tuple[str, ...], profile: str, seed: int, device: str,
-                as_json: bool) -> None:
+def run_command(name: str, project: Path | None, topic: str | None, pairs: tuple[str, ...],
+                profile: str, seed: int, device: str, as_json: bool) -> None:
     """Run one experiment (never cached) and print its numbers and claims.
 
     \b
     Example:
       topicgen run gradient-decay
       topicgen run gradient-decay -p cells=rnn,linear -p rho=1.1 -p T=200 --json
+      topicgen run my-experiment --topic my-topic --profile quick
     """
     from topicgen import experiments
     from topicgen.build import check_device
+    from topicgen.content.topic import experiment_named, topic_experiments
 
-    params = experiments.resolve_params(name, profile, parse_overrides(pairs))
-    result = experiments.run(name, params, experiments.Context(seed, check_device(device)))
+    config = topic_config({"project": project, "topic": topic}, (name,))
+    found = topic_experiments(config.content_dir, config.topic)
+    experiment = experiment_named(found, name, config.content_dir / config.topic)
+    params = experiments.resolve_params(experiment, profile, parse_overrides(pairs))
+    result = experiments.run(experiment, params, experiments.Context(seed, check_device(device)))
     click.echo(result.to_json() if as_json else describe_result(result))
     if not result.passed:
         sys.exit(1)
@@ -391,18 +406,22 @@ def describe_result(result) -> str:
 
 
 @cli.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
-def list_command(as_json: bool) -> None:
-    """List the experiments, their figures and parameters.
+@PROJECT_OPTION
+@BUILD_OPTIONS["topic"]
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def list_command(project: Path | None, topic: str | None, as_json: bool) -> None:
+    """List a topic's experiments, their figures and parameters.
 
     \b
     Example:
       topicgen list
-      topicgen list --json
+      topicgen list --topic topic4 --json
     """
+    from topicgen.content.topic import topic_experiments
     from topicgen.experiments.catalog import catalog
 
-    entries = catalog()
+    config = topic_config({"project": project, "topic": topic})
+    entries = catalog(topic_experiments(config.content_dir, config.topic))
     if as_json:
         click.echo(json.dumps(entries, indent=2))
         return
@@ -414,15 +433,38 @@ def list_command(as_json: bool) -> None:
                        f"quick: {p['quick']}) {p['help']}")
 
 
+@cli.command("new")
+@click.argument("slug")
+@click.option("--title", help="The topic's title [the slug in words].")
+@PROJECT_OPTION
+def new_command(slug: str, title: str | None, project: Path | None) -> None:
+    """Start a topic: content/SLUG/ with a chapter, an experiment, its figure and a claim.
+
+    The new topic builds at once; replace its chapter and experiment with your own
+    (docs/writing-experiments.md).
+
+    \b
+    Example:
+      topicgen new attention --title "Attention from scratch"
+      topicgen build handout --topic attention --profile quick
+    """
+    from topicgen.config import load_config
+    from topicgen.newtopic import new_topic
+
+    root = new_topic(load_config(project).content_dir, slug, title)
+    click.echo(f"Created {root}. Build it with: topicgen build handout --topic {slug}")
+
+
 @cli.command("check")
 @click.argument("names", nargs=-1)
-@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None)
+@PROJECT_OPTION
+@BUILD_OPTIONS["topic"]
 @click.option("--profile", type=click.Choice(["quick", "full"]), default=None,
               help="Parameter profile [full].")
 @click.option("--force", is_flag=True, default=None, help="Ignore cached results.")
-def check_command(names: tuple[str, ...], project: Path | None, profile: str | None,
-                  force: bool | None) -> None:
-    """Run every experiment (through the cache) and judge its claims, without rendering.
+def check_command(names: tuple[str, ...], project: Path | None, topic: str | None,
+                  profile: str | None, force: bool | None) -> None:
+    """Run a topic's experiments (through the cache) and judge their claims, without rendering.
 
     Exits 1 if any claim fails.
 
@@ -432,9 +474,9 @@ def check_command(names: tuple[str, ...], project: Path | None, profile: str | N
       topicgen check gradient-decay attention-scaling
     """
     from topicgen.check import check_claims
-    from topicgen.config import load_config
 
-    config = load_config(project, profile=profile, force=force)
+    config = topic_config({"project": project, "topic": topic, "profile": profile,
+                           "force": force}, names)
     failed = 0
     for name, result, hit in check_claims(config, names):
         source = "cached" if hit else f"{result.provenance['wall_s']:.1f} s"
@@ -479,6 +521,9 @@ def main() -> None:
     try:
         cli(prog_name="topicgen")
         code = None
+    except BrokenPipeError:  # `topicgen list | head`: the reader has all it wants
+        code = 1
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except SystemExit as done:
         code = done.code
         if isinstance(code, str):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from topicgen.content.topic import check_keys, read_toml
+from topicgen.content.topic import check_keys, choose_topic, read_toml
 from topicgen.errors import UsageError, did_you_mean
 
 FORMATS = ("html", "pdf")
@@ -26,8 +26,8 @@ def default_jobs() -> int:
 class Config:
     project: Path = field(default_factory=Path.cwd)
     """Project root: holds content/, optional templates/ overrides and topicgen.toml."""
-    topic: str = "topic4"
-    """Folder under content/ to build."""
+    topic: str | None = None
+    """Folder under content/ to build; default: the only one (see `with_topic`)."""
     out: Path | None = None
     """Output folder; default output/<topic>."""
     formats: tuple[str, ...] = FORMATS
@@ -70,7 +70,6 @@ FILE_KEYS = {"topic": str, "out": str, "formats": list, "profile": str, "paper":
              "cache_dir": str, "seed": int, "device": str, "jobs": int, "raw_html": bool}
 
 
-
 def load_config(project: Path | None = None, **flags: Any) -> Config:
     """Config from topicgen.toml (if present) overridden by flags that are not None."""
     project = (project or Path.cwd()).resolve()
@@ -88,6 +87,13 @@ def load_config(project: Path | None = None, **flags: Any) -> Config:
         values["formats"] = tuple(values["formats"])
     validate(values)
     return Config(**values)
+
+
+def with_topic(config: Config, experiments: tuple[str, ...] = ()) -> Config:
+    """`config` for one topic: the one given, else the only one, else the one holding every
+    experiment in `experiments` (see content.topic.choose_topic)."""
+    return dataclasses.replace(config, topic=choose_topic(config.content_dir, config.topic,
+                                                          experiments))
 
 
 def source_date_epoch() -> int | None:

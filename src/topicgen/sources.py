@@ -1,8 +1,9 @@
-"""Content hashes of topicgen's own source files, read without importing anything heavy.
+"""Content hashes of source files and what they import, read without importing anything heavy.
 
-A cached result or figure is valid while the code that produced it is unchanged: the module
-itself and every topicgen module it imports, directly or through others. The imports are
-read from the syntax tree, so hashing never imports torch or matplotlib.
+A cached result or figure is valid while the code that produced it is unchanged: its file and
+every module it imports, directly or through others, that belongs to topicgen or to the
+topic's own experiments folder. The imports are read from the syntax tree, so hashing never
+imports torch or matplotlib.
 """
 
 from __future__ import annotations
@@ -18,27 +19,41 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 PACKAGE = "topicgen"
 
+# Packages whose modules are followed: name -> (folder, label of its files in a key).
+# A topic's experiments folder joins when it is first loaded (see experiments.loader).
+ROOTS: dict[str, tuple[Path, str]] = {PACKAGE: (PACKAGE_DIR, PACKAGE)}
+
+
+def add_root(package: str, folder: Path, label: str) -> None:
+    """Follow imports into `package`, whose modules are the files in `folder`."""
+    ROOTS[package] = (folder.resolve(), label)
+
 
 def module_file(module: str) -> Path | None:
-    """The file of a topicgen module (`topicgen.a.b` -> a/b.py or a/b/__init__.py)."""
-    parts = module.split(".")
-    if parts[0] != PACKAGE:
-        return None
-    base = PACKAGE_DIR.joinpath(*parts[1:])
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
+    """The file of a followed module (`topicgen.a.b` -> a/b.py or a/b/__init__.py)."""
+    for package, (folder, _) in ROOTS.items():
+        if module == package or module.startswith(package + "."):
+            base = folder.joinpath(*module.split(".")[package.count(".") + 1:])
+            candidates = [base / "__init__.py"]
+            if module != package:
+                candidates.insert(0, base.with_suffix(".py"))
+            return next((path for path in candidates if path.is_file()), None)
     return None
 
 
-@cache
 def imported_modules(module: str) -> frozenset[str]:
-    """The topicgen modules `module` imports, with the packages Python runs on the way.
-    Cached: the closures of a build's twenty experiment and figure modules share most of
-    their imports."""
+    """The followed modules `module` imports, with the packages Python runs on the way."""
     path = module_file(module)
     if path is None:
         return frozenset()
+    stat = path.stat()
+    return _imported_modules(module, path, stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _imported_modules(module: str, path: Path, mtime_ns: int, size: int) -> frozenset[str]:
+    """Memoised by modification time and size, like _sha256_file: the closures of a build's
+    experiment and figure modules share most of their imports, and an edit is seen."""
     is_package = path.name == "__init__.py"
     found: set[str] = set()
     for node in import_statements(path.read_text("utf-8")):
@@ -80,9 +95,8 @@ def absolute_module(current: str, name: str | None, level: int, is_package: bool
     return ".".join(anchor + ([name] if name else []))
 
 
-@cache
 def module_closure(module: str) -> tuple[Path, ...]:
-    """`module`'s file and the files of every topicgen module it reaches, sorted."""
+    """`module`'s file and the files of every followed module it reaches, sorted."""
     seen: set[str] = set()
     todo = [module]
     while todo:
@@ -94,9 +108,8 @@ def module_closure(module: str) -> tuple[Path, ...]:
     return tuple(sorted(p for p in map(module_file, seen) if p is not None))
 
 
-def dict_keys(module: str, variable: str) -> list[str]:
-    """The string keys of the literal dict a module assigns to `variable`, without importing."""
-    path = module_file(module)
+def dict_keys(path: Path, variable: str) -> list[str]:
+    """The string keys of the literal dict a file assigns to `variable`, without importing."""
     for node in ast.parse(path.read_bytes(), filename=str(path)).body:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict) and any(
                 isinstance(t, ast.Name) and t.id == variable for t in node.targets):
@@ -104,10 +117,9 @@ def dict_keys(module: str, variable: str) -> list[str]:
     raise LookupError(f"{path} assigns no literal dict to {variable}")
 
 
-def definitions(module: str) -> dict[str, tuple[int, str]]:
-    """Public top-level functions and classes of a module: name -> (first line, source),
-    decorators included, read without importing the module."""
-    path = module_file(module)
+def definitions(path: Path) -> dict[str, tuple[int, str]]:
+    """Public top-level functions and classes of a file: name -> (first line, source),
+    decorators included, read without importing it."""
     stat = path.stat()
     return _definitions(path, stat.st_mtime_ns, stat.st_size)
 
@@ -126,10 +138,19 @@ def _definitions(path: Path, mtime_ns: int, size: int) -> dict[str, tuple[int, s
     return found
 
 
-def file_hashes(module: str) -> dict[str, str]:
-    """Relative path -> short sha256 for each file in `module`'s closure."""
-    return {str(path.relative_to(PACKAGE_DIR)): sha256_file(path)[:16]
-            for path in module_closure(module)}
+def file_hashes(*modules: str) -> dict[str, str]:
+    """Labelled path (`topicgen/api.py`, `topic4/experiments/x.py`) -> short sha256, for each
+    file in the closures of `modules`."""
+    return {label(path): sha256_file(path)[:16]
+            for module in modules for path in module_closure(module)}
+
+
+def label(path: Path) -> str:
+    """A file's name in a key: its root's label and its path below that root."""
+    for folder, name in ROOTS.values():
+        if path.is_relative_to(folder):
+            return f"{name}/{path.relative_to(folder).as_posix()}"
+    return path.as_posix()
 
 
 def sha256_file(path: Path) -> str:

@@ -43,7 +43,7 @@ class FigureHtml:
     """What the build drew for one figure directive."""
 
     svg: str
-    claims: list  # of experiments.result.Claim
+    claims: list  # of api.Claim
     run_command: str
     claims_shown_at: str | None = None  # label of the figure that already lists this run's claims
 
@@ -67,6 +67,7 @@ class Document:
     targets: dict[str, Target] = field(default_factory=dict)
     figures: dict[str, FigureHtml] = field(default_factory=dict)
     references: dict = field(default_factory=dict)  # key -> content.topic.Reference
+    experiments: dict = field(default_factory=dict)  # name -> experiments.Experiment
     raw_html: bool = False  # let raw HTML in the Markdown through (trusted content only)
     citations: list[str] = field(default_factory=list)  # keys, in order of first citation
     sources: dict[str, SourceRef] = field(default_factory=dict)
@@ -325,7 +326,7 @@ class HandoutRenderer(RendererHTML):
 
     def role_source(self, role, spec, tokens, idx):
         try:
-            ref = self.doc.sources.get(spec) or find_source(spec)
+            ref = self.doc.sources.get(spec) or find_source(spec, self.doc.experiments)
         except TopicgenError as error:
             raise self.error(error.message, tokens, idx) from None
         self.doc.sources[spec] = ref
@@ -339,23 +340,24 @@ def topic_root(chapter: Path) -> Path:
                 chapter.parent)
 
 
-def find_source(spec: str) -> SourceRef:
+def find_source(spec: str, experiments: dict) -> SourceRef:
     """`gradient-decay:hidden_state_gradients` -> the function, its file, line and code."""
-    from topicgen import experiments, sources
+    from topicgen import sources
 
-    name, _, function = spec.partition(":")
-    experiments.check_name(name.strip())
-    module = f"topicgen.experiments.{experiments.EXPERIMENTS[name.strip()]}"
-    own = sources.definitions(module)  # not what it imports: that is not its code
-    if function.strip() not in own:
+    name, _, function = (part.strip() for part in spec.partition(":"))
+    if name not in experiments:
+        raise ContentError(f'unknown experiment "{name}"' + did_you_mean(name, experiments))
+    path = experiments[name].path
+    own = sources.definitions(path)  # not what it imports: that is not its code
+    if function not in own:
         raise ContentError(f'experiment "{name}" has no function "{function}"'
                            + did_you_mean(function, own))
-    line, code = own[function.strip()]
-    stem = module.rsplit(".", 1)[-1]
+    line, code = own[function]
     return SourceRef(
         anchor=f"code-{name}-{function}", experiment=name, function=function,
-        module=module, qualname=f"{stem}.{function}",
-        file=f"src/{module.replace('.', '/')}.py", line=line, code=code,
+        module=path.stem, qualname=f"{path.stem}.{function}",
+        file=f"content/{experiments[name].topic}/experiments/{path.name}", line=line,
+        code=code,
     )
 
 

@@ -1,4 +1,4 @@
-"""Load a topic folder: topic.toml, references.toml and the chapters it lists."""
+"""Load a topic folder: topic.toml, references.toml, the chapters it lists, its experiments."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from topicgen.errors import ContentError, UsageError, did_you_mean
+from topicgen.experiments.loader import Experiment, discover
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,6 +51,25 @@ class Topic:
     authors: list[str]
     chapters: list[Chapter]
     references: dict[str, Reference] = field(default_factory=dict)
+    experiments: dict[str, Experiment] = field(default_factory=dict)
+
+    def experiment(self, name: str) -> Experiment:
+        return experiment_named(self.experiments, name, self.root)
+
+
+def experiment_named(found: dict[str, Experiment], name: str, root: Path) -> Experiment:
+    """The experiment `name` of a topic (folder `root`), or a UsageError saying which exist."""
+    if name not in found:
+        hint = did_you_mean(name, found) or \
+            f" (topic {root.name} has no experiments: add files to {root / 'experiments'})"
+        raise UsageError(f'unknown experiment "{name}"' + hint)
+    return found[name]
+
+
+def topic_experiments(content_dir: Path, slug: str) -> dict[str, Experiment]:
+    """A topic's experiments without reading its chapters (for run, list and check)."""
+    check_topic(content_dir, slug)
+    return discover(content_dir / slug / "experiments", slug)
 
 
 def available_topics(content_dir: Path) -> list[str]:
@@ -58,15 +78,37 @@ def available_topics(content_dir: Path) -> list[str]:
     return sorted(p.name for p in content_dir.iterdir() if (p / "topic.toml").is_file())
 
 
+def choose_topic(content_dir: Path, given: str | None, experiments: tuple[str, ...] = ()) -> str:
+    """The topic a command works on: the one given (--topic or topicgen.toml), else the only
+    one, else the one topic holding every experiment named; otherwise a UsageError."""
+    if given:
+        return given
+    slugs = available_topics(content_dir)
+    if len(slugs) == 1:
+        return slugs[0]
+    if not content_dir.is_dir():
+        check_topic(content_dir, "")  # says the folder is missing
+    if not slugs:
+        raise UsageError(f"no topics in {content_dir} (a topic is a folder there with a "
+                         "topic.toml; topicgen new SLUG starts one)")
+    if experiments:
+        holding = [slug for slug in slugs if set(experiments) <= set(
+            discover(content_dir / slug / "experiments", slug))]
+        if len(holding) == 1:
+            return holding[0]
+        if holding:
+            raise UsageError(f"{', '.join(experiments)}: in several topics "
+                             f"({', '.join(holding)}); choose one with --topic")
+        if len(experiments) == 1:
+            raise UsageError(f'unknown experiment "{experiments[0]}": no topic in {content_dir} '
+                             f"has it ({', '.join(slugs)})")
+    raise UsageError(f"several topics in {content_dir} ({', '.join(slugs)}): choose one "
+                     "with --topic, or set topic in topicgen.toml")
+
+
 def load_topic(content_dir: Path, slug: str) -> Topic:
     """Read and validate one topic; every problem is a ContentError naming file and key."""
-    root = content_dir / slug
-    if not (root / "topic.toml").is_file():
-        if not content_dir.is_dir():
-            raise UsageError(f"content folder {content_dir} does not exist "
-                             "(run topicgen from the project root or pass --project)")
-        raise UsageError(f'unknown topic "{slug}" in {content_dir}'
-                         + did_you_mean(slug, available_topics(content_dir)))
+    root = check_topic(content_dir, slug)
     meta_path = root / "topic.toml"
     meta = read_toml(meta_path)
     check_keys(meta, TOPIC_KEYS, REQUIRED_TOPIC_KEYS, meta_path)
@@ -79,7 +121,20 @@ def load_topic(content_dir: Path, slug: str) -> Topic:
         slug=slug, root=root, title=meta["title"], label=meta.get("label", slug),
         summary=meta.get("summary", ""), authors=list(meta.get("authors", [])),
         chapters=chapters, references=references,
+        experiments=discover(root / "experiments", slug),
     )
+
+
+def check_topic(content_dir: Path, slug: str) -> Path:
+    """The topic's folder, or a UsageError naming the topics there are."""
+    root = content_dir / slug
+    if not (root / "topic.toml").is_file():
+        if not content_dir.is_dir():
+            raise UsageError(f"content folder {content_dir} does not exist "
+                             "(run topicgen from the project root or pass --project)")
+        raise UsageError(f'unknown topic "{slug}" in {content_dir}'
+                         + did_you_mean(slug, available_topics(content_dir)))
+    return root
 
 
 def load_chapter(root: Path, name: Any, meta_path: Path) -> Chapter:

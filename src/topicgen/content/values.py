@@ -9,8 +9,8 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
+from topicgen.api import Result
 from topicgen.errors import ContentError, did_you_mean, jinja_location
-from topicgen.experiments.result import Result
 
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 MAX_DIGITS = 17  # a float carries 17 significant digits; more would print noise

@@ -1,4 +1,4 @@
-"""What `topicgen list` shows: every experiment, its figures and its parameters."""
+"""What `topicgen list` shows: a topic's experiments, their figures and their parameters."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ import typing
 from typing import Any
 
 from topicgen import experiments
+from topicgen.experiments.loader import Experiment
 from topicgen.experiments.params import describe_range
 
 
-def catalog() -> list[dict[str, Any]]:
-    return [describe(name) for name in experiments.EXPERIMENTS]
+def catalog(found: dict[str, Experiment]) -> list[dict[str, Any]]:
+    return [describe(experiment) for experiment in found.values()]
 
 
-def describe(name: str) -> dict[str, Any]:
-    module = experiments.load(name)
+def describe(experiment: Experiment) -> dict[str, Any]:
+    module = experiments.load(experiment)
+    quick = getattr(module, "QUICK", {})
     hints = typing.get_type_hints(module.Params)
     full = module.Params()
     params = []
@@ -24,12 +26,13 @@ def describe(name: str) -> dict[str, Any]:
             "name": field.name,
             "type": type_name(hints[field.name]),
             "default": show(getattr(full, field.name)),
-            "quick": show(module.QUICK.get(field.name, getattr(full, field.name))),
+            "quick": show(quick.get(field.name, getattr(full, field.name))),
             "range": describe_range(field),
             "help": field.metadata.get("help", ""),
         })
-    return {"name": name, "summary": module.SUMMARY, "figures": experiments.figure_names(name),
-            "params": params}
+    return {"name": experiment.name, "topic": experiment.topic,
+            "summary": experiments.summary(experiment),
+            "figures": experiments.figure_names(experiment), "params": params}
 
 
 def type_name(kind: Any) -> str:

@@ -1,8 +1,9 @@
-"""Experiment parameters: declared once on a frozen dataclass, parsed from `-p name=value`.
+"""Experiment parameters: parsed from `-p name=value` and validated in one place.
 
-Each field is declared with `param(...)`, which records the range or choices the value must
-respect and a one-line help text. Validation runs in one place (`validate`) so every
-experiment reports bad values the same way.
+Each `Params` field is declared with `topicgen.api.param(...)`, which records the range or
+choices the value must respect and a one-line help text. Validation runs here, so every
+experiment reports bad values the same way (and rewording an error reruns nothing: this
+module is not part of any result's key).
 """
 
 from __future__ import annotations
@@ -13,13 +14,6 @@ import typing
 from typing import Any
 
 from topicgen.errors import ParamError, did_you_mean
-
-
-def param(default: Any, help: str, *, min: float | None = None, max: float | None = None,
-          choices: tuple[str, ...] | None = None, min_len: int = 1) -> Any:
-    """A dataclass field with its allowed range, for `Params` classes."""
-    meta = {"help": help, "min": min, "max": max, "choices": choices, "min_len": min_len}
-    return dataclasses.field(default=default, metadata=meta)
 
 
 def field_types(params_cls: type) -> dict[str, Any]:
@@ -98,7 +92,10 @@ def validate(params: Any, experiment: str) -> None:
             if not _in_range(field.metadata, item):
                 raise _out_of_range(experiment, field, repr(item))
     if hasattr(params, "check"):
-        params.check()
+        try:
+            params.check()
+        except ValueError as error:
+            raise ParamError(str(error)) from None
 
 
 def _in_range(meta: typing.Mapping[str, Any], value: Any) -> bool:
@@ -114,9 +111,3 @@ def _out_of_range(experiment: str, field: dataclasses.Field, got: str) -> ParamE
     return ParamError(
         f'parameter "{field.name}" of "{experiment}" must be {describe_range(field)}, got {got}'
     )
-
-
-def as_dict(params: Any) -> dict[str, Any]:
-    """The resolved parameters as JSON-able values (tuples become lists)."""
-    values = dataclasses.asdict(params)
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}

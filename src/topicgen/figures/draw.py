@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from topicgen import experiments, sources
-from topicgen.experiments.result import Result
+from topicgen import experiments
+from topicgen.api import Result
+from topicgen.errors import ContentError
+from topicgen.experiments.loader import Experiment, last_frame_in
 from topicgen.pools import WorkerPool
 from topicgen.results.cache import ResultCache
+from topicgen.results.keys import figure_parts
 from topicgen.svg import with_title
 
 
-def figures_bytes(wanted: list[tuple[str, str, Result, str]], cache: ResultCache, jobs: int,
+def figures_bytes(wanted: list[tuple[Experiment, str, Result, str]], cache: ResultCache, jobs: int,
                   fmt: str = "svg", dpi: int = 200) -> list[bytes]:
     """The file content of each (experiment, figure, result, result key), cached by the
     result's key and the figure code's sources; those not cached are drawn in `jobs` processes.
@@ -17,7 +20,7 @@ def figures_bytes(wanted: list[tuple[str, str, Result, str]], cache: ResultCache
     An SVG carries its alt text (what is plotted, read from the drawn figure) as its
     `<title>`, the accessible name screen readers announce.
     """
-    keys = [cache_parts(experiment, figure, result_key, fmt, dpi)
+    keys = [figure_parts(result_key, experiment, figure, fmt, dpi)
             for experiment, figure, _, result_key in wanted]
     found = [cache.find(parts, f".{fmt}", "figures") for parts in keys]
     missing = [i for i, data in enumerate(found) if data is None]
@@ -34,23 +37,24 @@ def figures_bytes(wanted: list[tuple[str, str, Result, str]], cache: ResultCache
     return found
 
 
-def cache_parts(experiment: str, figure: str, result_key: str, fmt: str, dpi: int) -> dict:
-    """What a drawn figure depends on."""
-    return {
-        "result": result_key,
-        "figure": figure,
-        "format": fmt,
-        "dpi": dpi if fmt == "png" else None,  # svg and pdf are vector: dpi changes nothing
-        "code": sources.file_hashes(f"topicgen.figures.{experiments.EXPERIMENTS[experiment]}"),
-        "matplotlib": sources.version("matplotlib"),
-    }
-
-
-def draw(experiment: str, figure: str, result: Result, fmt: str, dpi: int) -> bytes:
+def draw(experiment: Experiment, figure: str, result: Result, fmt: str, dpi: int) -> bytes:
     from topicgen.figures.alt import describe  # matplotlib: only when something is drawn
     from topicgen.figures.style import save
 
-    fig = experiments.load_figures(experiment).FIGURES[figure](result)
+    fig = drawing(experiment, figure, result)
     alt = describe(fig)
     data = save(fig, fmt, dpi)
     return with_title(data.decode("utf-8"), alt).encode("utf-8") if fmt == "svg" else data
+
+
+def drawing(experiment: Experiment, figure: str, result: Result):
+    """The figure's matplotlib Figure; an exception in its code is a ContentError naming the
+    line of the figures file where it happened."""
+    draw_function = experiments.load_figures(experiment)[figure]
+    try:
+        return draw_function(result)
+    except Exception as error:
+        path, line = last_frame_in(error, experiment.path.parent)
+        raise ContentError(f'figure "{figure}" of {experiment.name} failed: '
+                           f"{type(error).__name__}: {error}",
+                           path or experiment.figures_path, line) from None

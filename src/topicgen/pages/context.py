@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from topicgen import sources
 from topicgen.config import source_date_epoch
 from topicgen.content.render import Document, SourceRef, highlight
 from topicgen.content.topic import Reference, Topic
+from topicgen.results.keys import listing_parts
 
 if TYPE_CHECKING:
     from topicgen.results.cache import ResultCache
@@ -79,7 +79,6 @@ def handout_page(topic: Topic, chapters_html: list[str], doc: Document, paper: s
 def listing_html(code: str, cache: ResultCache) -> str:
     """Python code, highlighted, from `cache` where it is there: the appendix lists some
     twenty functions, and highlighting them took 0.15 s on every rebuild."""
-    return cache.artifact({"listing": code, "pygments": sources.version("pygments"),
-                           "code": sources.file_hashes("topicgen.content.render")},
-                          ".html", lambda: highlight(code, "python").encode("utf-8"),
+    return cache.artifact(listing_parts(code), ".html",
+                          lambda: highlight(code, "python").encode("utf-8"),
                           folder="listings").decode("utf-8")

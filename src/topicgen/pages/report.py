@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from topicgen import experiments
+from topicgen.api import as_dict
 from topicgen.config import Config
 from topicgen.content.topic import Topic
-from topicgen.experiments.params import as_dict
 from topicgen.pages.context import build_date
 from topicgen.svg import prefix_ids
 
@@ -119,13 +119,13 @@ def report_page(topic: Topic, config: Config, runs: list[Run], figures: list[lis
 
 def run_section(run: Run, entry: dict[str, Any], drawn: list[tuple[str, str]],
                 profile: str) -> RunSection:
-    module = experiments.load(run.experiment)
+    module = experiments.load(run.exp)
     anchor = "run-" + re.sub(r"[^\w-]", "-", entry["run"])
     title = run.experiment + (f" ({', '.join(run.labels)})" if entry["run"] != run.experiment
                               else "")
     return RunSection(
         entry=entry, anchor=anchor, title=title, description=first_paragraph(module.__doc__),
-        summary=module.SUMMARY, params=param_rows(run, entry["non_default"]),
+        summary=experiments.summary(run.exp), params=param_rows(run, entry["non_default"]),
         profile=profile_label(run, profile),
         figures=[(name, Markup(prefix_ids(svg, f"{anchor}-{name}"))) for name, svg in drawn],
         scalars=scalar_rows(run.result.scalars), series=series_rows(run.result.series),
@@ -138,14 +138,14 @@ def first_paragraph(docstring: str | None) -> str:
 
 
 def param_rows(run: Run, non_default: list[str]) -> list[ParamRow]:
-    defaults = as_dict(experiments.load(run.experiment).Params())
+    defaults = as_dict(experiments.load(run.exp).Params())
     return [ParamRow(name, show(value), show(defaults[name]), name in non_default)
             for name, value in run.params.items()]
 
 
 def profile_label(run: Run, profile: str) -> str:
     """The profile, plus the parameters a figure directive set on top of it."""
-    base = as_dict(experiments.resolve_params(run.experiment, profile))
+    base = as_dict(experiments.resolve_params(run.exp, profile))
     extra = [name for name, value in run.params.items() if value != base[name]]
     return profile + (f" + {', '.join(extra)}" if extra else "")
 

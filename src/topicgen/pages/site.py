@@ -23,7 +23,7 @@ class GalleryFigure:
     caption: Markup
     alt: str
     experiment: str
-    module: str  # the experiment's module stem: its code page is code/<module>.html
+    module: str  # the experiment file's stem: its code page is <topic>/code/<module>.html
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from topicgen import experiments
 from topicgen.build import draw_figures, plan_figures, plan_runs, run_experiments
 from topicgen.config import Config
 from topicgen.content.myst import FigureRequest
-from topicgen.content.topic import load_topic
+from topicgen.content.topic import Topic, load_topic
 from topicgen.errors import UsageError, did_you_mean
+from topicgen.experiments.loader import Experiment
 from topicgen.files import write_atomic
 from topicgen.lock import build_lock
 from topicgen.results.cache import ResultCache
@@ -29,9 +30,9 @@ def export_figures(config: Config, names: tuple[str, ...], out_dir: Path, fmt: s
     """Write `<label>.<fmt>` and `<label>.csv` for each selected figure; returns the paths."""
     with build_lock(config.project / ".topicgen"):
         topic = load_topic(config.content_dir, config.topic)
-        requests = select(plan_figures(topic), names)
+        requests = select(plan_figures(topic), names, topic)
         cache = ResultCache(config.cache_path, config.force)
-        runs = plan_runs(requests, config.profile, config.seed, cache)
+        runs = plan_runs(requests, topic, config.profile, config.seed, cache)
         run_experiments(runs, config, cache)
         drawn = draw_figures(requests, runs, cache, config.jobs, fmt, dpi)
         written = []
@@ -45,24 +46,25 @@ def export_figures(config: Config, names: tuple[str, ...], out_dir: Path, fmt: s
         return written
 
 
-def select(requests: list[FigureRequest], names: tuple[str, ...]) -> list[FigureRequest]:
+def select(requests: list[FigureRequest], names: tuple[str, ...], topic: Topic
+           ) -> list[FigureRequest]:
     """The requests named by label or experiment (all when `names` is empty), in topic order."""
     if not names:
         return requests
     chosen: list[FigureRequest] = []
     for name in names:
         matches = [r for r in requests if name in (r.label, r.experiment)]
-        if not matches and name in experiments.EXPERIMENTS:
-            matches = default_requests(name)
+        if not matches and name in topic.experiments:
+            matches = default_requests(topic.experiments[name])
         if not matches:
-            choices = {r.label for r in requests} | set(experiments.EXPERIMENTS)
+            choices = {r.label for r in requests} | set(topic.experiments)
             raise UsageError(f'no figure or experiment "{name}"' + did_you_mean(name, choices))
         chosen += [m for m in matches if m not in chosen]
     return chosen
 
 
-def default_requests(experiment: str) -> list[FigureRequest]:
-    template = FigureRequest(label="", experiment=experiment, figure="", overrides={}, alt="",
-                             caption="", path=Path(), line=0, caption_line=0)
-    return [dataclasses.replace(template, label=f"{experiment}.{figure}", figure=figure)
+def default_requests(experiment: Experiment) -> list[FigureRequest]:
+    template = FigureRequest(label="", experiment=experiment.name, figure="", overrides={},
+                             alt="", caption="", path=Path(), line=0, caption_line=0)
+    return [dataclasses.replace(template, label=f"{experiment.name}.{figure}", figure=figure)
             for figure in experiments.figure_names(experiment)]

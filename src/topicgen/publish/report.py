@@ -1,8 +1,8 @@
 """build_report(): every experiment run with its provenance and its verdict.
 
-The report covers every experiment of the registry: the runs the handout plans (so the same
+The report covers every experiment of the topic: the runs the handout plans (so the same
 cached results serve both) plus one run at the profile's defaults for each experiment the
-topic does not show. Unlike the handout, a failed claim does not stop the report: it is
+handout does not show. Unlike the handout, a failed claim does not stop the report: it is
 written showing the failure, and the caller decides the exit code (see `failed_claims`).
 `report.json` (docs/report-format.md) is written beside report.html so a later build can
 `--compare` against it.
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from topicgen import experiments, sources
+from topicgen.api import as_dict
 from topicgen.build import (
     BuildSummary,
     Run,
@@ -32,7 +33,6 @@ from topicgen.build import (
 )
 from topicgen.config import Config
 from topicgen.content.topic import Topic, load_topic
-from topicgen.experiments.params import as_dict
 from topicgen.files import write_atomic
 from topicgen.lock import build_lock
 from topicgen.publish.compare import compare_reports, read_report
@@ -69,7 +69,7 @@ def build_report(config: Config, argv: list[str] | None = None,
         cache = ResultCache(config.cache_path, config.force)
         with stage("plan") as note:
             runs = report_runs(topic, config, cache)
-            note["text"] = f"{len(runs)} runs of {len(experiments.EXPERIMENTS)} experiments"
+            note["text"] = f"{len(runs)} runs of {len(topic.experiments)} experiments"
         run_stage(runs, config, cache)
         with stage("figures") as note:
             figures = report_figures(runs, cache, config.jobs)
@@ -102,12 +102,13 @@ def build_all(config: Config, argv: list[str] | None = None) -> tuple[ReportSumm
 
 
 def report_runs(topic: Topic, config: Config, cache: ResultCache) -> list[Run]:
-    """The handout's runs, then one default run per experiment it leaves out; registry order."""
-    runs = plan_runs(plan_figures(topic), config.profile, config.seed, cache)
+    """The handout's runs, then one default run per experiment it leaves out: grouped by
+    experiment, in the order the handout first shows them, the others by file name."""
+    runs = plan_runs(plan_figures(topic), topic, config.profile, config.seed, cache)
     shown = {run.experiment for run in runs}
-    runs += [Run(name, cache.params(name, config.profile, {}), config.seed)
-             for name in experiments.EXPERIMENTS if name not in shown]
-    order = list(experiments.EXPERIMENTS)
+    runs += [Run(experiment, cache.params(experiment, config.profile, {}), config.seed)
+             for name, experiment in topic.experiments.items() if name not in shown]
+    order = list(dict.fromkeys(run.experiment for run in runs))
     return sorted(runs, key=lambda run: order.index(run.experiment))
 
 
@@ -116,11 +117,11 @@ def report_figures(runs: list[Run], cache: ResultCache, jobs: int
     """For each run, every figure of its experiment as (name, SVG text), through the cache."""
     from topicgen.figures.draw import figures_bytes
 
-    wanted = [(run.experiment, name, run.result, cache.key(run.material))
-              for run in runs for name in experiments.figure_names(run.experiment)]
+    wanted = [(run.exp, name, run.result, cache.key(run.material))
+              for run in runs for name in experiments.figure_names(run.exp)]
     svgs = iter(figures_bytes(wanted, cache, jobs))
     return [[(name, next(svgs).decode("utf-8"))
-             for name in experiments.figure_names(run.experiment)] for run in runs]
+             for name in experiments.figure_names(run.exp)] for run in runs]
 
 
 def run_ids(runs: list[Run]) -> list[str]:
@@ -136,7 +137,7 @@ def run_ids(runs: list[Run]) -> list[str]:
 
 def non_defaults(run: Run) -> list[str]:
     """Parameters that differ from the experiment's full-profile defaults (`Params()`)."""
-    defaults = as_dict(experiments.load(run.experiment).Params())
+    defaults = as_dict(experiments.load(run.exp).Params())
     return [name for name, value in run.params.items() if value != defaults[name]]
 
 

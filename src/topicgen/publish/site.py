@@ -24,6 +24,7 @@ from topicgen.build import publish, stage
 from topicgen.config import Config
 from topicgen.content.topic import Topic, available_topics, load_topic
 from topicgen.errors import ClaimError, TopicgenError, UsageError
+from topicgen.experiments.loader import Experiment
 from topicgen.freshness import file_digest, previous_manifest
 from topicgen.lock import build_lock
 from topicgen.pages import render_page, theme_dir
@@ -96,15 +97,9 @@ def site_files(config: Config, slugs: list[str], out_dir: Path, base: str | None
     files[out_dir / "index.html"] = render(config, "site_index.html", page, topics=cards)
     files[out_dir / "404.html"] = render(config, "site_404.html", page, title="Page not found",
                                          root=base or "")
-    experiments_shown: set[str] = set()
     for topic, card in zip(topics, cards, strict=True):
         built = config.project / "output" / topic.slug
-        files.update(topic_files(config, topic, card, built, out_dir / topic.slug, index,
-                                 experiments_shown))
-    for name in sorted(experiments_shown):
-        files[out_dir / "code" / f"{experiments.EXPERIMENTS[name]}.html"] = render(
-            config, "site_code.html", page, title=f"Code of {name}", root="../",
-            code=code_page(name))
+        files.update(topic_files(config, topic, card, built, out_dir / topic.slug, index))
     files[out_dir / "search-index.js"] = ("window.TOPICGEN_SEARCH = "
                                           + json.dumps(index, ensure_ascii=False) + ";\n")
     files[out_dir / "search.js"] = (theme_dir() / "search.js").read_bytes()
@@ -114,9 +109,8 @@ def site_files(config: Config, slugs: list[str], out_dir: Path, base: str | None
 
 
 def topic_files(config: Config, topic: Topic, card: TopicCard, built: Path, out: Path,
-                index: list[dict[str, str]], experiments_shown: set[str]
-                ) -> dict[Path, bytes | str]:
-    """The topic's built files, copied, plus its gallery and references pages."""
+                index: list[dict[str, str]]) -> dict[Path, bytes | str]:
+    """The topic's built files, copied, plus its gallery, references and code pages."""
     manifest = previous_manifest(built)  # what the handout build just wrote, and from what
     wrote = manifest.get("outputs", {})
     names = [name for name in wrote if name.startswith(("figures/", "data/"))]
@@ -128,11 +122,15 @@ def topic_files(config: Config, topic: Topic, card: TopicCard, built: Path, out:
     figures = [GalleryFigure(m["label"], Markup(to_handout(m["caption"])),
                              html.unescape(m["alt"]),
                              experiment_of[m["label"]],
-                             experiments.EXPERIMENTS[experiment_of[m["label"]]])
+                             topic.experiments[experiment_of[m["label"]]].path.stem)
                for m in FIGURE.finditer(handout)]
-    experiments_shown.update(figure.experiment for figure in figures)
     page = SitePage(title=f"Figures of {topic.title}", site_title=SITE_TITLE, root="../",
                     version=version(), topic=card)
+    for name in sorted({figure.experiment for figure in figures}):
+        experiment = topic.experiments[name]
+        files[out / "code" / f"{experiment.path.stem}.html"] = render(
+            config, "site_code.html", page, title=f"Code of {name}", root="../../",
+            code=code_page(experiment))
     files[out / "gallery.html"] = render(config, "site_gallery.html", page, figures=figures)
     files[out / "references.html"] = render(config, "site_references.html", page,
                                             title=f"References of {topic.title}",
@@ -158,16 +156,18 @@ def topic_card(topic: Topic, built: Path) -> TopicCard:
                      has_report=(built / "report.html").is_file())
 
 
-def code_page(name: str) -> CodePage:
+def code_page(experiment: Experiment) -> CodePage:
+    """The experiment's file, its figures file and the topic helpers they import."""
     from topicgen.content.render import highlight
 
-    stem = experiments.EXPERIMENTS[name]
-    files = []
-    for kind in ("experiments", "figures"):
-        path = sources.module_file(f"topicgen.{kind}.{stem}")
-        files.append(CodeFile(f"topicgen/{kind}/{stem}.py", kind,
-                              Markup(highlight(path.read_text("utf-8"), "python"))))
-    return CodePage(name, experiments.load(name).SUMMARY, files)
+    folder = experiment.path.parent.resolve()
+    paths = [experiment.path, *(path for module in (experiment.module, experiment.figures_module)
+                                for path in sources.module_closure(module)
+                                if path.parent == folder and path != experiment.path)]
+    files = [CodeFile(f"content/{experiment.topic}/experiments/{path.name}", path.stem,
+                      Markup(highlight(path.read_text("utf-8"), "python")))
+             for path in dict.fromkeys(paths)]
+    return CodePage(experiment.name, experiments.summary(experiment), files)
 
 
 def search_entries(page_html: str, url: str, page_name: str) -> list[dict[str, str]]:

@@ -1,17 +1,16 @@
-"""The result cache: experiment results and drawn figures, keyed by everything they depend on.
+"""The result cache: experiment results and what is made from them, by content hash.
 
-A result's key covers the experiment name, its resolved parameters, the seed and device, the
-source of the experiment module and of every topicgen module it imports, and the torch and
-topicgen versions. A figure's key covers the result's key and the figure code's own sources.
-Entries are written only after success, atomically; an unreadable entry is a miss. A cache
-folder that cannot be written degrades to an uncached build with one warning.
+What each entry depends on is built in `results.keys`. Entries are written only after
+success, atomically; an unreadable entry is a miss. A cache folder that cannot be written
+degrades to an uncached build with one warning.
 
 Layout: `<name>-<key>.json` (the key material and the result), `figures/<key>.<ext>`,
 `data/<key>.json|csv` (a result as its figures' data files), `listings/<key>.html` (highlighted
 code),
 `params/<key>.json` (resolved parameters, so a rebuild need not import the experiment),
 `pdf/<key>.json` (one laid-out part of a PDF, see publish.pdf), and
-`index.json` (per experiment: the last key material, to explain a miss, and run costs, for ETAs).
+`index.json` (per topic/experiment: the last key material, to explain a miss, and run costs,
+for ETAs).
 """
 
 from __future__ import annotations
@@ -23,26 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from topicgen import experiments, sources
+from topicgen.api import Context, Result, as_dict
 from topicgen.errors import TopicgenError
-from topicgen.experiments.params import as_dict
-from topicgen.experiments.result import Result
+from topicgen.experiments.loader import Experiment
 from topicgen.files import write_atomic
+from topicgen.results import keys
 
 log = logging.getLogger(__name__)
-
-
-def key_material(name: str, params: dict[str, Any], ctx: experiments.Context
-                 ) -> dict[str, Any]:
-    """Everything a result depends on (`params`: resolved, as_dict), as JSON-able values."""
-    return {
-        "experiment": name,
-        "params": params,
-        "seed": ctx.seed,
-        "device": ctx.device,
-        "code": experiments.code_files(name),
-        "torch": sources.version("torch"),
-        "topicgen": sources.version("topicgen"),
-    }
 
 
 class ResultCache:
@@ -54,7 +40,7 @@ class ResultCache:
         self.writable = directory is not None
 
     def key(self, material: dict[str, Any]) -> str:
-        return sources.digest(material)
+        return keys.result_key(material)
 
     def load(self, material: dict[str, Any]) -> Result | None:
         """The cached result for `material`, or None (also when forced or unreadable)."""
@@ -76,7 +62,7 @@ class ResultCache:
         entry = {"key": material, "result": result.to_json_dict()}
         if self._write(self._entry(material), json.dumps(entry, allow_nan=False)):
             index = self._index()
-            record = index.setdefault(material["experiment"], {"costs": {}})
+            record = index.setdefault(index_name(material), {"costs": {}})
             record["last"] = material
             record["costs"][sources.digest(material["params"])] = result.provenance["wall_s"]
             self._write(self.directory / "index.json", json.dumps(index, indent=1))
@@ -85,7 +71,7 @@ class ResultCache:
         """Why `material` missed, in words: which inputs differ from the last cached run."""
         if self.force:
             return "--force"
-        last = self._index().get(material["experiment"], {}).get("last")
+        last = self._index().get(index_name(material), {}).get("last")
         if not last:
             return "never run with this cache"
         changes = [f"{key} {last.get(key)} -> {material[key]}"
@@ -102,22 +88,21 @@ class ResultCache:
             return "its entry was removed or unreadable"
         return "; ".join(changes)
 
-    def expected_cost(self, name: str, params: dict[str, Any]) -> float | None:
+    def expected_cost(self, experiment: Experiment, params: dict[str, Any]) -> float | None:
         """Seconds the last run at these parameters took (any parameters as a fallback)."""
-        costs = self._index().get(name, {}).get("costs", {})
+        costs = self._index().get(f"{experiment.topic}/{experiment.name}", {}).get("costs", {})
         exact = costs.get(sources.digest(params))
         return exact if exact is not None else max(costs.values(), default=None)
 
-    def params(self, name: str, profile: str, overrides: dict[str, str]) -> dict[str, Any]:
+    def params(self, experiment: Experiment, profile: str, overrides: dict[str, str]
+               ) -> dict[str, Any]:
         """`experiments.resolve_params(...)` as_dict, remembered by the experiment's code, so
         a rebuild need not import the experiment (and torch) to know its parameters."""
-        parts = {"resolve": name, "profile": profile, "overrides": overrides,
-                 "code": experiments.code_files(name)}
-
         def resolve() -> bytes:
-            params = experiments.resolve_params(name, profile, overrides)
+            params = experiments.resolve_params(experiment, profile, overrides)
             return json.dumps(as_dict(params)).encode("utf-8")
 
+        parts = keys.params_parts(experiment, profile, overrides)
         return json.loads(self.artifact(parts, ".json", resolve, folder="params"))
 
     def artifact(self, parts: dict[str, Any], suffix: str, make: Callable[[], bytes],
@@ -146,7 +131,8 @@ class ResultCache:
         return self.directory / folder / f"{sources.digest(parts)}{suffix}"
 
     def _entry(self, material: dict[str, Any]) -> Path:
-        return self.directory / f"{material['experiment']}-{self.key(material)}.json"
+        return self.directory / f"{material['topic']}-{material['experiment']}-" \
+                                f"{self.key(material)}.json"
 
     def _index(self) -> dict[str, Any]:
         try:
@@ -169,13 +155,17 @@ class ResultCache:
             return False
 
 
-def cached_run(name: str, params: Any, ctx: experiments.Context, cache: ResultCache
+def index_name(material: dict[str, Any]) -> str:
+    return f"{material['topic']}/{material['experiment']}"
+
+
+def cached_run(experiment: Experiment, params: Any, ctx: Context, cache: ResultCache
                ) -> tuple[Result, bool]:
-    """The result of running `name`, from the cache when possible; returns (result, hit)."""
-    material = key_material(name, as_dict(params), ctx)
+    """The result of running `experiment`, from the cache when possible: (result, hit)."""
+    material = keys.result_material(experiment, as_dict(params), ctx)
     result = cache.load(material)
     if result is not None:
         return result, True
-    result = experiments.run(name, params, ctx)
+    result = experiments.run(experiment, params, ctx)
     cache.store(material, result)
     return result, False

@@ -13,14 +13,17 @@ import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from topicgen import experiments
+from topicgen.api import Context, Result
 from topicgen.errors import TopicgenError
-from topicgen.experiments.result import Result
+from topicgen.experiments.loader import Experiment
 from topicgen.pools import WorkerPool
 from topicgen.progress import Progress
-from topicgen.results.cache import ResultCache, key_material
+from topicgen.results.cache import ResultCache
+from topicgen.results.keys import result_material
 
 log = logging.getLogger("topicgen.build")
 
@@ -36,54 +39,59 @@ class Outcome:
     seconds: float = 0.0
 
 
-def compute(name: str, values: dict[str, Any], ctx: experiments.Context,
+def compute(experiment: Experiment, values: dict[str, Any], ctx: Context,
             part: Any = None) -> Outcome:
     """The whole run (part None) or one part of it, as an Outcome."""
     started = time.perf_counter()
     try:
-        params = experiments.params_object(name, values)
+        params = experiments.params_object(experiment, values)
         if part is None:
-            return Outcome(result=experiments.run(name, params, ctx))
-        output = experiments.run_part(name, params, ctx, part)
+            return Outcome(result=experiments.run(experiment, params, ctx))
+        output = experiments.run_part(experiment, params, ctx, part)
         return Outcome(output=output, seconds=time.perf_counter() - started)
     except TopicgenError:
         raise
     except Exception as error:  # an experiment's bug: report it, let the others finish
-        return Outcome(error=trimmed_traceback(error), summary=f"{type(error).__name__}: {error}")
+        return failed(experiment, error)
 
 
-def combined(run: Any, ctx: experiments.Context, outputs: dict, seconds: float) -> Outcome:
+def combined(run: Any, ctx: Context, outputs: dict, seconds: float) -> Outcome:
     try:
-        params = experiments.params_object(run.experiment, run.params)
-        return Outcome(result=experiments.combine(run.experiment, params, ctx, outputs, seconds))
+        params = experiments.params_object(run.exp, run.params)
+        return Outcome(result=experiments.combine(run.exp, params, ctx, outputs, seconds))
     except TopicgenError:
         raise
     except Exception as error:
-        return Outcome(error=trimmed_traceback(error), summary=f"{type(error).__name__}: {error}")
+        return failed(run.exp, error)
 
 
-def trimmed_traceback(error: BaseException) -> str:
-    """Only the frames in experiment modules (not the registry): where an author can fix it."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if "topicgen/experiments/" in (name := f.filename.replace("\\", "/"))
-              and not name.endswith("/__init__.py")]
+def failed(experiment: Experiment, error: Exception) -> Outcome:
+    return Outcome(error=trimmed_traceback(error, experiment.path.parent),
+                   summary=f"{type(error).__name__}: {error}")
+
+
+def trimmed_traceback(error: BaseException, folder: Path) -> str:
+    """Only the frames in the topic's experiment files: where an author can fix it."""
+    folder = folder.resolve()
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if Path(frame.filename).resolve().is_relative_to(folder)]
     lines = traceback.format_list(frames) + traceback.format_exception_only(error)
     return "".join(lines).rstrip()
 
 
-def run_all(runs: list, ctx: experiments.Context, cache: ResultCache, jobs: int = 1,
+def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
             fail_fast: bool = False) -> None:
     """Fill `run.result`, `run.cache_hit` and `run.material` for each `Run` of the build."""
     todo = []
     for run in runs:
-        run.material = key_material(run.experiment, run.params, ctx)
+        run.material = result_material(run.exp, run.params, ctx)
         run.result = cache.load(run.material)
         run.cache_hit = run.result is not None
         if not run.cache_hit:
             log.debug("  %s (%s) must run: %s", run.experiment, ", ".join(run.labels),
                       cache.why_stale(run.material))
             todo.append(run)
-    expected = {id(run): cache.expected_cost(run.experiment, run.params) for run in todo}
+    expected = {id(run): cache.expected_cost(run.exp, run.params) for run in todo}
     # Longest first, so the pool never waits on one long run started last.
     todo.sort(key=lambda run: -(expected[id(run)] or 0.0))
     failures: list[str] = []
@@ -107,7 +115,7 @@ def run_all(runs: list, ctx: experiments.Context, cache: ResultCache, jobs: int 
                             + "; ".join(failures))
 
 
-def outcomes(todo: list, ctx: experiments.Context, jobs: int, progress: Progress,
+def outcomes(todo: list, ctx: Context, jobs: int, progress: Progress,
              expected: dict[int, float | None]):
     """(run, Outcome) pairs as they finish; in this process when one worker is enough.
 
@@ -116,14 +124,13 @@ def outcomes(todo: list, ctx: experiments.Context, jobs: int, progress: Progress
     here, into the same numbers a serial run gives.
     """
     tasks = [(run, part) for run in todo
-             for part in (experiments.parts(run.experiment,
-                                            experiments.params_object(run.experiment, run.params))
+             for part in (experiments.parts(run.exp, experiments.params_object(run.exp, run.params))
                           if jobs > 1 else None)
              or [None]]
     if jobs <= 1 or len(tasks) <= 1:
         for run in todo:
             progress.started(run.experiment, expected[id(run)])
-            yield run, compute(run.experiment, run.params, ctx)
+            yield run, compute(run.exp, run.params, ctx)
         return
     pool = WorkerPool(min(jobs, len(tasks)))
     parts_left = {id(run): sum(r is run for r, _ in tasks) for run in todo}
@@ -136,7 +143,7 @@ def outcomes(todo: list, ctx: experiments.Context, jobs: int, progress: Progress
                 run, part = tasks.pop(0)
                 if run.experiment not in progress.running:
                     progress.started(run.experiment, expected[id(run)])
-                running[pool.submit(compute, run.experiment, run.params, ctx, part)] = run, part
+                running[pool.submit(compute, run.exp, run.params, ctx, part)] = run, part
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 run, part = running.pop(future)

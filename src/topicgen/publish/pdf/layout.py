@@ -1,6 +1,6 @@
 """Laying parts out with WeasyPrint: reused from the cache, or laid out here or in workers.
 
-A part's PDF is cached by its HTML (see part.cache_key). Parts missing from the cache are laid
+A part's PDF is cached by its HTML (results.keys.pdf_parts). Parts missing from the cache are laid
 out in this process, or in up to `jobs` worker processes when there are several; a worker is
 started ahead of time and warmed up while the build still renders the HTML, since WeasyPrint
 takes a second to import and its first layout in a process is the slowest.
@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from topicgen.errors import TopicgenError
 from topicgen.pools import WorkerPool
-from topicgen.publish.pdf.part import Part, cache_key, cached_part, local_fetcher
+from topicgen.publish.pdf.part import Part, cached_part, local_fetcher
 from topicgen.publish.pdf.stamps import drawings, lift_svgs, stamp
+from topicgen.results.keys import pdf_parts
 
 if TYPE_CHECKING:
     from topicgen.results.cache import ResultCache
@@ -153,7 +154,7 @@ def warm_up() -> None:
 def render_parts(htmls: list[str], root: Path, cache: ResultCache | None, layout: Layout
                  ) -> list[Part]:
     """Each document's Part: from `cache` where it is there, else laid out by `layout`."""
-    keys = [cache_key("pdf-part", html) for html in htmls]
+    keys = [pdf_parts("pdf-part", html) for html in htmls]
     found = [cached_part(cache, key) for key in keys]
     missing = [i for i, part in enumerate(found) if part is None]
     if len(missing) > 1:  # the long step of a cold build: say what it is waiting for

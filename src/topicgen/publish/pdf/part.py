@@ -1,4 +1,4 @@
-"""What every PDF module shares: a laid-out part, its cache key, page geometry, the fetcher.
+"""What every PDF module shares: a laid-out part, page geometry, the fetcher.
 
 A leaf: it imports no other module of this package, so the others import it one way.
 """
@@ -10,8 +10,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from topicgen import sources
 
 if TYPE_CHECKING:
     from topicgen.results.cache import ResultCache
@@ -53,13 +51,6 @@ class Part:
         fields = json.loads(data)
         fields["pdf"] = base64.b64decode(fields["pdf"])
         return cls(**fields)
-
-
-def cache_key(kind: str, html: str) -> dict:
-    """What a laid-out part or a drawing depends on besides fonts: its markup, WeasyPrint and
-    topicgen's PDF code (this package and what it imports)."""
-    return {kind: html, "weasyprint": sources.version("weasyprint"),
-            "code": sources.file_hashes("topicgen.publish.pdf")}
 
 
 def cached_part(cache: ResultCache | None, key: dict) -> Part | None:

@@ -23,7 +23,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from topicgen.publish.pdf.part import PX, cache_key, local_fetcher, pdf_box
+from topicgen.publish.pdf.part import PX, local_fetcher, pdf_box
+from topicgen.results.keys import pdf_parts
 
 if TYPE_CHECKING:
     from topicgen.results.cache import ResultCache
@@ -64,7 +65,7 @@ def lift_svgs(html: str) -> tuple[str, dict[str, str]]:
 def drawings(svgs: list[str], root: Path, cache: ResultCache | None,
              fetched: list[str]) -> list[bytes]:
     """Each SVG's one-page PDF (see draw_alone), from `cache` where it is there."""
-    keys = {svg: cache_key("pdf-stamp", svg) for svg in svgs}  # a formula met twice: once
+    keys = {svg: pdf_parts("pdf-stamp", svg) for svg in svgs}  # a formula met twice: once
     found = {svg: None if cache is None else cache.find(key, ".pdf", folder="pdf")
              for svg, key in keys.items()}
     missing = sorted(svg for svg, data in found.items() if data is None)

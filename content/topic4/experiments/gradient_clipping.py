@@ -36,10 +36,9 @@ from dataclasses import dataclass
 
 import torch
 
-from topicgen.experiments import Context
-from topicgen.experiments.params import as_dict, param
-from topicgen.experiments.result import Claim, Result, Series
-from topicgen.experiments.tensors import generator
+from topicgen.api import Claim, Context, Result, Series, as_dict, param
+
+from ._tensors import generator
 
 SUMMARY = "Pascanu's single-unit cliff, and how global-norm clipping bounds every step."
 X0, TARGET = 0.5, 0.7  # the start state and target of Pascanu's Fig. 6

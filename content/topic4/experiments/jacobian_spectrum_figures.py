@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from topicgen.experiments.result import Result
-from topicgen.figures.style import new_figure, plot_with_band, style_of
+from topicgen.api import Result, new_figure, plot_with_band, style_of
 
 THEORY_STYLE = {"limit": {"color": "0.35", "linestyle": ":", "linewidth": 1.2},
                 "exact": {"color": "0.35", "linestyle": "--", "linewidth": 1.0}}

@@ -5,8 +5,7 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from topicgen.experiments.result import Result
-from topicgen.figures.style import new_figure, style_of
+from topicgen.api import Result, new_figure, style_of
 
 LABELS = {"unscaled": "q . k (no scaling)", "scaled": "q . k / sqrt(d_k)"}
 

@@ -33,10 +33,9 @@ from functools import partial
 
 import torch
 
-from topicgen.experiments import Context
-from topicgen.experiments.params import as_dict, param
-from topicgen.experiments.result import Claim, Result, Series
-from topicgen.experiments.tensors import batch_jacobian, generator, resolved, uniform
+from topicgen.api import Claim, Context, Result, Series, as_dict, param
+
+from ._tensors import batch_jacobian, generator, resolved, uniform
 
 SUMMARY = "Input-gradient norm and Jacobian singular values vs depth: plain vs residual stacks."
 DTYPE = torch.float64  # the shortcut law is checked to 1e-12

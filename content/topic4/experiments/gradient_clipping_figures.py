@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from topicgen.experiments.result import Result
-from topicgen.figures.style import new_figure, plot_with_band, style_of
+from topicgen.api import Result, new_figure, plot_with_band, style_of
 
 NORM_LABELS = {"unclipped": "without clipping", "clipped": "clipped run, after clipping",
                "before_clipping": "clipped run, before clipping"}

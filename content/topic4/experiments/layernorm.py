@@ -39,10 +39,9 @@ from dataclasses import dataclass
 
 import torch
 
-from topicgen.experiments import Context
-from topicgen.experiments.params import as_dict, param
-from topicgen.experiments.result import Claim, Result, Series
-from topicgen.experiments.tensors import batch_jacobian, generator
+from topicgen.api import Claim, Context, Result, Series, as_dict, param
+
+from ._tensors import batch_jacobian, generator
 
 SUMMARY = "LayerNorm's exact Jacobian and invariances, and the activation scale across depth."
 DTYPE = torch.float64  # the identities are checked to 1e-12

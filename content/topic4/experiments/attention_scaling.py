@@ -30,10 +30,9 @@ from itertools import pairwise
 
 import torch
 
-from topicgen.experiments import Context
-from topicgen.experiments.params import as_dict, param
-from topicgen.experiments.result import Claim, Result, Series
-from topicgen.experiments.tensors import generator, spaced
+from topicgen.api import Claim, Context, Result, Series, as_dict, param
+
+from ._tensors import generator, spaced
 
 SUMMARY = "Var(q . k) = d_k, and the softmax saturation that the 1/sqrt(d_k) factor prevents."
 # A short attention span: long enough for one key to win outright, short enough to be cheap.

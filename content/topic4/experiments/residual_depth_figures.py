@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from topicgen.experiments.result import Result
-from topicgen.figures.style import new_figure, plot_with_band, style_of
+from topicgen.api import Result, new_figure, plot_with_band, style_of
 
 LABELS = {"plain": "plain tanh stack", "residual": "residual: x + tanh(Wx + b) / sqrt(L)"}
 RANK_STYLE = {"largest": ":", "median": "-", "smallest": "-."}

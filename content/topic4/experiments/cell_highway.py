@@ -42,10 +42,9 @@ from dataclasses import dataclass
 
 import torch
 
-from topicgen.experiments import Context
-from topicgen.experiments.params import as_dict, param
-from topicgen.experiments.result import Claim, Result, Series
-from topicgen.experiments.tensors import generator
+from topicgen.api import Claim, Context, Result, Series, as_dict, param
+
+from ._tensors import generator
 
 SUMMARY = "dc_T/dc_t along the LSTM cell path versus forget-gate bias, against sigmoid(b_f)^k."
 DTYPE = torch.float64  # sigmoid(b)^T must be exact to 1e-12 (SCIENCE.md B1)

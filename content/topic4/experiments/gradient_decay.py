@@ -31,10 +31,9 @@ from dataclasses import dataclass
 
 import torch
 
-from topicgen.experiments import Context
-from topicgen.experiments.params import as_dict, param
-from topicgen.experiments.result import Claim, Result, Series
-from topicgen.experiments.tensors import (
+from topicgen.api import Claim, Context, Result, Series, as_dict, param
+
+from ._tensors import (
     DTYPES,
     generator,
     haar_orthogonal,

@@ -50,10 +50,9 @@ from dataclasses import dataclass
 import torch
 from torch.func import functional_call
 
-from topicgen.experiments import Context
-from topicgen.experiments.params import as_dict, param
-from topicgen.experiments.result import Claim, Result, Series
-from topicgen.experiments.tensors import generator, uniform
+from topicgen.api import Claim, Context, Result, Series, as_dict, param
+
+from ._tensors import generator, uniform
 
 SUMMARY = "Adding problem vs delay T: tanh RNN at the 1/6 baseline, LSTM and attention below it."
 MODELS = ("rnn", "lstm", "attention")

@@ -42,10 +42,9 @@ from dataclasses import dataclass
 
 import torch
 
-from topicgen.experiments import Context
-from topicgen.experiments.params import as_dict, param
-from topicgen.experiments.result import Claim, Result, Series
-from topicgen.experiments.tensors import generator, haar_orthogonal, resolved
+from topicgen.api import Claim, Context, Result, Series, as_dict, param
+
+from ._tensors import generator, haar_orthogonal, resolved
 
 SUMMARY = "Singular values of products of L step Jacobians: Gaussian vs orthogonal, linear vs tanh."
 WEIGHTS = ("gaussian", "orthogonal")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from topicgen.experiments.result import Result
-from topicgen.figures.style import new_figure, plot_with_band
+from topicgen.api import Result, new_figure, plot_with_band
 
 LABELS = {"rnn": "tanh RNN", "lstm": "LSTM (hidden state)", "gru": "GRU", "linear": "linear RNN"}
 

@@ -42,11 +42,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from topicgen.errors import ParamError
-from topicgen.experiments import Context
-from topicgen.experiments.params import as_dict, param
-from topicgen.experiments.result import Claim, Result, Series
-from topicgen.experiments.tensors import generator, spaced
+from topicgen.api import Claim, Context, Result, Series, as_dict, param
+
+from ._tensors import generator, spaced
 
 SUMMARY = "Post-LN versus Pre-LN at init: hidden scale, last-layer gradient and amplification."
 PLACEMENTS = ("pre", "post")
@@ -97,7 +95,7 @@ class Params:
     def check(self) -> None:
         """Multi-head attention splits d_model evenly across the heads."""
         if self.d_model % self.heads:
-            raise ParamError(f'parameter "heads" of "norm-placement" must divide d_model = '
+            raise ValueError(f'parameter "heads" of "norm-placement" must divide d_model = '
                              f"{self.d_model}, got {self.heads}")
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from topicgen.experiments.result import Result, Series
-from topicgen.figures.style import new_figure, plot_with_band
+from topicgen.api import Result, Series, new_figure, plot_with_band
 
 LABELS = {"lstm": "LSTM (gates i, f, o)", "gru": "GRU (gates r, z)"}
 

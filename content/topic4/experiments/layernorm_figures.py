@@ -6,8 +6,7 @@ import math
 
 from matplotlib.figure import Figure
 
-from topicgen.experiments.result import Result
-from topicgen.figures.style import new_figure, plot_with_band, style_of
+from topicgen.api import Result, new_figure, plot_with_band, style_of
 
 
 def draw_activation_scale(result: Result) -> Figure:

@@ -7,8 +7,7 @@ import math
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from topicgen.experiments.result import Result, Series
-from topicgen.figures.style import new_figure, plot_with_band
+from topicgen.api import Result, Series, new_figure, plot_with_band
 
 LABELS = {"pre": "Pre-LN", "post": "Post-LN"}
 

@@ -35,10 +35,9 @@ from dataclasses import dataclass
 
 import torch
 
-from topicgen.experiments import Context
-from topicgen.experiments.params import as_dict, param
-from topicgen.experiments.result import Claim, Result, Series
-from topicgen.experiments.tensors import generator, uniform
+from topicgen.api import Claim, Context, Result, Series, as_dict, param
+
+from ._tensors import generator, uniform
 
 SUMMARY = "Fraction of saturated LSTM/GRU gates and their mean sigma' versus weight scale."
 CELLS = ("lstm", "gru")

@@ -1,0 +1,62 @@
+"""What an experiment file imports: the whole of topicgen an experiment author needs.
+
+An experiment lives in `content/<topic>/experiments/<stem>.py` and provides
+
+    Params            a frozen dataclass; declare each field with `param(default, help, ...)`
+    QUICK             dict of overrides for the fast `quick` profile (optional)
+    SUMMARY           one line for `topicgen list` (optional: the docstring's first line)
+    run(params, ctx)  -> Result; pure and seeded from `ctx.seed`, no file I/O
+    claims(result)    -> list[Claim]; what the run must show (optional)
+
+and its figures live in `<stem>_figures.py` beside it, as `FIGURES = {name: draw}` with
+`draw(result) -> matplotlib Figure` built from `new_figure()`. See docs/writing-experiments.md.
+
+This module is part of every result's cache key (with everything it imports), so it stays
+small and changes rarely. The figure helpers are loaded on first use, outside that key:
+restyling figures reruns no experiment, and an experiment never imports matplotlib.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from topicgen.results.model import Claim, Result, Series
+
+FIGURE_HELPERS = ("new_figure", "plot_with_band", "style_of")
+
+__all__ = ["Claim", "Context", "Result", "Series", "as_dict", "param", *FIGURE_HELPERS]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a run may depend on besides its parameters."""
+
+    seed: int = 0  # first seed; an experiment with `seeds = n` uses seed .. seed + n - 1
+    device: str = "cpu"
+
+
+def param(default: Any, help: str, *, min: float | None = None, max: float | None = None,
+          choices: tuple[str, ...] | None = None, min_len: int = 1) -> Any:
+    """A `Params` field with its allowed range (`min`/`max`, or `choices`) and a help line.
+
+    `-p name=value` is parsed by the field's type; a tuple field takes a comma-separated list
+    of at least `min_len` items. A `Params.check(self)` method may add rules tying fields
+    together; it raises ValueError with the message a user should see.
+    """
+    meta = {"help": help, "min": min, "max": max, "choices": choices, "min_len": min_len}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def as_dict(params: Any) -> dict[str, Any]:
+    """The parameters as JSON-able values (tuples become lists): what `Result.params` holds."""
+    values = dataclasses.asdict(params)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+
+def __getattr__(name: str) -> Any:
+    if name in FIGURE_HELPERS:
+        return getattr(importlib.import_module("topicgen.figures.style"), name)
+    raise AttributeError(f"module 'topicgen.api' has no attribute '{name}'")

@@ -1,0 +1,53 @@
+"""`topicgen new`: a topic folder that builds at once, copied from the starter beside this file.
+
+The starter is a real, small topic: one chapter with an equation, a citation, a figure and a
+live value, and one experiment (standard_error.py) with its figures file and a claim.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from topicgen.errors import UsageError
+
+STARTER = Path(__file__).resolve().parent / "starter"
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
+def new_topic(content_dir: Path, slug: str, title: str | None = None) -> Path:
+    """Write content_dir/slug/ from the starter; returns the folder. The folder appears
+    whole or not at all, and an existing one is never touched."""
+    if not SLUG.fullmatch(slug):
+        raise UsageError(f'"{slug}" cannot name a topic: use lowercase letters, digits, - and _, '
+                         "starting with a letter or digit")
+    root = content_dir / slug
+    if root.exists():
+        raise UsageError(f"{root} already exists: choose another name, or edit that topic")
+    title = " ".join((title or slug.replace("-", " ").replace("_", " ").capitalize()).split())
+    if not title:
+        raise UsageError("--title is empty: give the topic a title")
+    content_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{slug}-", dir=content_dir))
+    try:
+        shutil.copytree(STARTER, staging, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        (staging / "topic.toml").write_text(topic_toml(title), encoding="utf-8")
+        os.rename(staging, root)  # atomic; fails rather than merge into a folder made since
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return root
+
+
+def topic_toml(title: str) -> str:
+    chapters = sorted(path.name for path in STARTER.glob("*.md"))
+    return (f"title = {json.dumps(title, ensure_ascii=False)}\n"  # a JSON string is valid TOML
+            f"summary = {json.dumps('What this topic teaches, in two or three sentences.')}\n"
+            'authors = []\n'
+            f"chapters = {json.dumps(chapters)}\n"
+            'references = "references.toml"\n')

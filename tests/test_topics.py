@@ -1,0 +1,277 @@
+"""A topic is a folder: its experiments are found beside its prose, keyed by what they import,
+started by `topicgen new`, chosen with --topic, and reported in one line when broken."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import TOPIC, tiny_topic
+from topicgen.cli import cli
+
+# Two tiny experiments in pure Python (each runs in microseconds): alpha imports the topic's
+# helper _shared, beta does not. Their figures live beside them.
+SHARED = "SCALE = 2.0\n"
+ALPHA = '''"""Alpha: doubles its input."""
+from dataclasses import dataclass
+
+from topicgen.api import Claim, Result, Series, as_dict, param
+
+from ._shared import SCALE
+
+
+@dataclass(frozen=True)
+class Params:
+    x: float = param(1.0, "input", min=0.0, max=10.0)
+
+
+def run(params, ctx):
+    y = params.x * SCALE
+    return Result("alpha", as_dict(params), {"line": Series([0, 1], "x", {"y": [0, y]}, "y")},
+                  {"y": y})
+
+
+def claims(result):
+    return [Claim("positive", "y is positive.", "> 0", str(result.scalars["y"]), "0",
+                  result.scalars["y"] > 0)]
+'''
+BETA = ALPHA.replace("Alpha: doubles", "Beta: triples").replace(
+    "from ._shared import SCALE\n", "SCALE = 3.0\n").replace('"alpha"', '"beta"')
+FIGURES = '''from topicgen.api import new_figure
+
+
+def draw_line(result):
+    series = result.series["line"]
+    fig, (ax,) = new_figure()
+    ax.plot(series.x, series.y["y"], label="y")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    return fig
+
+
+FIGURES = {"line": draw_line}
+'''
+CHAPTER = """# Two experiments
+
+```{experiment-figure} alpha:line
+:name: fig-alpha
+
+Alpha.
+```
+
+```{experiment-figure} beta:line
+:name: fig-beta
+
+Beta, {{ result("fig-beta").scalars.y | sig(2) }}.
+```
+"""
+EXPERIMENTS = f"content/{TOPIC}/experiments"
+TWO = {
+    f"content/{TOPIC}/topic.toml": 'title = "Two"\nchapters = ["01.md"]\n',
+    f"content/{TOPIC}/01.md": CHAPTER,
+    f"{EXPERIMENTS}/_shared.py": SHARED,
+    f"{EXPERIMENTS}/alpha.py": ALPHA,
+    f"{EXPERIMENTS}/alpha_figures.py": FIGURES,
+    f"{EXPERIMENTS}/beta.py": BETA,
+    f"{EXPERIMENTS}/beta_figures.py": FIGURES,
+}
+
+
+def invoke(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def build(project: Path, *extra: str):
+    return invoke("build", "handout", "--project", project, "--profile", "quick",
+                  "--cache-dir", project / "cache", "--format", "html", "--jobs", "1", *extra)
+
+
+def cache_states(project: Path) -> dict[str, str]:
+    """experiment -> hit/miss of the last build, from manifest.json's public contract."""
+    manifest = json.loads((project / "output" / TOPIC / "manifest.json").read_text())
+    return {run["experiment"]: run["cache"] for run in manifest["runs"]}
+
+
+def edit(project: Path, relative: str, old: str, new: str) -> None:
+    path = project / relative
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+@pytest.fixture
+def two(make_project) -> Path:
+    project = make_project(TWO)
+    result = build(project)
+    assert result.exit_code == 0, result.output
+    assert cache_states(project) == {"alpha": "miss", "beta": "miss"}
+    return project
+
+
+# -- cache keys: what reruns after an edit ----------------------------------------------------
+
+def test_adding_an_experiment_reruns_nothing(two):
+    (two / EXPERIMENTS / "gamma.py").write_text(ALPHA.replace('"alpha"', '"gamma"'))
+    assert build(two).exit_code == 0
+    assert cache_states(two) == {"alpha": "hit", "beta": "hit"}
+
+
+def test_editing_one_experiment_reruns_only_it(two):
+    edit(two, f"{EXPERIMENTS}/beta.py", "SCALE = 3.0", "SCALE = 4.0")
+    assert build(two).exit_code == 0
+    assert cache_states(two) == {"alpha": "hit", "beta": "miss"}
+    assert "Beta, 4." in (two / "output" / TOPIC / "handout.html").read_text()
+
+
+def test_editing_a_shared_helper_reruns_exactly_its_importers(two):
+    edit(two, f"{EXPERIMENTS}/_shared.py", "2.0", "2.5")
+    assert build(two).exit_code == 0
+    assert cache_states(two) == {"alpha": "miss", "beta": "hit"}
+
+
+def test_restyling_a_figure_reruns_nothing_and_redraws_only_it(two):
+    svgs = {name: (two / "output" / TOPIC / "figures" / f"{name}.svg").read_text()
+            for name in ("fig-alpha", "fig-beta")}
+    edit(two, f"{EXPERIMENTS}/alpha_figures.py", 'label="y"', 'label="y", linewidth=4')
+    assert build(two).exit_code == 0
+    assert cache_states(two) == {"alpha": "hit", "beta": "hit"}
+    figures = two / "output" / TOPIC / "figures"
+    assert (figures / "fig-alpha.svg").read_text() != svgs["fig-alpha"]
+    assert (figures / "fig-beta.svg").read_text() == svgs["fig-beta"]
+
+
+def test_a_result_key_names_no_runner_cli_or_error_module(two):
+    from topicgen.experiments import discover
+    from topicgen.results.keys import experiment_code
+
+    alpha = discover(two / EXPERIMENTS, TOPIC)["alpha"]
+    assert set(experiment_code(alpha)) == {
+        f"{TOPIC}/experiments/alpha.py", f"{TOPIC}/experiments/_shared.py",
+        "topicgen/__init__.py", "topicgen/api.py", "topicgen/results/__init__.py",
+        "topicgen/results/model.py"}
+
+
+# -- broken experiment files: one line naming the file and line, nothing lost ---------------
+
+def broken_build(project: Path, relative: str, text: str) -> str:
+    """Break `relative`, build, and return the one error line; the last build is intact."""
+    out = project / "output" / TOPIC
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    (project / relative).write_text(text)
+    result = build(project, "--force")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    return result.output.strip().splitlines()[-1]
+
+
+def test_a_syntax_error_names_the_file_and_line(two):
+    path = two / EXPERIMENTS / "beta.py"
+    line = broken_build(two, f"{EXPERIMENTS}/beta.py", BETA.replace("def run(", "def run(("))
+    number = BETA.splitlines().index("def run(params, ctx):") + 1
+    assert line.startswith(f"Error: {path}:{number}: syntax error: ")
+
+
+def test_an_exception_at_import_names_the_line_that_raised(two):
+    text = BETA.replace("SCALE = 3.0\n", "SCALE = 3.0\nLIMIT = 1 / 0\n")
+    number = text.splitlines().index("LIMIT = 1 / 0") + 1
+    line = broken_build(two, f"{EXPERIMENTS}/beta.py", text)
+    assert line == (f"Error: {two / EXPERIMENTS / 'beta.py'}:{number}: ZeroDivisionError while "
+                    "importing beta.py: division by zero")
+
+
+def test_a_missing_helper_is_named_without_the_package_plumbing(two):
+    line = broken_build(two, f"{EXPERIMENTS}/alpha.py", ALPHA.replace("._shared", "._shard"))
+    assert line.endswith("ModuleNotFoundError while importing alpha.py: No module named "
+                         "'_shard'")
+    assert "_topicgen_content" not in line
+
+
+def test_an_experiment_without_params_is_named(two):
+    line = broken_build(two, f"{EXPERIMENTS}/beta.py", BETA.replace("class Params", "class P"))
+    assert line == (f"Error: {two / EXPERIMENTS / 'beta.py'}: defines no Params: add a frozen "
+                    "dataclass `Params` of its parameters (docs/writing-experiments.md)")
+
+
+def test_two_experiments_with_one_name_are_refused(two):
+    (two / EXPERIMENTS / "gam_ma.py").write_text(BETA)
+    line = broken_build(two, f"{EXPERIMENTS}/gam-ma.py", BETA)
+    assert line == (f"Error: {two / EXPERIMENTS / 'gam_ma.py'}: two experiments are named "
+                    '"gam-ma": gam-ma.py and gam_ma.py; rename one')
+
+
+def test_a_figure_that_raises_names_its_line(two):
+    text = FIGURES.replace('    ax.set_xlabel("x")\n', '    ax.set_xlabel(series.missing)\n')
+    number = text.splitlines().index("    ax.set_xlabel(series.missing)") + 1
+    line = broken_build(two, f"{EXPERIMENTS}/beta_figures.py", text)
+    assert line == (f"Error: {two / EXPERIMENTS / 'beta_figures.py'}:{number}: figure \"line\" "
+                    "of beta failed: AttributeError: 'Series' object has no attribute 'missing'")
+
+
+def test_figures_of_no_experiment_are_named(two):
+    line = broken_build(two, f"{EXPERIMENTS}/delta_figures.py", FIGURES)
+    assert line == (f"Error: {two / EXPERIMENTS / 'delta_figures.py'}: figures of no "
+                    "experiment: delta.py does not exist (a helper's name starts with _)")
+
+
+# -- topicgen new, --topic and several topics ------------------------------------------------
+
+def test_new_topic_builds_at_once_with_a_checked_figure(tmp_path):
+    result = invoke("new", "first-steps", "--title", "First steps", "--project", tmp_path)
+    assert result.exit_code == 0, result.output
+    root = tmp_path / "content" / "first-steps"
+    assert result.output == (f"Created {root}. Build it with: topicgen build handout "
+                             "--topic first-steps\n")
+    assert {p.name for p in root.iterdir()} == {"topic.toml", "references.toml",
+                                                "01-averages.md", "experiments"}
+    built = invoke("build", "handout", "--project", tmp_path, "--topic", "first-steps",
+                   "--profile", "quick", "--cache-dir", tmp_path / "cache")
+    assert built.exit_code == 0, built.output
+    html = (tmp_path / "output" / "first-steps" / "handout.html").read_text()
+    assert "First steps" in html and 'class="claim pass"' in html
+    assert (tmp_path / "output" / "first-steps" / "handout.pdf").read_bytes()[:4] == b"%PDF"
+    listed = invoke("list", "--project", tmp_path, "--topic", "first-steps", "--json")
+    assert [e["name"] for e in json.loads(listed.output)] == ["standard-error"]
+
+
+def test_new_refuses_an_existing_folder_and_a_bad_slug(tmp_path):
+    assert invoke("new", "t", "--project", tmp_path).exit_code == 0
+    again = invoke("new", "t", "--project", tmp_path)
+    assert again.exit_code == 2
+    assert again.output == (f"Error: {tmp_path / 'content' / 't'} already exists: choose "
+                            "another name, or edit that topic\n")
+    bad = invoke("new", "../t", "--project", tmp_path)
+    assert bad.exit_code == 2
+    assert bad.output.startswith('Error: "../t" cannot name a topic')
+    assert sorted(p.name for p in (tmp_path / "content").iterdir()) == ["t"]
+
+
+@pytest.fixture
+def two_topics(make_project) -> Path:
+    """tiny_topic (t1, with gradient-decay) and TWO's experiments as topic t2."""
+    second = {path.replace(f"content/{TOPIC}/", "content/t2/"): text
+              for path, text in TWO.items()}
+    return make_project({**tiny_topic, **second})
+
+
+def test_several_topics_without_a_default_name_them(two_topics):
+    result = invoke("build", "handout", "--project", two_topics)
+    assert result.exit_code == 2
+    assert result.output == (f"Error: several topics in {two_topics / 'content'} (t1, t2): "
+                             "choose one with --topic, or set topic in topicgen.toml\n")
+    (two_topics / "topicgen.toml").write_text('topic = "t2"\n')
+    listed = invoke("list", "--project", two_topics, "--json")
+    assert [e["name"] for e in json.loads(listed.output)] == ["alpha", "beta"]
+
+
+def test_run_finds_an_experiment_unique_across_topics(two_topics):
+    result = invoke("run", "beta", "--project", two_topics, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["scalars"] == {"y": 3.0}
+    unknown = invoke("run", "gamma", "--project", two_topics)
+    assert unknown.exit_code == 2
+    assert unknown.output == (f'Error: unknown experiment "gamma": no topic in '
+                              f"{two_topics / 'content'} has it (t1, t2)\n")
