@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import TOPIC, tiny_topic
+from conftest import ROOT, TOPIC, tiny_topic
 from topicgen.cli import cli
 
 # Two tiny experiments in pure Python (each runs in microseconds): alpha imports the topic's
@@ -275,3 +275,12 @@ def test_run_finds_an_experiment_unique_across_topics(two_topics):
     assert unknown.exit_code == 2
     assert unknown.output == (f'Error: unknown experiment "gamma": no topic in '
                               f"{two_topics / 'content'} has it (t1, t2)\n")
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_the_second_topic_of_this_repository_holds_its_claims(tmp_path, profile):
+    result = CliRunner(env={"TOPICGEN_CACHE_DIR": str(tmp_path)}).invoke(
+        cli, ["check", "--project", str(ROOT), "--topic", "init-scale", "--profile", profile])
+    assert result.exit_code == 0, result.output
+    assert [line.split(" (")[0] for line in result.output.splitlines()
+            if not line.startswith(" ")] == ["signal-scale", "standard-error", "All claims hold."]
