@@ -284,3 +284,20 @@ def test_the_second_topic_of_this_repository_holds_its_claims(tmp_path, profile)
     assert result.exit_code == 0, result.output
     assert [line.split(" (")[0] for line in result.output.splitlines()
             if not line.startswith(" ")] == ["signal-scale", "standard-error", "All claims hold."]
+
+
+def test_a_project_figure_template_restyles_figures_and_the_gallery_still_lists_them(
+        make_project):
+    """Figure markup is a template a project may override; the site's gallery is made from
+    what the build recorded, so it does not depend on that markup."""
+    mine = ('<figure class="mine" id="{{ figure.label }}">{{ figure.svg }}<figcaption>Fig. '
+            "{{ figure.number }}: {{ figure.caption }}</figcaption></figure>\n")
+    project = make_project({**TWO, "templates/figure.html": mine})
+    result = invoke("build", "site", "--project", project, "--profile", "quick",
+                    "--cache-dir", project / "cache")
+    assert result.exit_code == 0, result.output
+    handout = (project / "output" / TOPIC / "handout.html").read_text()
+    assert '<figure class="mine" id="fig-beta">' in handout and "Fig. 2: Beta, 3.0." in handout
+    gallery = (project / "output" / "site" / TOPIC / "gallery.html").read_text()
+    assert 'src="figures/fig-alpha.svg"' in gallery and 'src="figures/fig-beta.svg"' in gallery
+    assert "Figure 2.</span> Beta, 3.0." in gallery

@@ -142,9 +142,10 @@ def topic_config(options: dict, experiments: tuple[str, ...] = (), **more):
 
 def handout_line(config, argv: list[str]) -> str:
     """Build the handout; the line that says what was built."""
-    from topicgen.build import build_handout
+    from topicgen.build import build
+    from topicgen.publish.handout import TARGET
 
-    summary = build_handout(config, argv=argv)
+    summary = build(config, TARGET, argv)
     if summary.up_to_date:
         return f"Up to date: {config.out_dir} (nothing changed; --force rebuilds)"
     names = ", ".join(p.name for p in summary.outputs if p.name.startswith("handout"))
@@ -271,9 +272,10 @@ def figures_command(names: tuple[str, ...], fmt: str, dpi: int, **options) -> No
 
     out = options.pop("out")
     config = topic_config(options, names)
-    written = export_figures(config, names, out or config.out_dir / "figures", fmt, dpi)
-    click.echo(f"Wrote {len(written) // 2} figures and their CSV data to "
-               f"{written[0].parent if written else out}")
+    folder = out or config.out_dir / "figures"
+    summary = export_figures(config, names, folder, fmt, dpi, sys.argv)
+    click.echo(f"Up to date: {folder} (nothing changed; --force redraws)" if summary.up_to_date
+               else f"Wrote {len(summary.outputs) // 2} figures and their CSV data to {folder}")
 
 
 @build.command("site")

@@ -58,17 +58,18 @@ def file_digest(data: bytes | str) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def previous_manifest(out_dir: Path) -> dict[str, Any]:
+def previous_manifest(out_dir: Path, name: str = "manifest.json") -> dict[str, Any]:
+    """The record a target's last build left in `out_dir` (see build.publish), or {}."""
     try:
-        manifest = json.loads((out_dir / "manifest.json").read_text("utf-8"))
+        manifest = json.loads((out_dir / name).read_text("utf-8"))
         return manifest if isinstance(manifest, dict) else {}
     except (OSError, ValueError):
         return {}
 
 
-def up_to_date(out_dir: Path, inputs: str) -> bool:
+def up_to_date(out_dir: Path, inputs: str, name: str = "manifest.json") -> bool:
     """True when the last build had these inputs and every file it wrote is unchanged."""
-    manifest = previous_manifest(out_dir)
+    manifest = previous_manifest(out_dir, name)
     if manifest.get("inputs") != inputs or not isinstance(manifest.get("outputs"), dict):
         return False
     for relative, expected in manifest["outputs"].items():

@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
+from markupsafe import Markup
 
 from topicgen.content.myst import check_label, is_directive, make_parser, parse_figure
 from topicgen.errors import ContentError, TopicgenError, did_you_mean
@@ -48,6 +50,21 @@ class FigureHtml:
     claims_shown_at: str | None = None  # label of the figure that already lists this run's claims
 
 
+@dataclass(frozen=True)
+class FigureView:
+    """What templates/figure.html receives as `figure`; also the site gallery's record."""
+
+    label: str
+    number: str
+    alt: str
+    svg: Markup
+    caption: Markup
+    claims: list  # of api.Claim
+    claims_shown_at: str | None
+    claims_shown_at_number: str | None
+    command_words: list[str]  # the reproducing command, split where it may wrap
+
+
 @dataclass
 class SourceRef:
     anchor: str
@@ -72,6 +89,8 @@ class Document:
     citations: list[str] = field(default_factory=list)  # keys, in order of first citation
     sources: dict[str, SourceRef] = field(default_factory=dict)
     math_count: int = 0
+    render_figure: Callable[[FigureView], str] | None = None  # default: the theme's figure.html
+    views: dict[str, FigureView] = field(default_factory=dict)  # every figure, as rendered
 
 
 def slugify(text: str) -> str:
@@ -225,26 +244,17 @@ class HandoutRenderer(RendererHTML):
             raise self.error(f'figure "{request.label}" was not planned: figure directives must '
                              "be written in the Markdown, not produced by Jinja")
         caption = self.render_caption(request)
-        label = html.escape(request.label)
-        alt = html.escape(request.alt or svg_title(drawn.svg) or caption_text(caption))
-        svg = prefix_ids(drawn.svg, f"f-{label}")
-        return (
-            f'<figure class="experiment" id="{label}">\n'
-            f'<div class="figure-art" role="img" aria-label="{alt}">{svg}</div>\n'
-            f'<figcaption><span class="figno">Figure {target.number}.</span> {caption}'
-            f"{self.claims_or_pointer(drawn)}"
-            f'<p class="reproduce">Reproduce: {command_html(drawn.run_command)}</p>'
-            f"</figcaption>\n</figure>\n"
+        first = drawn.claims_shown_at
+        view = FigureView(
+            label=request.label, number=target.number,
+            alt=request.alt or svg_title(drawn.svg) or caption_text(caption),
+            svg=Markup(prefix_ids(drawn.svg, f"f-{html.escape(request.label)}")),
+            caption=Markup(caption), claims=drawn.claims, claims_shown_at=first,
+            claims_shown_at_number=self.doc.targets[first].number if first else None,
+            command_words=re.split(r" (?=-)", drawn.run_command),
         )
-
-    def claims_or_pointer(self, drawn: FigureHtml) -> str:
-        """A run's verdicts appear once, under its first figure; later figures point there."""
-        if drawn.claims_shown_at is None:
-            return claims_html(drawn.claims)
-        first = self.doc.targets[drawn.claims_shown_at]
-        return (f'<p class="claims-pointer">The claims this run checks are listed under '
-                f'<a class="xref figure" href="#{html.escape(drawn.claims_shown_at)}">'
-                f"Figure {first.number}</a>.</p>")
+        self.doc.views[request.label] = view
+        return (self.doc.render_figure or theme_figure)(view)
 
     def render_caption(self, request) -> str:
         """The caption's HTML; errors inside it point at the caption's own lines."""
@@ -361,27 +371,11 @@ def find_source(spec: str, experiments: dict) -> SourceRef:
     )
 
 
-def command_html(command: str) -> str:
-    """A shell command that wraps only between its options, never inside `-p name=value`."""
-    words = re.split(r" (?=-)", command)
-    return "<code>" + " ".join(f'<span class="nowrap">{html.escape(w)}</span>' for w in words) \
-        + "</code>"
+def theme_figure(view: FigureView) -> str:
+    """The figure through the default theme's figure.html (a build passes the project's)."""
+    from topicgen.pages import render_template
 
-
-def claims_html(claims) -> str:
-    if not claims:
-        return ""
-    items = []
-    for claim in claims:
-        verdict = "pass" if claim.passed else "fail"
-        mark = "✓ holds" if claim.passed else "✗ fails"
-        items.append(
-            f'<li class="claim {verdict}"><span class="verdict">{mark}</span> '
-            f"{html.escape(claim.statement)} "
-            f'<span class="claim-numbers">Theory: {html.escape(claim.expected)}; measured: '
-            f"{html.escape(claim.measured)}; tolerance: {html.escape(claim.tolerance)}.</span></li>"
-        )
-    return f'<ul class="claims">{"".join(items)}</ul>'
+    return render_template(None, "figure.html", figure=view)
 
 
 def caption_text(caption_html: str) -> str:

@@ -39,28 +39,35 @@ class TemplateLoader(jinja2.FileSystemLoader):
 
 
 @functools.lru_cache(maxsize=8)
-def make_environment(project: Path) -> jinja2.Environment:
-    """Templates are looked up in the project's templates/ first, so any can be overridden.
+def make_environment(project: Path | None) -> jinja2.Environment:
+    """Templates are looked up in the project's templates/ first, so any can be overridden
+    (`project` None: the default theme alone).
 
     Sandboxed because an override arrives with the content, in a pull request like a chapter.
     """
-    loader = jinja2.ChoiceLoader([TemplateLoader(project / "templates"),
-                                  TemplateLoader(theme_dir())])
+    folders = [theme_dir()] if project is None else [project / "templates", theme_dir()]
+    loader = jinja2.ChoiceLoader([TemplateLoader(folder) for folder in folders])
     return SandboxedEnvironment(loader=loader, autoescape=jinja2.select_autoescape(["html"]),
                                 undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
 def render_page(project: Path, template: str, context: object) -> str:
     """Render `template` with `context` (a dataclass) as `page`; errors name file:line."""
+    return render_template(project, template, page=context)
+
+
+def render_template(project: Path | None, template: str, **context: object) -> str:
+    """Render `template` of the project (or of the theme alone); errors name file:line."""
     env = make_environment(project)
     try:
-        return env.get_template(template).render(page=context)
+        return env.get_template(template).render(**context)
     except jinja2.TemplateSyntaxError as error:
         raise ContentError(f"template syntax: {error.message}", error.filename or template,
                            error.lineno) from None
     except jinja2.TemplateNotFound as error:
-        raise ContentError(f'template "{error.name}" not found in {project / "templates"} '
-                           "or the default theme", *jinja_location()) from None
+        where = f"{project / 'templates'} or the default theme" if project else "the theme"
+        raise ContentError(f'template "{error.name}" not found in {where}',
+                           *jinja_location()) from None
     except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as error:
         path, line = jinja_location()
         raise ContentError(str(error), path or f"template {template}", line) from None

@@ -20,6 +20,7 @@ class TopicCard:
 @dataclass(frozen=True)
 class GalleryFigure:
     label: str
+    number: str
     caption: Markup
     alt: str
     experiment: str

@@ -8,42 +8,36 @@ its profile's defaults, labelled `<experiment>.<figure>`.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from pathlib import Path
 
 from topicgen import experiments
-from topicgen.build import draw_figures, plan_figures, plan_runs, run_experiments
+from topicgen.build import BuildSummary, Built, Run, Shown, Target, build, plan_figures, plan_runs
 from topicgen.config import Config
 from topicgen.content.myst import FigureRequest
-from topicgen.content.topic import Topic, load_topic
+from topicgen.content.topic import Topic
 from topicgen.errors import UsageError, did_you_mean
 from topicgen.experiments.loader import Experiment
-from topicgen.files import write_atomic
-from topicgen.lock import build_lock
 from topicgen.results.cache import ResultCache
-
-log = logging.getLogger(__name__)
 
 
 def export_figures(config: Config, names: tuple[str, ...], out_dir: Path, fmt: str = "svg",
-                   dpi: int = 200) -> list[Path]:
-    """Write `<label>.<fmt>` and `<label>.csv` for each selected figure; returns the paths."""
-    with build_lock(config.project / ".topicgen"):
-        topic = load_topic(config.content_dir, config.topic)
-        requests = select(plan_figures(topic), names, topic)
-        cache = ResultCache(config.cache_path, config.force)
-        runs = plan_runs(requests, topic, config.profile, config.seed, cache)
-        run_experiments(runs, config, cache)
-        drawn = draw_figures(requests, runs, cache, config.jobs, fmt, dpi)
-        written = []
-        for request, (run, data) in zip(requests, drawn, strict=True):
-            for path, content in ((out_dir / f"{request.label}.{fmt}", data),
-                                  (out_dir / f"{request.label}.csv", run.result.to_csv())):
-                write_atomic(path, content)
-                written.append(path)
-        log.info("%d figures from %d runs (%d reused)", len(requests), len(runs),
-                 sum(run.cache_hit for run in runs))
-        return written
+                   dpi: int = 200, argv: list[str] | None = None) -> BuildSummary:
+    """Write `<label>.<fmt>` and `<label>.csv` for each selected figure into `out_dir`."""
+    return build(config, TARGET, argv, out=out_dir, names=list(names), fmt=fmt, dpi=dpi)
+
+
+def plan(topic: Topic, config: Config, cache: ResultCache, options: dict
+         ) -> tuple[list[Run], list[Shown]]:
+    requests = select(plan_figures(topic), tuple(options["names"]), topic)
+    return plan_runs(requests, topic, config.profile, config.seed, cache)
+
+
+def files(built: Built) -> dict[Path, bytes | str]:
+    found: dict[Path, bytes | str] = {}
+    for s in built.shown:
+        found[built.out_dir / f"{s.label}.{built.options['fmt']}"] = built.drawn[s.label]
+        found[built.out_dir / f"{s.label}.csv"] = s.run.result.to_csv()
+    return found
 
 
 def select(requests: list[FigureRequest], names: tuple[str, ...], topic: Topic
@@ -68,3 +62,7 @@ def default_requests(experiment: Experiment) -> list[FigureRequest]:
                              alt="", caption="", path=Path(), line=0, caption_line=0)
     return [dataclasses.replace(template, label=f"{experiment.name}.{figure}", figure=figure)
             for figure in experiments.figure_names(experiment)]
+
+
+TARGET = Target(name="figures", plan=plan, files=files, manifest="manifest-figures.json",
+                claims_stop_it=False, pdf=False)

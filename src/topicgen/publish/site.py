@@ -25,7 +25,7 @@ from topicgen.config import Config
 from topicgen.content.topic import Topic, available_topics, load_topic
 from topicgen.errors import ClaimError, TopicgenError, UsageError
 from topicgen.experiments.loader import Experiment
-from topicgen.freshness import file_digest, previous_manifest
+from topicgen.freshness import previous_manifest
 from topicgen.lock import build_lock
 from topicgen.pages import render_page, theme_dir
 from topicgen.pages.site import CodeFile, CodePage, GalleryFigure, SitePage, TopicCard
@@ -34,9 +34,6 @@ log = logging.getLogger(__name__)
 
 SITE_TITLE = "Lecture handouts"
 COPIED = ("handout.html", "handout.pdf", "report.html", "report.pdf")
-FIGURE = re.compile(r'<figure class="experiment" id="(?P<label>[^"]+)">\s*'
-                    r'<div class="figure-art" role="img" aria-label="(?P<alt>[^"]*)">.*?</div>\s*'
-                    r"<figcaption>(?P<caption>.*?)</figcaption>\s*</figure>", re.S)
 SECTION = re.compile(r'<h([23]) id="(?P<id>[^"]+)"[^>]*>(?P<title>.*?)</h\1>', re.S)
 
 
@@ -78,11 +75,8 @@ def build_site(config: Config, out_dir: Path, base_url: str | None = None,
                              + " | ".join(summary.failed))
     with build_lock(config.project / ".topicgen"), stage("site") as note:
         files = site_files(config, slugs, out_dir, base)
-        files[out_dir / "manifest.json"] = json.dumps({
-            "argv": argv, "base_url": base, "topics": slugs,
-            "outputs": {str(p.relative_to(out_dir)): file_digest(d)
-                        for p, d in sorted(files.items())}}, indent=2) + "\n"
-        note["text"] = publish(files, out_dir)
+        note["text"] = publish(files, out_dir, "manifest.json",
+                               {"argv": argv, "base_url": base, "topics": slugs})
     pages = sorted(str(p.relative_to(out_dir)) for p in files if p.suffix == ".html")
     return SiteSummary(out_dir, pages, time.perf_counter() - started)
 
@@ -117,13 +111,13 @@ def topic_files(config: Config, topic: Topic, card: TopicCard, built: Path, out:
     names += [name for name in COPIED if (built / name).is_file()]
     files: dict[Path, bytes | str] = {out / name: (built / name).read_bytes() for name in names}
     handout = (built / "handout.html").read_text("utf-8")
-    runs = manifest.get("runs", [])
-    experiment_of = {label: run["experiment"] for run in runs for label in run["figures"]}
-    figures = [GalleryFigure(m["label"], Markup(to_handout(m["caption"])),
-                             html.unescape(m["alt"]),
-                             experiment_of[m["label"]],
-                             topic.experiments[experiment_of[m["label"]]].path.stem)
-               for m in FIGURE.finditer(handout)]
+    experiment_of = {label: run["experiment"] for run in manifest.get("runs", [])
+                     for label in run["figures"]}
+    figures = [GalleryFigure(shown["label"], shown["number"],
+                             Markup(to_handout(shown["caption"])), shown["alt"],
+                             experiment_of[shown["label"]],
+                             topic.experiments[experiment_of[shown["label"]]].path.stem)
+               for shown in manifest.get("figures", [])]
     page = SitePage(title=f"Figures of {topic.title}", site_title=SITE_TITLE, root="../",
                     version=version(), topic=card)
     for name in sorted({figure.experiment for figure in figures}):

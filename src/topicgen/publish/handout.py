@@ -1,0 +1,103 @@
+"""The handout target: the figures its chapters ask for, made into handout.html and .pdf,
+each figure's SVG and the data behind it.
+
+A failed claim stops the handout before anything is written (see build.check_claims).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from topicgen.api import Result
+from topicgen.build import Built, Run, Shown, Target, plan_figures, plan_runs
+from topicgen.config import Config
+from topicgen.content.myst import parse
+from topicgen.content.render import Document, FigureHtml, FigureView, number_targets, render_chapter
+from topicgen.content.topic import Topic
+from topicgen.content.values import make_environment, render_live_values
+from topicgen.results import keys
+from topicgen.results.cache import ResultCache
+
+
+def plan(topic: Topic, config: Config, cache: ResultCache, options: dict
+         ) -> tuple[list[Run], list[Shown]]:
+    return plan_runs(plan_figures(topic), topic, config.profile, config.seed, cache)
+
+
+def files(built: Built) -> dict[Path, bytes | str]:
+    """Every output file's path and bytes, computed before anything is written."""
+    html, views = render_handout(built)
+    built.record["figures"] = [{"label": view.label, "number": view.number, "alt": view.alt,
+                                "caption": str(view.caption)} for view in views]
+    return {**page_files("handout", html, built), **figure_files(built)}
+
+
+def render_handout(built: Built) -> tuple[str, list[FigureView]]:
+    """The handout's HTML, and each figure as it was rendered (the docs site's gallery is
+    made from these, recorded in manifest.json)."""
+    from topicgen.pages import render_page, render_template
+    from topicgen.pages.context import handout_page
+
+    config, topic = built.config, built.topic
+    results = {label: run.result for run in built.runs for label in run.labels}
+    env = make_environment(results)
+    chapters = [(c.path, parse(render_live_values(c.text, c.path, env), config.raw_html))
+                for c in topic.chapters]
+    doc = Document(references=topic.references, experiments=topic.experiments,
+                   raw_html=config.raw_html,
+                   render_figure=lambda view: render_template(config.project, "figure.html",
+                                                              figure=view))
+    doc.figures = {s.label: FigureHtml(built.drawn[s.label].decode("utf-8"),
+                                       s.run.result.claims, s.run.command,
+                                       None if s.label == s.run.labels[0] else s.run.labels[0])
+                   for s in built.shown}
+    number_targets(chapters, doc)
+    chapters_html = [render_chapter(path, tokens, doc) for path, tokens in chapters]
+    page = handout_page(topic, chapters_html, doc, config.paper, config.profile, built.cache)
+    return render_page(config.project, "handout.html", page), list(doc.views.values())
+
+
+def figure_files(built: Built) -> dict[Path, bytes | str]:
+    """Each figure's SVG, and the result behind it as JSON and CSV (kept in the cache with the
+    result: making them took a quarter of a second on every rebuild)."""
+    found: dict[Path, bytes | str] = {}
+    for s in built.shown:
+        found[built.out_dir / "figures" / f"{s.label}.svg"] = built.drawn[s.label]
+        for fmt in ("json", "csv"):
+            found[built.out_dir / "data" / f"{s.label}.{fmt}"] = data_file(s.run, fmt,
+                                                                           built.cache)
+    return found
+
+
+def data_file(run: Run, fmt: str, cache: ResultCache) -> str:
+    make = {"json": result_json, "csv": Result.to_csv}[fmt]
+    return cache.artifact(keys.data_parts(cache.key(run.material), fmt), f".{fmt}",
+                          lambda: make(run.result).encode("utf-8"), folder="data"
+                          ).decode("utf-8")
+
+
+def result_json(result: Result) -> str:
+    """A result as its figure's data file: everything but the run's wall time, which differs
+    between equal runs."""
+    data = result.to_json_dict()
+    data["provenance"] = {k: v for k, v in data["provenance"].items() if k != "wall_s"}
+    return json.dumps(data, indent=2) + "\n"
+
+
+def page_files(stem: str, html: str, built: Built) -> dict[Path, bytes | str]:
+    """`<stem>.html` and `<stem>.pdf` in the output folder, as far as the formats ask; the
+    PDF's parts are laid out by the build's layout workers."""
+    found: dict[Path, bytes | str] = {}
+    if "html" in built.config.formats:
+        found[built.out_dir / f"{stem}.html"] = html
+    if "pdf" in built.config.formats:
+        from topicgen.publish.pdf import html_to_pdf
+
+        found[built.out_dir / f"{stem}.pdf"] = html_to_pdf(html, built.config.project,
+                                                           built.cache, built.layout)
+    return found
+
+
+TARGET = Target(name="handout", plan=plan, files=files, manifest="manifest.json",
+                claims_stop_it=True)
