@@ -1,4 +1,4 @@
-"""attention-scaling: Var(q . k) = d_k and softmax saturation (SCIENCE.md D1)."""
+"""attention-scaling: Var(q . k) = d_k and softmax saturation (Vaswani et al. 2017, §3.2.1)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_standard_error_formula():
 
 
 def test_saturation_matches_reference_values(quick):
-    # SCIENCE.md D1, measured with 4000 queries; 1000 here, so the slack is ~4 SE.
+    # An independent reference run with 4000 queries; 1000 here, so the slack is ~4 SE.
     s = quick.scalars
     assert s["max_weight_unscaled_dk64"] == pytest.approx(0.85, abs=0.03)
     assert s["saturated_fraction_unscaled_dk64"] == pytest.approx(0.31, abs=0.06)

@@ -1,4 +1,4 @@
-"""gradient-decay: the physics of SCIENCE.md A1/A2, the cells against PyTorch, determinism."""
+"""gradient-decay: the rho^k law and Pascanu's bound, the cells against PyTorch, determinism."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_float32_linear_law_holds_to_float32_precision():
 
 
 def test_float32_underflow_is_never_read_as_a_measurement():
-    """SCIENCE.md A1 pitfall: 0.5^200 is exactly 0.0 in float32; the fit must skip it."""
+    """0.5^200 is exactly 0.0 in float32 (below its 1e-45 floor); the fit must skip it."""
     result = run(cells="linear", rho=0.5, T=200, hidden=8, dtype="float32")
     assert result.series["grad_norm"].y["linear"][-1] == 0.0
     assert math.isnan(result.series["log10_grad_norm"].y["linear"][-1])
@@ -49,7 +49,7 @@ def test_float32_underflow_is_never_read_as_a_measurement():
 def test_tanh_rnn_never_exceeds_the_pascanu_bound_and_still_vanishes():
     result = run("full", cells="rnn")
     assert result.scalars["rnn_bound_violations"] == 0
-    # SCIENCE.md A2 teaching note: default init has lambda_1 ~ 1.15 > 1 ...
+    # Pascanu's sufficient condition fails: default init has lambda_1 ~ 1.15 > 1 ...
     assert result.scalars["rnn_largest_singular_value"] == pytest.approx(1.15, abs=0.05)
     # ... yet the measured per-step decay is ~0.57, near the spectral radius (~0.6).
     assert result.scalars["decay_factor_rnn"] == pytest.approx(0.57, abs=0.05)

@@ -1,4 +1,4 @@
-"""jacobian-spectrum: SCIENCE.md C2 (Gaussian spread ~ L, orthogonal isometry), the tanh bound."""
+"""jacobian-spectrum: Gaussian spread ~ L, orthogonal isometry (Pennington 2017), the tanh bound."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def quick():
 def test_exact_finite_width_mean_has_the_known_limits():
     n = 50
     assert js.expected_variance(n, 1) == pytest.approx(1 + 1 / n - 2 / n**2, rel=1e-14)  # Wishart
-    assert js.expected_variance(10**7, 8) == pytest.approx(8, rel=1e-5)  # Penn17's L
+    assert js.expected_variance(10**7, 8) == pytest.approx(8, rel=1e-5)  # Pennington et al.'s L
     assert js.expected_variance(384, 8) / 8 - 1 == pytest.approx(0.0119, abs=1e-4)
 
 
@@ -44,7 +44,7 @@ def test_exact_finite_width_mean_matches_many_narrow_draws():
 
 
 def test_gaussian_variance_grows_like_depth(quick):
-    """SCIENCE.md C2 at N = 128: 1, 2, 4, 8 within the honest band of the quick profile."""
+    """Var(s^2) ~ L at N = 128: 1, 2, 4, 8 within the honest band of the quick profile."""
     for depth, tolerance in ((1, 0.15), (2, 0.15), (4, 0.264), (8, 0.526)):
         assert js.law_tolerance(128, 5, depth) == pytest.approx(tolerance, abs=0.005)
         measured = quick.scalars[f"gaussian_variance_L{depth}"]

@@ -1,4 +1,4 @@
-"""layernorm: SCIENCE.md C3's exact checks, LN against nn.LayerNorm, and the depth sweep."""
+"""layernorm: LN's exact Jacobian and invariances, LN against nn.LayerNorm, the depth sweep."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def test_layer_norm_matches_pytorch_with_the_biased_variance():
     x = inputs()
     reference = torch.nn.LayerNorm(64, eps=0.0, elementwise_affine=False).double()
     torch.testing.assert_close(ln.layer_norm(x), reference(x), rtol=1e-12, atol=1e-12)
-    # SCIENCE.md C3's pitfall: torch.var is unbiased by default, off by sqrt(H / (H - 1)).
+    # The trap: torch.var is unbiased by default, off by sqrt(H / (H - 1)).
     unbiased = (x - x.mean(-1, keepdim=True)) / x.var(-1, keepdim=True).sqrt()
     assert (unbiased - reference(x)).abs().max() > 1e-3
 
@@ -54,7 +54,7 @@ def test_jacobian_is_one_over_sigma_times_a_projection():
 
 
 def test_jacobian_spectrum_is_h_minus_two_ones_and_two_zeros(quick):
-    """SCIENCE.md C3 check 1: measured 1/sigma = 0.3355 and two zeros of ~3e-17."""
+    """An independent reference run measured 1/sigma = 0.3355 and two zeros of ~3e-17."""
     assert quick.scalars["ln_sv_max_rel_error"] <= 1e-12
     assert quick.scalars["ln_null_sv_max"] <= 1e-12
     assert quick.scalars["ln_inverse_sigma"] == pytest.approx(1 / 3, rel=0.1)
@@ -65,7 +65,7 @@ def test_jacobian_spectrum_is_h_minus_two_ones_and_two_zeros(quick):
 
 @pytest.mark.parametrize("delta", [0.1, 2.7, 10.0])
 def test_invariances_and_the_gradient_scale(delta):
-    """SCIENCE.md C3 checks 2 and 3, for small, SCIENCE's and large delta."""
+    """LN ignores W -> delta W + 1 gamma^T and x -> 5x; dL/dW scales by 1/delta (Ba et al. 2016)."""
     result = run(weight_scale=delta, depth=1)
     assert result.scalars["invariance_weight_error"] <= 1e-12
     assert result.scalars["invariance_example_error"] <= 1e-12

@@ -39,7 +39,7 @@ def test_adding_batch_has_one_marker_in_each_half_and_sums_the_marked_values():
 
 
 def test_constant_predictor_scores_one_sixth_in_a_large_sample():
-    """SCIENCE.md B3: Var(u_a + u_b) = 2/12; the HS97 variant would give 1/24 instead."""
+    """Var(u_a + u_b) = 2/12; Hochreiter and Schmidhuber's variant would give 1/24 instead."""
     _, y = lrm.adding_batch([generator(3)], 10, 200_000, "cpu")
     mse = (y - 1).pow(2).mean().item()
     standard_error = math.sqrt(lrm.BASELINE_SQUARED_ERROR_VAR / 200_000)  # 4.4e-4
@@ -48,7 +48,7 @@ def test_constant_predictor_scores_one_sixth_in_a_large_sample():
 
 
 def test_lstm_forget_bias_is_one_not_two():
-    """Pitfall P4: 1 in bias_ih only, so the effective b_ih + b_hh is 1 +- 1/sqrt(H), not 2."""
+    """1 in bias_ih only, so the effective b_ih + b_hh is 1 +- 1/sqrt(H), not 2."""
     H = 64
     w = lrm.init_weights("lstm", H, generator(0), torch.float64, "cpu")
     bias = w["bias_ih_l0"] + w["bias_hh_l0"]  # (4H,) in PyTorch's gate order (i, f, g, o)
@@ -167,7 +167,7 @@ def test_models_subset_does_not_change_a_models_numbers():
     assert "test_mse_rnn_T8" not in alone
 
 
-def test_training_claims_are_judged_only_in_the_science_recipe():
+def test_training_claims_are_judged_only_in_the_published_recipe():
     result = E.run(NAME, small(steps=5, delays=(8,), test_size=100), E.Context())
     full = E.resolve_params(NAME, "full")
     assert [c.id for c in result.claims] == ["baseline"]
@@ -190,7 +190,7 @@ def test_bad_parameters_name_themselves(override, name):
 
 @pytest.mark.slow
 def test_full_profile_claims_pass():
-    """SCIENCE.md B3 at T = 100: RNN at the baseline, LSTM and attention solve it."""
+    """T = 100: RNN at the baseline, LSTM and attention solve it (Arjovsky et al. 2016, §4.2)."""
     result = E.run(NAME, E.resolve_params(NAME, "full"), E.Context())
     assert [c.id for c in result.claims] == ["baseline", "rnn-T100", "lstm-T100",
                                              "attention-T100"]

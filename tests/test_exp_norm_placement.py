@@ -1,4 +1,4 @@
-"""norm-placement: Post-LN versus Pre-LN at init (SCIENCE.md E1, E2, E3, E5)."""
+"""norm-placement: Post-LN versus Pre-LN at init (Xiong et al. 2020; Liu et al. 2020)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def test_layers_are_xavier_with_zero_biases_and_shared_between_placements():
     assert [layer.norm_first for layer in stacks["post"]] == [False, False]
     for a, b in zip(stacks["pre"].parameters(), stacks["post"].parameters(), strict=True):
         assert torch.equal(a, b)
-    assert layer.training and layer.dropout.p == 0  # P6: no fused eval fast path
+    assert layer.training and layer.dropout.p == 0  # no fused eval fast path
 
 
 def test_amplification_perturbs_both_placements_alike():
@@ -102,8 +102,8 @@ def test_lemma2_hidden_scales(quick):
 
 
 def test_last_layer_gradients_match_reference_values(quick):
-    # SCIENCE.md E2 (4 seeds): Post 0.359, 0.393, 0.438, 0.471; Pre 0.281, 0.233, 0.182,
-    # 0.145; Pre-LN stream scale 2.2, 3.5, 6.2, 11.6 for L = 2, 4, 8, 16.
+    # An independent reference run (4 seeds): Post 0.359, 0.393, 0.438, 0.471; Pre 0.281,
+    # 0.233, 0.182, 0.145; Pre-LN stream scale 2.2, 3.5, 6.2, 11.6 for L = 2, 4, 8, 16.
     s = quick.scalars
     for L, post, pre, stream in [(2, 0.359, 0.281, 2.2), (4, 0.393, 0.233, 3.5),
                                  (8, 0.438, 0.182, 6.2), (16, 0.471, 0.145, 11.6)]:
@@ -113,8 +113,8 @@ def test_last_layer_gradients_match_reference_values(quick):
 
 
 def test_amplification_matches_reference_values(quick):
-    # SCIENCE.md E5: Post 1.26 and Pre 1.11 at L = 2 (seed spread ~3%); at L = 16 Post-LN
-    # is several times Pre-LN (13.4 versus 5.0).
+    # An independent reference run: Post 1.26 and Pre 1.11 at L = 2 (seed spread ~3%); at
+    # L = 16 Post-LN is several times Pre-LN (13.4 versus 5.0).
     s = quick.scalars
     assert s["amplification_post_L2"] == pytest.approx(1.26, abs=0.1)
     assert s["amplification_pre_L2"] == pytest.approx(1.11, abs=0.1)
@@ -126,7 +126,7 @@ def test_profile_is_top_heavy_for_post_ln(quick):
     assert len(profile.x) == max(quick.params["depths"])
     pre, post = profile.y["pre"], profile.y["post"]
     assert post[-1] / post[0] > pre[-1] / pre[0]
-    assert pre[-1] < pre[0]  # Pre-LN leans towards the input (SCIENCE.md E3)
+    assert pre[-1] < pre[0]  # Pre-LN leans towards the input (Xiong's Fig. 3(a,b) has it flat)
 
 
 @pytest.mark.parametrize("profile", ["quick", "full"])

@@ -1,4 +1,4 @@
-"""residual-depth: SCIENCE.md C1's three checks, the stacks against PyTorch, determinism."""
+"""residual-depth: He et al. 2016b's identity highway, the stacks against PyTorch, determinism."""
 
 from __future__ import annotations
 
@@ -36,16 +36,16 @@ def small_stack(depth: int = 4, width: int = 6, seeds: int = 2):
 
 @pytest.mark.parametrize("scale, gain", [(0.9, 5.153775e-3), (1.0, 1.0), (1.1, 117.3909)])
 def test_zero_branches_give_exactly_lambda_to_the_depth(scale, gain):
-    """SCIENCE.md C1 check 1: d(sum x_50)/dx_0 = lambda^50 per entry, to 1e-12."""
+    """d(sum x_50)/dx_0 = lambda^50 per entry, to 1e-12 (He et al. 2016b, §3.1)."""
     result = run(depths="50", shortcut_scales=scale, width=16)
     measured = result.series["shortcut_gain"].y[f"lambda = {scale:g}"][0]
     assert measured == pytest.approx(scale**50, rel=1e-12)
-    assert measured == pytest.approx(gain, rel=1e-6)  # the values SCIENCE.md quotes
+    assert measured == pytest.approx(gain, rel=1e-6)  # lambda^50 to 7 digits
     assert result.scalars["shortcut_max_rel_error"] <= 1e-12
 
 
 def test_zero_init_residual_is_the_identity_at_init(quick):
-    """SCIENCE.md C1 check 2: the input gradient equals the output gradient."""
+    """Zero-init branches: the input gradient equals the output gradient."""
     assert quick.scalars["zero_init_identity_error"] <= 1e-12
     x0, readout, w, b = small_stack()
     jac = rd.batch_jacobian(partial(rd.forward, "zero-init", w, b), x0)
@@ -54,7 +54,7 @@ def test_zero_init_residual_is_the_identity_at_init(quick):
 
 
 def test_plain_stack_loses_the_gradient_and_the_residual_keeps_it(quick):
-    """SCIENCE.md C1 check 3: plain 5e-13 to 8e-13, residual 1.05 to 1.14 at depth 50."""
+    """An independent reference run: plain 5e-13 to 8e-13, residual 1.05 to 1.14 at depth 50."""
     plain = quick.scalars["input_grad_plain_L50"]
     residual = quick.scalars["input_grad_residual_L50"]
     assert 1e-13 < plain < 1e-6
@@ -119,7 +119,7 @@ def test_every_claim_passes_in_both_profiles(quick):
         assert all(c.passed for c in result.claims), result.claims
 
 
-def test_contrast_is_judged_only_at_science_md_depths_and_widths(quick):
+def test_contrast_is_judged_only_at_the_reference_depths_and_widths(quick):
     shallow = run(depths="5,20")
     assert "plain-vs-residual" not in [c.id for c in shallow.claims]
     narrow = run(depths="50", width=8)

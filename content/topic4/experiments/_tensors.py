@@ -22,7 +22,7 @@ def uniform(shape: tuple[int, ...], bound: float, gen: torch.Generator,
 
 
 def haar_orthogonal(n: int, gen: torch.Generator, dtype: torch.dtype, device: str) -> torch.Tensor:
-    """A Haar-distributed orthogonal matrix (SCIENCE.md P5).
+    """A Haar-distributed orthogonal matrix.
 
     Plain QR of a Gaussian matrix is biased; multiplying each column of Q by sign(R_ii)
     makes the distribution uniform over the orthogonal group (Mezzadri 2007).
@@ -41,8 +41,8 @@ def log_slope(values: torch.Tensor, start: int) -> torch.Tensor:
     """Per-row least-squares slope of log(values[:, start:]) against the column index.
 
     Underflowed entries (zero or subnormal, where precision is already lost) and overflowed
-    ones are left out of the fit, so a gradient that underflowed never "confirms" vanishing
-    (SCIENCE.md P2).
+    ones are left out of the fit, so a gradient that underflowed never "confirms" vanishing:
+    an exact 0 only says the float format ran out of range.
     """
     y = measurable(values[:, start:]).log()
     x = torch.arange(start, values.shape[1], dtype=values.dtype, device=values.device)

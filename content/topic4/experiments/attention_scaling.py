@@ -12,7 +12,7 @@ softmax towards a one-hot vector, where its Jacobian J = diag(p) - p p^T is near
 almost no gradient reaches the queries and keys. Dividing by sqrt(d_k) gives the logits
 variance 1 whatever d_k is.
 
-Two measurements (SCIENCE.md D1):
+Two measurements:
   variance    `samples` independent (q, k) pairs per d_k: Var(q . k) and Var(q . k / sqrt(d_k)).
   saturation  each of `queries` queries attends over its own 16 keys; for both logit scales we
               record E[max_i p_i], the fraction of rows with max_i p_i > 0.99 and E||J||_F.
@@ -43,7 +43,7 @@ SATURATED = 0.99
 CHUNK_ELEMENTS = 2**22
 # Deviation allowed in standard errors: a 6-sigma miss is not a sampling accident.
 STANDARD_ERRORS = 6.0
-# SCIENCE.md D1's tolerance at 200k samples; the 6-SE rule only ever loosens it.
+# About 6 SE of Var/d_k (SE ~ sqrt(2/n)) at 200k samples; the 6-SE rule only ever loosens it.
 VARIANCE_TOLERANCE = 0.02
 # Below d_k = 4 the claims do not hold: the unscaled Jacobian norm still rises with d_k (it
 # peaks where the logits' standard deviation is near 2), saturated rows are too rare to
@@ -54,13 +54,13 @@ SMALLEST_CLAIMED_DK = 4
 # Monotonicity is judged between d_k values at least this factor apart, so two neighbouring
 # values (64 and 65) never decide a claim by sampling noise.
 SPACING = 4
-FLAT_TOLERANCE = 0.10  # SCIENCE.md D1: within ±10% of the d_k = 64 value
+FLAT_TOLERANCE = 0.10  # scaled logits have variance 1 at any d_k: within ±10% of d_k = 64
 REFERENCE_DK = 64  # the base Transformer's d_k (Vaswani et al. 2017, §3.2.2)
 
 
 @dataclass(frozen=True)
 class Params:
-    # 4 to 256 around the base model's d_k = 64, the widths of SCIENCE.md D1's variance check.
+    # 4 to 256, factors of 4 around the base model's d_k = 64 (Vaswani et al. 2017, §3.2.2).
     d_k: tuple[int, ...] = param((4, 16, 64, 256), "key/query widths", min=1, max=4096)
     # 200k pairs put the standard error of Var/d_k near 0.3%, so a 2% tolerance is ~6 SE.
     samples: int = param(200_000, "(q, k) pairs per d_k for the variance", min=1000,

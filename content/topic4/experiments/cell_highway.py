@@ -20,7 +20,7 @@ h_t = (1 - z) n + z h_{t-1}): with zero weights and update bias b, dh_T/dh_0 = s
 while the flipped convention of Chung et al. (2014) would give (1 - sigmoid(b))^T.
 
 PyTorch keeps two bias vectors, bias_ih and bias_hh, and adds them; the forget slice of either
-is [H:2H] (gate order (i, f, g, o); SCIENCE.md P4). Writing b_f into both gives 2 b_f: the
+is [H:2H] (gate order (i, f, g, o)). Writing b_f into both gives 2 b_f: the
 double-bias trap. `set_forget_bias` writes bias_ih only.
 
 Two measurements, both through torch.nn modules in float64:
@@ -47,11 +47,11 @@ from topicgen.api import Claim, Context, Result, Series, as_dict, param
 from ._tensors import generator
 
 SUMMARY = "dc_T/dc_t along the LSTM cell path versus forget-gate bias, against sigmoid(b_f)^k."
-DTYPE = torch.float64  # sigmoid(b)^T must be exact to 1e-12 (SCIENCE.md B1)
-INPUT_SIZE = 8  # SCIENCE.md B1's realistic check
+DTYPE = torch.float64  # sigmoid(b)^T must be exact to 1e-12, beyond float32's 1e-7
+INPUT_SIZE = 8  # input features of the default-init runs
 TRAP_BIAS = 1.0  # the value people write when they follow Jozefowicz et al.
-FIT_START_FRACTION = 1 / 3  # SCIENCE.md B1 fits distances 20..60 for T = 60
-MIN_GAP = 0.1  # decay(b_f = 1) - decay(b_f = 0) must be at least this (SCIENCE.md B1)
+FIT_START_FRACTION = 1 / 3  # fits distances 20..60 for T = 60, past the short-range start
+MIN_GAP = 0.1  # decay(b_f = 1) - decay(b_f = 0) must be at least this (measured here: ~0.23)
 # The order is claimed among these only: neighbours closer than 1 can swap in some seed, and
 # b_f = 0 sits within a seed's spread of the tanh RNN.
 REFERENCE_BIASES = (0.0, 1.0, 2.0)
@@ -59,12 +59,12 @@ REFERENCE_BIASES = (0.0, 1.0, 2.0)
 
 @dataclass(frozen=True)
 class Params:
-    # No bias, Jozefowicz's 1 and the recommended upper end 2 (SCIENCE.md B1).
+    # No bias, Jozefowicz's 1 and the recommended upper end 2 (Jozefowicz et al. 2015).
     forget_biases: tuple[float, ...] = param((0.0, 1.0, 2.0), "forget-gate biases b_f to compare",
                                              min=-2.0, max=5.0)
-    # 60 steps: sigmoid(0)^60 ~ 1e-18 is still far above float64's floor (SCIENCE.md P2).
+    # 60 steps: sigmoid(0)^60 ~ 1e-18 is still far above float64's 1e-308 floor.
     T: int = param(60, "sequence length", min=30, max=200)
-    # SCIENCE.md B1's width; the per-step decay barely depends on it.
+    # A typical width; the per-step decay barely depends on it.
     hidden: int = param(64, "hidden units", min=32, max=256)
     # Five seeds give a median and a spread, and "in every seed" something to mean.
     seeds: int = param(5, "independent weight and input draws", min=1, max=50)
@@ -242,7 +242,7 @@ def run(params: Params, ctx: Context) -> Result:
 
 
 def _seeds_out_of_order(params: Params, decay: dict[str, torch.Tensor]) -> float:
-    """Seed-level breaks of SCIENCE.md B1's order among the biases 0, 1, 2 that were run, and
+    """Seed-level breaks of the order decay(0) < decay(1) < decay(2) among the biases run, and
     of the LSTM with b_f = 1 against the tanh RNN (0 expected)."""
     chain = [label(b) for b in REFERENCE_BIASES if b in params.forget_biases]
     pairs = list(zip(chain, chain[1:], strict=False))

@@ -18,7 +18,7 @@ We take PyTorch's default initialisation, U(-1/sqrt(H), 1/sqrt(H)), and multiply
 and bias by a scale s, so each pre-activation is s times what it is at the default. The cells
 run on Gaussian input sequences, and we count the sigmoid gates' values outside [0.05, 0.95]:
 input, forget and output gates of the LSTM, reset and update gates of the GRU (PyTorch's gate
-orders (i, f, g, o) and (r, z, n); SCIENCE.md P4). The tanh candidate is not a gate.
+orders (i, f, g, o) and (r, z, n)). The tanh candidate is not a gate.
 
 A short training run then shows where saturation comes from in practice: Adam on a small memory
 task (report the value at a marked step) pushes the gates out of the linear region as they
@@ -66,7 +66,7 @@ class Params:
     T: int = param(50, "sequence length", min=10, max=1000)
     # 32 sequences per seed: ~10^5 gate values per cell, scale and seed; also the training batch.
     batch: int = param(32, "input sequences per seed", min=16, max=256)
-    # Five seeds give a median and a spread (SCIENCE.md P5).
+    # Five seeds give a median and a spread: one random draw can mislead.
     seeds: int = param(5, "independent weight and input draws", min=1, max=20)
     # The task is solved within ~150 steps; 200 show the gates settling afterwards.
     train_steps: int = param(200, "Adam steps of the training run", min=1, max=10_000)
@@ -101,7 +101,7 @@ def lstm_step(w: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor, c: t
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One nn.LSTMCell step; also returns the sigmoid gates' pre-activations (i, f, o)."""
     pre = affine(w["w_ih"], x, w["b_ih"]) + affine(w["w_hh"], h, w["b_hh"])  # (M, B, 4H)
-    i, f, g, o = pre.chunk(4, dim=-1)  # PyTorch's gate order (SCIENCE.md P4)
+    i, f, g, o = pre.chunk(4, dim=-1)  # PyTorch's gate order
     c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     h = torch.sigmoid(o) * torch.tanh(c)
     return h, c, torch.cat([i, f, o], dim=-1)  # (M, B, H), (M, B, H), (M, B, 3H)
@@ -113,7 +113,7 @@ def gru_step(w: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor, c: to
     from_x = affine(w["w_ih"], x, w["b_ih"]).chunk(3, dim=-1)  # (r, z, n), each (M, B, H)
     from_h = affine(w["w_hh"], h, w["b_hh"]).chunk(3, dim=-1)
     r_pre, z_pre = from_x[0] + from_h[0], from_x[1] + from_h[1]
-    n = torch.tanh(from_x[2] + torch.sigmoid(r_pre) * from_h[2])  # reset after W_hn (B2)
+    n = torch.tanh(from_x[2] + torch.sigmoid(r_pre) * from_h[2])  # PyTorch resets after W_hn
     z = torch.sigmoid(z_pre)
     h = (1 - z) * n + z * h  # a convex combination: |h| <= 1 because |n| <= 1
     return h, c, torch.cat([r_pre, z_pre], dim=-1)  # (M, B, H), unused c, (M, B, 2H)

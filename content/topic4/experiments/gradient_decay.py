@@ -8,8 +8,8 @@ Backpropagation through time multiplies one step Jacobian per step:
 
 so the norm of dL/dh_t behaves like a product of T - t factors (Pascanu et al. 2013, §2.1,
 eqs. 3-7). We put the loss on the last step only, L = v . h_T with a random unit vector v
-(SCIENCE.md pitfall P1: a loss summed over all steps hides the decay behind short-range
-terms), and read ||dL/dh_t|| for every t from one backward pass.
+(a loss summed over all steps would hide the decay behind short-range terms), and read
+||dL/dh_t|| for every t from one backward pass.
 
 Four cells, each with PyTorch's default initialisation so the numbers are what a student
 gets from `nn.RNN`, `nn.LSTM` and `nn.GRU`:
@@ -17,7 +17,8 @@ gets from `nn.RNN`, `nn.LSTM` and `nn.GRU`:
   lstm    the additive cell state c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t)
   gru     h_t = (1 - z) * n + z * h_{t-1}
   linear  h_t = rho Q h_{t-1} + W_ih x_t with Q Haar-orthogonal: every singular value of
-          (rho Q)^k is rho^k, so ||dL/dh_{T-k}|| = rho^k exactly (SCIENCE.md A1).
+          (rho Q)^k is rho^k, so ||dL/dh_{T-k}|| = rho^k exactly (the linear case of
+          Pascanu et al. 2013, §2.1).
 
 All seeds run at once: weights carry a leading seed dimension S and every matrix product
 is batched, so five seeds cost about as much as one.
@@ -60,11 +61,11 @@ class Params:
                    min=1, max=5000)
     # Width of PyTorch tutorials; the default-init decay rate is nearly width-independent.
     hidden: int = param(64, "hidden units per cell", min=1, max=2048)
-    # Five seeds give a median and a spread (SCIENCE.md P5: never a single random matrix).
+    # Five seeds give a median and a spread: decay rates vary from one random matrix to the next.
     seeds: int = param(5, "independent weight and input draws", min=1, max=1000)
     # rho = 1 is the ideal highway: the linear RNN keeps the gradient norm exactly.
     rho: float = param(1.0, "spectral scale of the linear RNN's W = rho Q", min=1e-6, max=100.0)
-    # float64 keeps rho^k exact far below float32's 1e-38 floor (SCIENCE.md P2).
+    # float64 keeps rho^k exact far below float32's 1e-38 floor.
     dtype: str = param("float64", "floating-point precision", choices=tuple(DTYPES))
 
 
@@ -112,7 +113,7 @@ def linear_step(w: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor,
 def lstm_step(w: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor,
               c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     gates = batched_linear(w["w_ih"], x, w["b_ih"]) + batched_linear(w["w_hh"], h, w["b_hh"])
-    i, f, g, o = gates.chunk(4, dim=1)  # PyTorch's gate order (SCIENCE.md P4), each (S, H)
+    i, f, g, o = gates.chunk(4, dim=1)  # PyTorch's gate order, each (S, H)
     c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)  # the additive cell path
     return torch.sigmoid(o) * torch.tanh(c_next), c_next
 
@@ -123,7 +124,7 @@ def gru_step(w: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor,
     from_h = batched_linear(w["w_hh"], h, w["b_hh"]).chunk(3, dim=1)
     r = torch.sigmoid(from_x[0] + from_h[0])
     z = torch.sigmoid(from_x[1] + from_h[1])
-    n = torch.tanh(from_x[2] + r * from_h[2])  # PyTorch resets *after* W_hn (SCIENCE.md B2)
+    n = torch.tanh(from_x[2] + r * from_h[2])  # PyTorch resets *after* W_hn, not before
     return (1 - z) * n + z * h, c
 
 
@@ -141,7 +142,7 @@ def hidden_state_gradients(cell: str, weights: dict[str, torch.Tensor], inputs: 
     hidden = readout.shape[1]
     h = torch.zeros(seeds, hidden, dtype=inputs.dtype, device=inputs.device, requires_grad=True)
     c = torch.zeros_like(h)
-    states = []  # a list of fresh tensors, never written in place (SCIENCE.md P3)
+    states = []  # fresh tensors, never written in place: in-place writes break autograd
     for t in range(steps):
         h, c = STEPS[cell](weights, inputs[:, t], h, c)
         states.append(h)

@@ -9,7 +9,7 @@ Backpropagation through L layers (or L time steps) multiplies L step Jacobians,
 and the gradient reaching the input is J_L^T times the gradient at the output. How far J_L is
 from an isometry (every singular value 1) decides whether some directions of the gradient
 vanish while others explode. We draw a fresh N x N matrix per factor, as in a deep network
-(an RNN reuses one W; for orthogonal W its powers are orthogonal too, SCIENCE.md A1):
+(an RNN reuses one W; for orthogonal W its powers are orthogonal too):
 
   gaussian    entries N(0, 1/N), the critical scaling: the mean squared singular value of J_L
               stays 1 at every depth, but their variance grows like L (Pennington et al.
@@ -50,7 +50,7 @@ SUMMARY = "Singular values of products of L step Jacobians: Gaussian vs orthogon
 WEIGHTS = ("gaussian", "orthogonal")
 ACTIVATIONS = ("linear", "tanh")
 DTYPE = torch.float64  # the orthogonal claims are exact to 1e-10, far below float32's 1e-7
-# Penn17's variance = L is a large-N statement. Judged up to L = 8 (SCIENCE.md C2): beyond,
+# Pennington et al.'s variance = L is a large-N statement. Judged up to L = 8: beyond,
 # the seed-to-seed spread at CPU-sized widths is wide and heavy-tailed (19% per seed at
 # L = 16, N = 256), although the finite-N bias itself stays small (3.5% there).
 LAW_MAX_DEPTH = 8

@@ -6,7 +6,7 @@ LayerNorm standardises each example over its H features (Ba et al. 2016, §3):
 
     LN(x) = (x - mu) / sigma,   mu = mean_i x_i,   sigma^2 = mean_i (x_i - mu)^2,
 
-with the biased variance, as `nn.LayerNorm` uses (SCIENCE.md C3; eps = 0 here, so every
+with the biased variance, as `nn.LayerNorm` uses (eps = 0 here, so every
 identity below is exact). Differentiating,
 
     dLN/dx = (1/sigma) (I - 1 1^T / H - y y^T / H),   y = LN(x),
@@ -47,9 +47,9 @@ SUMMARY = "LayerNorm's exact Jacobian and invariances, and the activation scale 
 DTYPE = torch.float64  # the identities are checked to 1e-12
 # An offset and a scale far from (0, 1), so that LN visibly removes both (1/sigma ~ 1/3).
 INPUT_MEAN, INPUT_STD = 1.0, 3.0
-EXAMPLE_SCALE = 5.0  # the rescaled example 5x of SCIENCE.md C3
+EXAMPLE_SCALE = 5.0  # the rescaled example x -> 5x above; any factor > 0 would do
 EXACT = 1e-12
-ROW_SCALE = 2.0  # the factor on one row of W: Ba16 Table 1 has LN not invariant to it
+ROW_SCALE = 2.0  # the factor on one row of W: LN is not invariant to it (Ba et al. 2016, Table 1)
 ROW_CHANGE_MIN = 1e-6  # far above rounding, far below the O(0.1) change a rescaled row makes
 # Without LN, log RMS takes a random step per layer of std ~1.12/sqrt(N) (1.2 covers the
 # excess measured at N = 32 over 400 seeds) and drifts by -1.25/N (Jensen:
@@ -61,10 +61,10 @@ STEP_STD, DRIFT, Z = 1.2, 1.25, 5.0
 
 @dataclass(frozen=True)
 class Params:
-    # SCIENCE.md C3's H; also the width of the depth sweep. 32 or more: a whole ReLU layer
+    # A typical small H; also the width of the depth sweep. 32 or more: a whole ReLU layer
     # dying (probability 2^-N) would leave LN nothing to normalise.
     width: int = param(64, "features H per layer", min=32, max=1024)
-    # Five seeds give a mean and a spread (SCIENCE.md P5).
+    # Five seeds give a mean and a spread: one random draw can mislead.
     seeds: int = param(5, "independent draws of inputs and weights", min=1, max=1000)
     # Any delta > 0 leaves LN unchanged; 3 makes the 1/delta gradient ratio easy to read.
     # Within [0.1, 10], rounding in delta W + 1 gamma^T stays far below the 1e-12 checked.

