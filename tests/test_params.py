@@ -165,7 +165,8 @@ def test_nonfinite_numbers_become_null_and_are_flagged():
     ]}
     assert "y_std" not in data["series"]["plain"]
     assert data["claims"] == [{"id": "tanh-bound", "statement": "Bounded.", "expected": "0",
-                               "measured": "0", "tolerance": "0", "passed": True}]
+                               "measured": "0", "tolerance": "0", "passed": True,
+                               "kind": "evidence", "not_judged": ""}]
 
 
 def test_json_has_no_nan_or_infinity_tokens():

@@ -87,7 +87,7 @@ def test_json_contract(data):
     assert entry["experiment"] == "gradient-decay"
     assert entry["cache"] == "miss" and entry["device"] == "cpu"
     assert set(entry["claims"][0]) == {"id", "statement", "expected", "measured", "tolerance",
-                                       "passed"}
+                                       "passed", "kind", "not_judged"}
     assert data["claims"]["total"] == sum(len(e["claims"]) for e in data["experiments"]) > 30
     assert data["claims"]["passed"] == data["claims"]["total"]
 

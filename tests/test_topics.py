@@ -301,3 +301,49 @@ def test_a_project_figure_template_restyles_figures_and_the_gallery_still_lists_
     gallery = (project / "output" / "site" / TOPIC / "gallery.html").read_text()
     assert 'src="figures/fig-alpha.svg"' in gallery and 'src="figures/fig-beta.svg"' in gallery
     assert "Figure 2.</span> Beta, 3.0." in gallery
+
+
+# -- claim kinds and claims that are not judged -----------------------------------------------
+
+MORE_CLAIMS = """
+
+def claims(result):
+    return [Claim("positive", "y is positive.", "> 0", str(result.scalars["y"]), "0",
+                  result.scalars["y"] > 0),
+            Claim("finite", "y is a number.", "finite", "finite", "exact", True, kind="sanity"),
+            not_judged("linear", "y grows linearly.", "y = 2x", "needs x above 5")]
+"""
+KINDS = ALPHA.replace("as_dict, param", "as_dict, not_judged, param") + MORE_CLAIMS
+
+
+def test_sanity_checks_fold_away_and_a_claim_not_judged_says_why(make_project):
+    project = make_project({**TWO, f"{EXPERIMENTS}/alpha.py": KINDS})
+    assert build(project).exit_code == 0
+    html = (project / "output" / TOPIC / "handout.html").read_text()
+    figure = html[html.index('id="fig-alpha"'):html.index('id="fig-beta"')]
+    assert figure.count('<li class="claim pass">') == 2  # positive, and the folded sanity check
+    assert '<details class="sanity"><summary>1 of 1 sanity checks of the code hold</summary>' \
+        in figure
+    assert ('<li class="claim not-judged"><span class="verdict">– not judged</span> y grows '
+            "linearly. <span class=\"claim-numbers\">Theory: y = 2x; not judged: needs x above "
+            "5.</span></li>") in figure
+    result = invoke("run", "alpha", "--project", project, "--json")
+    claims = json.loads(result.output)["claims"]
+    assert [(c["id"], c["kind"], c["passed"], c["not_judged"]) for c in claims] == [
+        ("positive", "evidence", True, ""), ("finite", "sanity", True, ""),
+        ("linear", "evidence", None, "needs x above 5")]
+    assert "[NOT JUDGED] linear: needs x above 5" in invoke("run", "alpha", "--project",
+                                                             project).output
+    manifest = json.loads((project / "output" / TOPIC / "manifest.json").read_text())
+    assert manifest["runs"][0]["claims"] == {"passed": 2, "total": 2, "not_judged": 1}
+
+
+def test_a_claim_is_either_judged_or_says_why_not():
+    from topicgen.api import Claim
+
+    with pytest.raises(ValueError, match="kind must be one of evidence, sanity"):
+        Claim("a", "s", "e", "m", "t", True, kind="proof")
+    with pytest.raises(ValueError, match="either judged"):
+        Claim("a", "s", "e", "m", "t", None)
+    with pytest.raises(ValueError, match="either judged"):
+        Claim("a", "s", "e", "m", "t", False, not_judged="why")

@@ -27,7 +27,8 @@ from topicgen.results.model import Claim, Result, Series
 
 FIGURE_HELPERS = ("new_figure", "plot_with_band", "style_of")
 
-__all__ = ["Claim", "Context", "Result", "Series", "as_dict", "param", *FIGURE_HELPERS]
+__all__ = ["Claim", "Context", "Result", "Series", "as_dict", "not_judged", "param",
+           *FIGURE_HELPERS]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,14 @@ def param(default: Any, help: str, *, min: float | None = None, max: float | Non
     """
     meta = {"help": help, "min": min, "max": max, "choices": choices, "min_len": min_len}
     return dataclasses.field(default=default, metadata=meta)
+
+
+def not_judged(id: str, statement: str, expected: str, reason: str,
+               kind: str = "evidence") -> Claim:
+    """A claim these parameters cannot judge (e.g. a width outside the theory's range): shown
+    as "not judged" with `reason`, so it never silently disappears."""
+    return Claim(id, statement, expected, measured="", tolerance="", passed=None, kind=kind,
+                 not_judged=reason)
 
 
 def as_dict(params: Any) -> dict[str, Any]:

@@ -290,7 +290,7 @@ def failed_claims(runs: list[Run]) -> list[str]:
     return [f"{run_id} [{claim.id}]: {claim.statement} Expected {claim.expected}, "
             f"measured {claim.measured} (tolerance {claim.tolerance})"
             for run_id, run in zip(run_ids(runs), runs, strict=True)
-            for claim in run.result.claims if not claim.passed]
+            for claim in run.result.claims if claim.failed]
 
 
 def run_ids(runs: list[Run]) -> list[str]:
@@ -328,11 +328,17 @@ def manifest(config: Config, built: Built, files: dict[Path, bytes | str], input
                   "device": run.result.provenance.get("device"),
                   "cache": "hit" if run.cache_hit else "miss",
                   "cost_s": run.result.provenance.get("wall_s"),
-                  "claims": {"passed": sum(c.passed for c in run.result.claims),
-                             "total": len(run.result.claims)}}
+                  "claims": claim_counts([vars(c) for c in run.result.claims])}
                  for run in built.runs],
         **built.record,
     }
+
+
+def claim_counts(claims: list[dict[str, Any]]) -> dict[str, int]:
+    """How many claims (as JSON) held, were judged, and were not judged."""
+    return {"passed": sum(claim["passed"] is True for claim in claims),
+            "total": sum(claim["passed"] is not None for claim in claims),
+            "not_judged": sum(claim["passed"] is None for claim in claims)}
 
 
 def versions() -> dict[str, str]:

@@ -393,6 +393,9 @@ def run_command(name: str, project: Path | None, topic: str | None, pairs: tuple
         sys.exit(1)
 
 
+MARKS = {True: "PASS", False: "FAIL", None: "NOT JUDGED"}
+
+
 def describe_result(result) -> str:
     lines = [f"{result.experiment}  ({result.provenance['wall_s']:.2f} s on "
              f"{result.provenance['device']}, seeds {result.provenance['seeds']})", "", "params:"]
@@ -401,9 +404,10 @@ def describe_result(result) -> str:
     if result.claims:
         lines += ["", "claims:"]
         for claim in result.claims:
-            lines.append(f"  [{'PASS' if claim.passed else 'FAIL'}] {claim.id}: "
-                         f"expected {claim.expected}; measured {claim.measured} "
-                         f"(tolerance {claim.tolerance})")
+            lines.append(f"  [NOT JUDGED] {claim.id}: {claim.not_judged}" if claim.not_judged
+                         else f"  [{MARKS[claim.passed]}] {claim.id}: expected "
+                              f"{claim.expected}; measured {claim.measured} "
+                              f"(tolerance {claim.tolerance})")
     return "\n".join(lines)
 
 
@@ -484,9 +488,10 @@ def check_command(names: tuple[str, ...], project: Path | None, topic: str | Non
         source = "cached" if hit else f"{result.provenance['wall_s']:.1f} s"
         click.echo(f"{name} ({source})")
         for claim in result.claims:
-            failed += not claim.passed
-            click.echo(f"  [{'PASS' if claim.passed else 'FAIL'}] {claim.id}: measured "
-                       f"{claim.measured}; expected {claim.expected} ({claim.tolerance})")
+            failed += claim.failed
+            click.echo(f"  [NOT JUDGED] {claim.id}: {claim.not_judged}" if claim.not_judged
+                       else f"  [{MARKS[claim.passed]}] {claim.id}: measured "
+                            f"{claim.measured}; expected {claim.expected} ({claim.tolerance})")
     if failed:
         raise TopicgenError(f"{failed} claim(s) failed")
     click.echo("All claims hold.")

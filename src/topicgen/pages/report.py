@@ -83,7 +83,11 @@ class RunSection:
 
     @property
     def passed(self) -> int:
-        return sum(claim["passed"] for claim in self.entry["claims"])
+        return sum(claim["passed"] is True for claim in self.entry["claims"])
+
+    @property
+    def judged(self) -> int:
+        return sum(claim["passed"] is not None for claim in self.entry["claims"])
 
 
 @dataclass(frozen=True)

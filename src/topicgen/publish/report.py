@@ -24,6 +24,7 @@ from topicgen.build import (
     Shown,
     Target,
     build,
+    claim_counts,
     plan_figures,
     plan_runs,
     run_ids,
@@ -109,7 +110,7 @@ def report_data(config: Config, runs: list[Run]) -> dict[str, Any]:
         "topic": config.topic,
         "profile": config.profile,
         "experiments": entries,
-        "claims": {"passed": sum(claim["passed"] for claim in claims), "total": len(claims)},
+        "claims": claim_counts(claims),
         "versions": versions(),
     }
 

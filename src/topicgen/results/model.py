@@ -26,16 +26,42 @@ class Series:
     y_std: dict[str, list[float]] | None = None
 
 
+KINDS = ("evidence", "sanity")
+
+
 @dataclass(frozen=True)
 class Claim:
-    """A statement an experiment must show, with the theory, the measurement and the verdict."""
+    """A statement an experiment must show, with the theory, the measurement and the verdict.
+
+    `kind` "evidence": the measurement could contradict the theory (the handout shows these
+    beside the figure); "sanity": an identity the code must satisfy (folded away). `passed`
+    is None when the claim was not judged at these parameters, and `not_judged` says why.
+    """
 
     id: str
     statement: str
     expected: str
     measured: str
     tolerance: str
-    passed: bool
+    passed: bool | None
+    kind: str = "evidence"
+    not_judged: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f'claim "{self.id}": kind must be one of {", ".join(KINDS)}, '
+                             f'got "{self.kind}"')
+        if (self.passed is None) != bool(self.not_judged):
+            raise ValueError(f'claim "{self.id}": a claim is either judged (passed True or '
+                             "False) or not judged (passed None, with the reason in not_judged)")
+
+    @property
+    def failed(self) -> bool:
+        return self.passed is False
+
+    @property
+    def verdict(self) -> str:
+        return {True: "holds", False: "fails", None: "not judged"}[self.passed]
 
 
 @dataclass
@@ -49,7 +75,8 @@ class Result:
 
     @property
     def passed(self) -> bool:
-        return all(claim.passed for claim in self.claims)
+        """No claim failed (a claim that was not judged did not fail)."""
+        return not any(claim.failed for claim in self.claims)
 
     def to_json_dict(self) -> dict[str, Any]:
         nonfinite: list[str] = []
