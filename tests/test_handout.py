@@ -115,7 +115,7 @@ def test_pdf_has_headings_contents_page_numbers_and_measured_numbers(pdf_text, b
         assert title[:20] in pdf_text
     assert f"2 / {pages}" in pdf_text and f"{pages} / {pages}" in pdf_text
     data = json.loads((built / "data" / "fig-decay.json").read_text())
-    bound = next(c for c in data["claims"] if c["id"] == "tanh-bound")
+    bound = next(c for c in data["claims"] if c["id"] == "linear-law")
     assert bound["measured"] in pdf_text.replace("\n", " ")
     assert len(reader.outline) >= 5  # bookmarks from headings
     assert reader.pages[0].mediabox.width == pytest.approx(595.3, abs=1)  # A4

@@ -1,0 +1,76 @@
+"""pascanu-bound: Pascanu's bound where it is tight, the 1.1^T explosion, and saturation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from conftest import run_experiment, topic4_module
+
+pb = topic4_module("pascanu_bound")
+
+
+def run(profile: str = "quick", **overrides):
+    return run_experiment("pascanu-bound", profile, **overrides)
+
+
+def evidence_failed(result) -> list[str]:
+    return [c.id for c in result.claims if c.kind == "evidence" and c.passed is False]
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_every_claim_holds(profile):
+    result = run(profile)
+    assert [c.id for c in result.claims] == ["bound", "linear-explosion",
+                                             "necessary-not-sufficient"]
+    assert all(c.passed for c in result.claims), result.claims
+
+
+def test_the_sigmoid_bound_is_nearly_attained():
+    """For the sigmoid at rho = 0.8 the gradient stays within ~10% per 60 steps of 0.2^k:
+    a bound this tight fails for any derivative that is a little too large."""
+    result = run("full")
+    assert 1 < result.scalars["bound_tightest_factor"] < 1.15
+
+
+def test_the_linear_regime_explodes_by_exactly_1_1_per_step():
+    result = run(T=60)
+    assert result.scalars["explosion_ratio"] == pytest.approx(1.1**60, rel=5e-5)
+    assert result.scalars["explosion_ratio"] == pytest.approx(304.48, abs=0.01)
+
+
+# -- planted bugs: each must make an evidence claim fail ---------------------------------
+
+def no_nonlinearity(monkeypatch):
+    """sigma forgotten in the recurrence: x_t = W x_{t-1} + U u_t."""
+    monkeypatch.setitem(pb.CELLS, "sigmoid", (lambda x: x, 0.25))
+
+
+def sigmoid_slope_taken_as_one_half(monkeypatch):
+    """The sigmoid replaced by a function twice as steep at 0 (slope 1/2 instead of 1/4)."""
+    monkeypatch.setitem(pb.CELLS, "sigmoid", (lambda x: 1 / (1 + (-2 * x).exp()), 0.25))
+
+
+def w_not_orthogonal(monkeypatch):
+    """Q drawn as a plain Gaussian matrix: W's largest singular value is then ~2 rho, not rho."""
+    monkeypatch.setattr(pb, "haar_orthogonal",
+                        lambda n, gen, dtype, device: __import__("torch").randn(
+                            (n, n), generator=gen, dtype=dtype, device=device) / math.sqrt(n))
+
+
+def tanh_scaled_up(monkeypatch):
+    """tanh(2x): a cell whose slope reaches 2, so gamma = 1 no longer bounds it."""
+    monkeypatch.setitem(pb.CELLS, "tanh", (lambda x: x.mul(2).tanh(), 1.0))
+
+
+MUTATIONS = {"no nonlinearity in the recurrence": no_nonlinearity,
+             "sigmoid slope 1/2 instead of 1/4": sigmoid_slope_taken_as_one_half,
+             "W Gaussian, not rho times orthogonal": w_not_orthogonal,
+             "tanh twice as steep": tanh_scaled_up}
+
+
+@pytest.mark.parametrize("plant", MUTATIONS.values(), ids=MUTATIONS.keys())
+def test_a_planted_bug_fails_an_evidence_claim(plant, monkeypatch):
+    plant(monkeypatch)
+    assert evidence_failed(run())

@@ -1,0 +1,75 @@
+"""gradient-decay under planted bugs: each caught one must fail an evidence claim.
+
+Bugs no claim of this experiment catches are listed too, as strict expected failures: the
+day a claim catches one, its test fails and the bug moves to MUTATIONS.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from conftest import run_experiment, topic4_module
+
+gd = topic4_module("gradient_decay")
+
+
+def gaussian_q(monkeypatch):
+    """The linear RNN's Q drawn Gaussian instead of Haar-orthogonal."""
+    monkeypatch.setattr(gd, "haar_orthogonal", lambda n, gen, dtype, device: torch.randn(
+        (n, n), generator=gen, dtype=dtype, device=device) / math.sqrt(n))
+
+
+def lstm_without_cell_path(monkeypatch):
+    """The LSTM's cell state forgets everything each step: c_t = i * g, no f * c_{t-1}."""
+    def step(w, x, h, c):
+        gates = gd.batched_linear(w["w_ih"], x, w["b_ih"]) + gd.batched_linear(
+            w["w_hh"], h, w["b_hh"])
+        i, _, g, o = gates.chunk(4, dim=1)
+        c_next = torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c_next), c_next
+    monkeypatch.setitem(gd.STEPS, "lstm", step)
+
+
+def init_three_times_too_large(monkeypatch):
+    """Recurrent weights drawn from U(+-3/sqrt(H)) instead of PyTorch's U(+-1/sqrt(H))."""
+    init = gd.init_weights
+
+    def larger(cell, *args):
+        weights = init(cell, *args)
+        if cell != "linear":
+            weights["w_hh"] = weights["w_hh"] * 3
+        return weights
+    monkeypatch.setattr(gd, "init_weights", larger)
+
+
+def tanh_dropped(monkeypatch):
+    """The tanh RNN without its tanh: at default init it still vanishes, at about the same
+    rate, so nothing here can tell."""
+    monkeypatch.setitem(gd.STEPS, "rnn", gd.linear_step)
+
+
+MUTATIONS = {"linear RNN's Q Gaussian, not orthogonal": gaussian_q,
+             "LSTM cell path cut (no f * c)": lstm_without_cell_path,
+             "recurrent init three times too large": init_three_times_too_large}
+UNCAUGHT = {"tanh dropped from the RNN step": tanh_dropped}
+
+
+def evidence_failed(result) -> list[str]:
+    return [c.id for c in result.claims if c.kind == "evidence" and c.passed is False]
+
+
+def test_without_a_bug_every_claim_holds():
+    result = run_experiment("gradient-decay", "quick")
+    assert all(c.passed for c in result.claims), result.claims
+
+
+@pytest.mark.parametrize("plant", [
+    *(pytest.param(plant, id=name) for name, plant in MUTATIONS.items()),
+    *(pytest.param(plant, id=name, marks=pytest.mark.xfail(strict=True, reason="not caught"))
+      for name, plant in UNCAUGHT.items())])
+def test_a_planted_bug_fails_an_evidence_claim(plant, monkeypatch):
+    plant(monkeypatch)
+    assert evidence_failed(run_experiment("gradient-decay", "quick"))
