@@ -347,3 +347,15 @@ def test_a_claim_is_either_judged_or_says_why_not():
         Claim("a", "s", "e", "m", "t", None)
     with pytest.raises(ValueError, match="either judged"):
         Claim("a", "s", "e", "m", "t", False, not_judged="why")
+
+
+def test_deviations_from_the_published_recipe_are_printed_beside_the_figure(make_project):
+    alpha = ALPHA + '\nDEVIATIONS = ["one seed, not five", "x below 10"]\n'
+    project = make_project({**TWO, f"{EXPERIMENTS}/alpha.py": alpha})
+    assert build(project).exit_code == 0
+    html = (project / "output" / TOPIC / "handout.html").read_text()
+    assert ('<p class="deviations"><span class="deviations-label">Differs from the published '
+            "recipe:</span> one seed, not five; x below 10.</p>") in html
+    assert html.count('class="deviations"') == 1  # beta discloses nothing
+    result = json.loads(invoke("run", "alpha", "--project", project, "--json").output)
+    assert result["deviations"] == ["one seed, not five", "x below 10"]

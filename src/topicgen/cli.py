@@ -401,6 +401,9 @@ def describe_result(result) -> str:
              f"{result.provenance['device']}, seeds {result.provenance['seeds']})", "", "params:"]
     lines += [f"  {k} = {v}" for k, v in result.params.items()]
     lines += ["", "scalars:"] + [f"  {k} = {v:.6g}" for k, v in result.scalars.items()]
+    if result.deviations:
+        lines += ["", "differs from the published recipe:"]
+        lines += [f"  {deviation}" for deviation in result.deviations]
     if result.claims:
         lines += ["", "claims:"]
         for claim in result.claims:

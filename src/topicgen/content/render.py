@@ -48,6 +48,7 @@ class FigureHtml:
     claims: list  # of api.Claim
     run_command: str
     claims_shown_at: str | None = None  # label of the figure that already lists this run's claims
+    deviations: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class FigureView:
     claims_shown_at: str | None
     claims_shown_at_number: str | None
     command_words: list[str]  # the reproducing command, split where it may wrap
+    deviations: list[str]  # how the run's recipe differs from the published one
 
 
 @dataclass
@@ -252,6 +254,7 @@ class HandoutRenderer(RendererHTML):
             caption=Markup(caption), claims=drawn.claims, claims_shown_at=first,
             claims_shown_at_number=self.doc.targets[first].number if first else None,
             command_words=re.split(r" (?=-)", drawn.run_command),
+            deviations=drawn.deviations,
         )
         self.doc.views[request.label] = view
         return (self.doc.render_figure or theme_figure)(view)

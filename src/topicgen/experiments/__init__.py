@@ -113,4 +113,6 @@ def finish(experiment: Experiment, params: Any, ctx: Context, result: Result,
     }
     module = load(experiment)
     result.claims = module.claims(result) if hasattr(module, "claims") else []
+    result.deviations = list(module.deviations(params) if hasattr(module, "deviations")
+                             else getattr(module, "DEVIATIONS", []))
     return result

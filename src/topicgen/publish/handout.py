@@ -50,7 +50,8 @@ def render_handout(built: Built) -> tuple[str, list[FigureView]]:
                                                               figure=view))
     doc.figures = {s.label: FigureHtml(built.drawn[s.label].decode("utf-8"),
                                        s.run.result.claims, s.run.command,
-                                       None if s.label == s.run.labels[0] else s.run.labels[0])
+                                       None if s.label == s.run.labels[0] else s.run.labels[0],
+                                       s.run.result.deviations)
                    for s in built.shown}
     number_targets(chapters, doc)
     chapters_html = [render_chapter(path, tokens, doc) for path, tokens in chapters]

@@ -129,6 +129,7 @@ def run_entry(run_id: str, run: Run) -> dict[str, Any]:
         "wall_s": provenance["wall_s"],
         "cache": "hit" if run.cache_hit else "miss",
         "claims": result["claims"],
+        "deviations": result["deviations"],
         "scalars": result["scalars"],
         "code_hash": provenance["code_hash"],
         "command": reproduce_command(run),

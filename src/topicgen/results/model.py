@@ -72,6 +72,9 @@ class Result:
     scalars: dict[str, float]
     claims: list[Claim] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    deviations: list[str] = field(default_factory=list)
+    """How this run's recipe differs from the published one it reproduces (the experiment's
+    DEVIATIONS), printed beside its figure and in the report."""
 
     @property
     def passed(self) -> bool:
@@ -99,6 +102,7 @@ class Result:
             "series": series,
             "scalars": scalars,
             "claims": [vars(c) for c in self.claims],
+            "deviations": self.deviations,
             "provenance": self.provenance,
             "flags": {"nonfinite": nonfinite},
         }
@@ -137,6 +141,7 @@ class Result:
         return cls(
             experiment=data["experiment"], params=data["params"], series=series,
             scalars=scalars, claims=[Claim(**c) for c in data["claims"]],
+            deviations=list(data.get("deviations", [])),
             provenance=data["provenance"],
         )
 
