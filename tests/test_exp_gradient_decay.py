@@ -38,6 +38,15 @@ def test_float32_linear_law_holds_to_float32_precision():
     assert [c.id for c in result.claims if c.passed] == ["linear-law"]
 
 
+def test_float32_underflow_is_exact_then_total():
+    """0.5^k is exact to float32 rounding up to k = 100 and exactly 0 from k = 160."""
+    result = run(cells="linear", rho=0.5, T=200, hidden=16, dtype="float32")
+    claim = next(c for c in result.claims if c.id == "float32-underflow")
+    assert claim.passed, claim
+    assert 147 <= result.scalars["float32_first_zero_k"] <= 152
+    assert "float32-underflow" not in {c.id for c in run(cells="linear").claims}  # float64
+
+
 def test_float32_underflow_is_never_read_as_a_measurement():
     """0.5^200 is exactly 0.0 in float32 (below its 1e-45 floor); the fit must skip it."""
     result = run(cells="linear", rho=0.5, T=200, hidden=8, dtype="float32")

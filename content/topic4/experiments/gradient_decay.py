@@ -50,6 +50,11 @@ GATES = {"rnn": 1, "lstm": 4, "gru": 3, "linear": 1}
 INPUT_SIZE = 8  # the input only shifts pre-activations; its width does not change the story
 # The first quarter of the distances is a start-up transient; the per-step rate is fitted after it.
 FIT_START_FRACTION = 0.25
+# float32 underflow, judged where rho^160 is below 2^-150: exact to rounding up to k = 100,
+# exactly zero from k = 160 (2^-149 is reached at k = 149; rounding moves it a few steps).
+UNDERFLOW_PRECISE_UP_TO = 100
+UNDERFLOW_ZERO_FROM = 160
+UNDERFLOW_REL_TOLERANCE = 1e-5
 
 
 @dataclass(frozen=True)
@@ -199,7 +204,19 @@ def _cell_specific_scalars(cell: str, weights: dict[str, torch.Tensor], norms: t
         tiny = torch.finfo(norms.dtype).tiny * 1e8
         usable = (theory > tiny) & (theory < 1 / tiny)
         error = ((norms[:, usable] - theory[usable]).abs() / theory[usable]).max()
-        return {"linear_max_rel_error": error.item()}
+        found = {"linear_max_rel_error": error.item()}
+        if norms.dtype == torch.float32 and params.T > UNDERFLOW_ZERO_FROM:
+            # float32's smallest normal is 2^-126, its smallest subnormal 2^-149: rho^k is held
+            # to full precision up to far below 1, then exactly 0 a few steps past 2^-149.
+            precise = k <= UNDERFLOW_PRECISE_UP_TO
+            theory32 = torch.tensor(params.rho, dtype=torch.float64) ** k.double()
+            found["float32_rel_error_early"] = (
+                (norms[:, precise].double() - theory32[precise]).abs() / theory32[precise]
+            ).max().item()
+            found["float32_nonzero_late"] = float((norms[:, UNDERFLOW_ZERO_FROM:] != 0).sum())
+            zero = (norms == 0).all(0)
+            found["float32_first_zero_k"] = float(zero.int().argmax()) if zero.any() else -1.0
+        return found
     if cell == "rnn":
         # Pascanu's sufficient condition for vanishing is lambda_1 < 1 (|tanh'| <= 1); PyTorch's
         # default init does not meet it, so the bound lambda_1^k grows and proves nothing here
@@ -250,6 +267,8 @@ def claims(result: Result) -> list[Claim]:
             tolerance="strict",
             passed=s["decay_factor_rnn_max"] < 1,
         ))
+    if "float32_nonzero_late" in s:
+        found.append(_underflow_claim(p, s))
     gated = [cell for cell in ("lstm", "gru") if cell in p["cells"]]
     if "rnn" in p["cells"] and gated:
         factors = ", ".join(f"{cell} {s[f'decay_factor_{cell}']:.2f}" for cell in gated)
@@ -271,3 +290,23 @@ def claims(result: Result) -> list[Claim]:
                                 "per-step factor of the tanh RNN below each gated cell's",
                                 "needs lstm or gru among the cells"))
     return found
+
+
+def _underflow_claim(p: dict, s: dict[str, float]) -> Claim:
+    statement = ("In float32 a vanishing gradient becomes exactly zero: the linear RNN's "
+                 "rho^k is exact to rounding while representable, then nothing past float32's "
+                 "smallest subnormal, 2^-149 (IEEE 754).")
+    expected = (f"relative error <= {UNDERFLOW_REL_TOLERANCE:g} for k <= "
+                f"{UNDERFLOW_PRECISE_UP_TO}; exactly 0 for k >= {UNDERFLOW_ZERO_FROM}")
+    if p["rho"] >= 1 or p["rho"] ** UNDERFLOW_ZERO_FROM >= 2.0**-150:
+        return not_judged("float32-underflow", statement, expected,
+                          f"rho = {p['rho']:g} does not reach 2^-149 by k = "
+                          f"{UNDERFLOW_ZERO_FROM}")
+    return Claim(
+        id="float32-underflow", statement=statement, expected=expected,
+        measured=f"relative error {s['float32_rel_error_early']:.1e}; first all-zero k = "
+                 f"{s['float32_first_zero_k']:.0f}; {s['float32_nonzero_late']:.0f} non-zero "
+                 f"from k = {UNDERFLOW_ZERO_FROM}",
+        tolerance=f"{UNDERFLOW_REL_TOLERANCE:g}; 0 non-zero",
+        passed=s["float32_rel_error_early"] <= UNDERFLOW_REL_TOLERANCE
+        and s["float32_nonzero_late"] == 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from matplotlib.figure import Figure
 
 from topicgen.api import Result, new_figure, plot_with_band
@@ -14,12 +16,16 @@ def draw_grad_norm(result: Result) -> Figure:
     series = result.series["log10_grad_norm"]
     fig, (ax,) = new_figure()
     for index, (cell, log_mean) in enumerate(series.y.items()):
-        log_std = series.y_std[cell]
+        # NaN marks a norm below the dtype's smallest normal number (see run): not a
+        # measurement, so the line ends there rather than being drawn as an overflow.
+        kept = [i for i, m in enumerate(log_mean) if not math.isnan(m)]
+        mean = [log_mean[i] for i in kept]
+        std = [series.y_std[cell][i] for i in kept]
         label = LABELS[cell] + (f" (rho = {result.params['rho']:g})" if cell == "linear" else "")
         plot_with_band(
-            ax, series.x, [10**m for m in log_mean],
-            [10 ** (m - s) for m, s in zip(log_mean, log_std, strict=True)],
-            [10 ** (m + s) for m, s in zip(log_mean, log_std, strict=True)],
+            ax, [series.x[i] for i in kept], [10**m for m in mean],
+            [10 ** (m - s) for m, s in zip(mean, std, strict=True)],
+            [10 ** (m + s) for m, s in zip(mean, std, strict=True)],
             label, index,
         )
     ax.set_yscale("log")
