@@ -359,3 +359,19 @@ def test_deviations_from_the_published_recipe_are_printed_beside_the_figure(make
     assert html.count('class="deviations"') == 1  # beta discloses nothing
     result = json.loads(invoke("run", "alpha", "--project", project, "--json").output)
     assert result["deviations"] == ["one seed, not five", "x below 10"]
+
+
+def test_claim_statements_typeset_their_math_and_a_broken_formula_names_it(make_project):
+    math_claim = ALPHA.replace('"y is positive."', r'"$y = 2x$ is positive."')
+    project = make_project({**TWO, f"{EXPERIMENTS}/alpha.py": math_claim})
+    assert build(project).exit_code == 0
+    html = (project / "output" / TOPIC / "handout.html").read_text()
+    statement = html[html.index('<span class="verdict">✓ holds</span> '):][:3000]
+    assert statement.startswith('<span class="verdict">✓ holds</span> <span class="math"><svg')
+    assert "y equals 2 x" in statement  # the formula's accessible name
+    (project / EXPERIMENTS / "alpha.py").write_text(
+        ALPHA.replace('"y is positive."', r'"$\\frac{1}{$ is positive."'))
+    broken = build(project)
+    assert broken.exit_code == 1
+    assert broken.output.splitlines()[-1].startswith(
+        'Error: cannot typeset $\\frac{1}{$ in "$\\frac{1}{$ is positive."')

@@ -241,14 +241,14 @@ def claims(result: Result) -> list[Claim]:
         error = s["linear_max_rel_error"]
         found.append(Claim(
             id="linear-law",
-            statement="A linear RNN with W = rho*Q scales the gradient by exactly rho per step "
-                      "(Pascanu et al. 2013, §2.1).",
-            expected=f"||dL/dh_(T-k)|| = {p['rho']:g}^k",
+            statement=r"A linear RNN with $W = \rho Q$ scales the gradient by exactly $\rho$ "
+                      "per step (Pascanu et al. 2013, §2.1).",
+            expected=rf"$\lVert \partial L / \partial h_{{T-k}} \rVert = {p['rho']:g}^k$",
             measured=f"max relative error {error:.1e}",
             tolerance=f"<= {tolerance:g}",
             passed=error <= tolerance,
         ))
-    statement = ("At PyTorch's default initialisation lambda_1 > 1, so Pascanu et al.'s "
+    statement = (r"At PyTorch's default initialisation $\lambda_1 > 1$, so Pascanu et al.'s "
                  "sufficient condition for vanishing (2013, eq. 6) is not met, yet the tanh "
                  "RNN's gradient still shrinks geometrically in every seed: the condition is "
                  "sufficient, not necessary.")
@@ -261,9 +261,9 @@ def claims(result: Result) -> list[Claim]:
         found.append(Claim(
             id="vanishes-above-the-bound",
             statement=statement,
-            expected="lambda_1 > 1 and a per-step factor < 1 in every seed",
-            measured=f"lambda_1 >= {s['rnn_largest_singular_value_min']:.3f}; per-step factor "
-                     f"<= {s['decay_factor_rnn_max']:.3f}",
+            expected=r"$\lambda_1 > 1$ and a per-step factor below 1 in every seed",
+            measured=rf"$\lambda_1 \ge {s['rnn_largest_singular_value_min']:.3f}$; per-step "
+                     rf"factor $\le {s['decay_factor_rnn_max']:.3f}$",
             tolerance="strict",
             passed=s["decay_factor_rnn_max"] < 1,
         ))
@@ -294,10 +294,10 @@ def claims(result: Result) -> list[Claim]:
 
 def _underflow_claim(p: dict, s: dict[str, float]) -> Claim:
     statement = ("In float32 a vanishing gradient becomes exactly zero: the linear RNN's "
-                 "rho^k is exact to rounding while representable, then nothing past float32's "
-                 "smallest subnormal, 2^-149 (IEEE 754).")
-    expected = (f"relative error <= {UNDERFLOW_REL_TOLERANCE:g} for k <= "
-                f"{UNDERFLOW_PRECISE_UP_TO}; exactly 0 for k >= {UNDERFLOW_ZERO_FROM}")
+                 "$\\rho^k$ is exact to rounding while representable, then nothing past "
+                 "float32's smallest subnormal, $2^{-149}$ (IEEE 754).")
+    expected = (f"relative error at most {UNDERFLOW_REL_TOLERANCE:g} for $k \\le "
+                f"{UNDERFLOW_PRECISE_UP_TO}$; exactly 0 for $k \\ge {UNDERFLOW_ZERO_FROM}$")
     if p["rho"] >= 1 or p["rho"] ** UNDERFLOW_ZERO_FROM >= 2.0**-150:
         return not_judged("float32-underflow", statement, expected,
                           f"rho = {p['rho']:g} does not reach 2^-149 by k = "

@@ -131,26 +131,28 @@ def claims(result: Result) -> list[Claim]:
     error = abs(s["explosion_ratio"] / s["explosion_theory"] - 1)
     return [
         Claim(id="bound",
-              statement="No backpropagated gradient exceeds (gamma rho)^k, the bound of Pascanu "
-                        "et al. 2013, eqs. (6)-(7), for W = rho Q with tanh (gamma = 1) and the "
-                        "sigmoid (gamma = 1/4).",
+              statement=r"No backpropagated gradient exceeds $(\gamma\rho)^k$, the bound of "
+                        r"Pascanu et al. 2013, eqs. (6)-(7), for $W = \rho Q$ with tanh "
+                        r"($\gamma = 1$) and the sigmoid ($\gamma = 1/4$).",
               expected="0 lags above the bound",
               measured=f"{s['bound_violations']:.0f} of {runs} above; closest approach "
                        f"{s['bound_tightest_factor']:.3g}x below",
               tolerance=f"relative rounding {SLACK:g}",
               passed=s["bound_violations"] == 0),
         Claim(id="linear-explosion",
-              statement=f"In tanh's linear regime W = {EXPLOSION_RHO} Q multiplies the gradient "
-                        f"by exactly {EXPLOSION_RHO} per step (Pascanu et al. 2013, §2.1).",
-              expected=f"{EXPLOSION_RHO}^{p['T']} = {s['explosion_theory']:.2f}",
+              statement=f"In tanh's linear regime $W = {EXPLOSION_RHO}\\,Q$ multiplies the "
+                        f"gradient by exactly {EXPLOSION_RHO} per step (Pascanu et al. 2013, "
+                        "§2.1).",
+              expected=f"${EXPLOSION_RHO}^{{{p['T']}}}$ = {s['explosion_theory']:.2f}",
               measured=f"{s['explosion_ratio']:.2f}",
               tolerance=f"relative {EXPLOSION_DIGITS:g}",
               passed=error <= EXPLOSION_DIGITS),
         Claim(id="necessary-not-sufficient",
-              statement=f"lambda_1 = {SATURATION_RHO} > 1/gamma is necessary for explosion, not "
-                        "sufficient: with saturated units the gradient still vanishes "
-                        "(Pascanu et al. 2013, §2.1).",
-              expected=f"||dL/dx_0|| / ||dL/dx_T|| < 1 in every seed at lag {p['T']}",
+              statement=f"$\\lambda_1 = {SATURATION_RHO} > 1/\\gamma$ is necessary for "
+                        "explosion, not sufficient: with saturated units the gradient still "
+                        "vanishes (Pascanu et al. 2013, §2.1).",
+              expected=r"$\lVert \partial L / \partial x_0 \rVert / \lVert \partial L / "
+                       rf"\partial x_T \rVert < 1$ in every seed at lag {p['T']}",
               measured=f"largest {s['saturation_ratio_max']:.3g}",
               tolerance="strictly below 1",
               passed=s["saturation_ratio_max"] < 1),

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
 
 from topicgen.content.topic import not_utf8
 from topicgen.errors import ContentError, jinja_location
+
+MATH = re.compile(r"\$([^$]+)\$")
 
 
 def theme_dir() -> Path:
@@ -47,8 +51,29 @@ def make_environment(project: Path | None) -> jinja2.Environment:
     """
     folders = [theme_dir()] if project is None else [project / "templates", theme_dir()]
     loader = jinja2.ChoiceLoader([TemplateLoader(folder) for folder in folders])
-    return SandboxedEnvironment(loader=loader, autoescape=jinja2.select_autoescape(["html"]),
-                                undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = SandboxedEnvironment(loader=loader, autoescape=jinja2.select_autoescape(["html"]),
+                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["math"] = inline_math
+    return env
+
+
+def inline_math(text: str, prefix: str) -> Markup:
+    """`text` escaped, with each `$...$` typeset as inline math (claim statements are written
+    by experiments in this form). `prefix` makes the formulas' SVG ids unique in the page."""
+    from topicgen.mathtex import MathError, render_math
+    from topicgen.svg import prefix_ids
+
+    out = []
+    for index, part in enumerate(MATH.split(text)):
+        if index % 2 == 0:
+            out.append(str(escape(part)))
+            continue
+        try:
+            svg = render_math(part, display=False)
+        except MathError as error:
+            raise ContentError(f'cannot typeset ${part}$ in "{text}": {error}') from None
+        out.append(f'<span class="math">{prefix_ids(svg, f"{prefix}-{index}")}</span>')
+    return Markup("".join(out))
 
 
 def render_page(project: Path, template: str, context: object) -> str:
