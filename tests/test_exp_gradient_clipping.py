@@ -27,7 +27,30 @@ def test_quick_claims_pass(quick):
     assert not failed
     assert {c.id for c in quick.claims} == {
         "norm-clipping-exact", "value-clipping-turns", "clipped-norm-bounded",
-        "linear-derivatives", "bistable-band", "cliff-on-band-edge", "no-catapult"}
+        "linear-derivatives", "bistable-band", "cliff-on-band-edge", "no-catapult",
+        "catapult-strands"}
+    evidence = {c.id for c in quick.claims if c.kind == "evidence"}
+    assert evidence == {"bistable-band", "cliff-on-band-edge", "catapult-strands"}
+
+
+@pytest.mark.parametrize(("overrides", "reason"), [
+    ({"threshold": "3"}, "needs 0.3 <= lr * c <= 1"),
+    ({"starts": "10"}, "the comparison needs 5"),
+])
+def test_stranding_claim_says_why_it_is_not_judged(overrides, reason):
+    params = E.resolve_params(NAME, "quick", {"steps": "60", "train_steps": "5",
+                                             "grid_density": "20", **overrides})
+    result = E.run(NAME, params, E.Context())
+    (claim,) = [c for c in result.claims if c.id == "catapult-strands"]
+    assert claim.passed is None and reason in claim.not_judged
+    assert not any(c.failed for c in result.claims)
+
+
+def test_catapults_strand_plain_descent_and_clipping_keeps_it_off(quick):
+    s = quick.scalars
+    assert s["descent_catapulted_starts"] >= 5
+    assert s["descent_unclipped_stranded_catapulted"] == 1.0  # every catapult strands
+    assert s["descent_clipped_stranded_catapulted"] == 0.0  # clipped, none of those starts
 
 
 def test_clip_grad_norm_contract(quick):
@@ -148,3 +171,7 @@ def test_full_profile_reproduces_the_published_cliff():
     assert s["descent_unclipped_catapult_fraction"] == pytest.approx(0.073, abs=0.005)
     assert s["descent_clipped_max_step"] <= 1 + 1e-12
     assert math.isclose(s["descent_unclipped_success_fraction"], 0.653, abs_tol=0.01)
+    # All 146 catapulted starts end stranded unclipped, none clipped (others: 15% and 11%).
+    assert s["descent_catapulted_starts"] == 146
+    assert s["descent_unclipped_stranded_catapulted"] == 1.0
+    assert s["descent_clipped_stranded_catapulted"] == 0.0

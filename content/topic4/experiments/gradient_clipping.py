@@ -20,9 +20,12 @@ whole gradient when its norm exceeds a threshold c, keeping its direction:
 
     g <- g * min(1, c / ||g||)      PyTorch: coef = c / (||g|| + 1e-6), clamped at 1
 
-so every step is at most lr * c long. That bounded step is all we claim: on this toy, clipping
-does not reliably end at a lower loss (measured with this code: 65% of the random starts
-succeed unclipped, 63% clipped), and the scalars show it.
+so every step is at most lr * c long. That bound is the code's contract (a sanity check). The
+evidence is what it prevents: a catapult lands plain descent on a flat plateau (E_T >= 0.08,
+sigmoid(x_T) pinned near 1 or 0), where the gradient is ~0 and it stays. Of the random starts
+whose unclipped descent is catapulted, all 146 end stranded; clipped, none of them do (measured
+with this code, full profile). Clipping promises no better end point overall: 65% of the random
+starts succeed unclipped, 63% clipped, and the scalars show it.
 
 The run has six parts: the exact contract of `clip_grad_norm_` on random gradients (and
 `clip_grad_value_`, which turns the gradient), a few seeds of training started just below the
@@ -37,7 +40,7 @@ from dataclasses import dataclass
 
 import torch
 
-from topicgen.api import Claim, Context, Result, Series, as_dict, param
+from topicgen.api import Claim, Context, Result, Series, as_dict, not_judged, param
 
 from ._tensors import generator
 
@@ -47,6 +50,10 @@ W_RANGE, B_RANGE = (-2.0, 8.0), (-6.0, 2.0)  # the box that shows the whole wall
 CLIP_EPS = 1e-6  # PyTorch adds it to ||g||, so a clipped norm is c ||g|| / (||g|| + 1e-6)
 SUCCESS_LOSS = 1e-4  # "solved": sigmoid(x_T) within 0.01 of the target
 CATAPULT = 5.0  # a step this many times the clipped bound lr * c counts as a catapult
+# A run ending at E_T >= 0.08 is stranded on a plateau: sigmoid(x_T) pinned near 1 gives 0.09,
+# near 0 gives 0.49, and the gradient there is ~0, so descent never leaves.
+STRANDED = 0.08
+MIN_CATAPULTED = 5  # catapulted starts needed to compare stranding rates at all
 DOYA_W = 5.0  # the recurrent weight of Pascanu's Fig. 3
 BAND_ITERATIONS = 5000  # convergence is slow near the tangency; 5000 steps resolve 1e-3
 BAND_STEP = 1e-3  # b-grid step of the bistability scan
@@ -253,8 +260,8 @@ def cliff_scalars(w: torch.Tensor, b: torch.Tensor, norm: torch.Tensor) -> dict[
 
 
 def descend(w: torch.Tensor, b: torch.Tensor, params: Params,
-            threshold: float | None) -> dict[str, float]:
-    """Plain gradient descent from every start at once; the longest step and the end loss."""
+            threshold: float | None) -> dict[str, torch.Tensor]:
+    """Plain gradient descent from every start at once: each run's longest step and end loss."""
     wb = torch.stack([w, b], dim=1)  # (N, 2)
     longest = torch.zeros_like(w)  # (N,)
     for _ in range(params.steps):
@@ -265,10 +272,37 @@ def descend(w: torch.Tensor, b: torch.Tensor, params: Params,
         longest = torch.maximum(longest, params.lr * grad.norm(dim=1))
         wb = wb - params.lr * grad
     final = error(wb[:, 0].detach(), wb[:, 1].detach(), params.T)
+    return {"longest": longest, "final": final}  # each (N,)
+
+
+def descent_scalars(runs: dict[str, dict[str, torch.Tensor]],
+                    params: Params) -> dict[str, float]:
+    """Step and outcome statistics of both descents, and where the catapults leave them.
+
+    A start is "catapulted" when its unclipped descent takes a step longer than CATAPULT
+    times the clipped bound lr * c; a run is "stranded" when it ends on a plateau,
+    E_T >= STRANDED. Both descents are split by the same (unclipped) catapult mask.
+    """
     bound = params.lr * params.threshold
-    return {"max_step": longest.max().item(),
-            "catapult_fraction": (longest > CATAPULT * bound).double().mean().item(),
-            "success_fraction": (final < SUCCESS_LOSS).double().mean().item()}
+    catapulted = runs["unclipped"]["longest"] > CATAPULT * bound  # (N,)
+    scalars = {"descent_catapulted_starts": float(catapulted.sum().item())}
+    for name, stats in runs.items():
+        stranded = (stats["final"] >= STRANDED).double()  # (N,)
+        scalars.update({
+            f"descent_{name}_max_step": stats["longest"].max().item(),
+            f"descent_{name}_catapult_fraction":
+                (stats["longest"] > CATAPULT * bound).double().mean().item(),
+            f"descent_{name}_success_fraction":
+                (stats["final"] < SUCCESS_LOSS).double().mean().item(),
+            # NaN where a group is empty: no start, no rate
+            f"descent_{name}_stranded_catapulted": _mean(stranded[catapulted]),
+            f"descent_{name}_stranded_other": _mean(stranded[~catapulted]),
+        })
+    return scalars
+
+
+def _mean(values: torch.Tensor) -> float:
+    return values.mean().item() if values.numel() else math.nan
 
 
 def run(params: Params, ctx: Context) -> Result:
@@ -296,9 +330,9 @@ def run(params: Params, ctx: Context) -> Result:
     w, b, norm = gradient_surface(params, ctx.device)
     scalars.update(cliff_scalars(w, b, norm))
 
-    for name, threshold in (("unclipped", None), ("clipped", params.threshold)):
-        stats = descend(start_w, start_b, params, threshold)
-        scalars.update({f"descent_{name}_{key}": value for key, value in stats.items()})
+    descents = {name: descend(start_w, start_b, params, threshold)
+                for name, threshold in (("unclipped", None), ("clipped", params.threshold))}
+    scalars.update(descent_scalars(descents, params))
 
     series = _training_series(runs)
     series["grad_norm_surface"] = _surface_series(w, b, norm, params.grid_density)
@@ -364,6 +398,7 @@ def claims(result: Result) -> list[Claim]:
             measured=f"worst relative error {exact:.1e} (float64), {exact32:.1e} (float32)",
             tolerance="<= 1e-6 (float64), <= 1e-5 (float32)",
             passed=exact <= 1e-6 and exact32 <= 1e-5,
+            kind="sanity",  # PyTorch's function against its own documented formula
         ),
         Claim(
             id="value-clipping-turns",
@@ -373,6 +408,7 @@ def claims(result: Result) -> list[Claim]:
             measured=f"cosine {s['clip_value_cosine']:.4f}",
             tolerance="< 1 - 1e-3",
             passed=s["clip_value_cosine"] < 1 - 1e-3,
+            kind="sanity",  # arithmetic on one fixed vector: (10c, 0.1c) -> (c, 0.1c)
         ),
         Claim(
             id="clipped-norm-bounded",
@@ -383,6 +419,7 @@ def claims(result: Result) -> list[Claim]:
                      f"{s['train_clipped_max_norm_before']:.3g})",
             tolerance="relative 1e-12",
             passed=s["train_clipped_max_norm_after"] <= c * (1 + 1e-12),
+            kind="sanity",  # clip_grad_norm_'s output checked against its bound
         ),
         Claim(
             id="linear-derivatives",
@@ -392,6 +429,7 @@ def claims(result: Result) -> list[Claim]:
             measured=f"max relative error {s['linear_derivative_max_rel_error']:.1e}",
             tolerance="<= 1e-9",
             passed=s["linear_derivative_max_rel_error"] <= 1e-9,
+            kind="sanity",  # autograd against calculus: an identity of the code
         ),
         Claim(
             id="bistable-band",
@@ -422,5 +460,50 @@ def claims(result: Result) -> list[Claim]:
                      f"{s['descent_unclipped_max_step']:.3g} unclipped",
             tolerance="relative 1e-12",
             passed=s["descent_clipped_max_step"] <= lr * c * (1 + 1e-12),
+            kind="sanity",  # clip_rows' own bound; catapult-strands is the evidence
         ),
+        _catapult_strands(p, s),
     ]
+
+
+def _catapult_strands(p: dict, s: dict[str, float]) -> Claim:
+    """The evidence that clipping does what Pascanu et al. built it for: no stranding."""
+    c, lr, n = p["threshold"], p["lr"], s["descent_catapulted_starts"]
+    statement = ("A step on the wall throws plain gradient descent onto a flat plateau where it "
+                 "stays; clipping, which acts only where ||g|| > c, keeps the same descents "
+                 "off it and strands nothing else (Pascanu et al. 2013, §3.2, Fig. 6).")
+    expected = (f"stranded (E_T >= {STRANDED:g}) among the starts unclipped descent catapults: "
+                "unclipped more often than the other starts, clipped no more often; the other "
+                "starts no more often clipped than unclipped")
+    if not 0.3 <= lr * c <= 1:
+        return not_judged(
+            "catapult-strands", statement, expected,
+            f"needs 0.3 <= lr * c <= 1 (here {lr * c:g}): a clipped step longer than 1 can "
+            "itself clear the wall onto the plateau, and below 0.3 a step of 5 lr c is too "
+            "short to be a catapult")
+    if n < MIN_CATAPULTED:
+        return not_judged(
+            "catapult-strands", statement, expected,
+            f"{n:.0f} of {p['starts']} unclipped descents were catapulted; the comparison "
+            f"needs {MIN_CATAPULTED} (more starts or steps)")
+    others = p["starts"] - n
+    (u_cat, u_other), (c_cat, c_other) = ((s[f"descent_{name}_stranded_catapulted"],
+                                           s[f"descent_{name}_stranded_other"])
+                                          for name in ("unclipped", "clipped"))
+
+    def margin(rate: float, count: float) -> float:
+        # Two binomial standard errors of a rate measured on `count` starts that strand at
+        # `rate`: sampling noise alone cannot pass or fail the comparison.
+        return 2 * math.sqrt(rate * (1 - rate) / count)
+
+    return Claim(
+        id="catapult-strands",
+        statement=statement,
+        expected=expected,
+        measured=f"of {n:.0f} catapulted starts {u_cat:.0%} stranded unclipped, {c_cat:.0%} "
+                 f"clipped; of the other {others:.0f}, {u_other:.0%} unclipped, {c_other:.0%} "
+                 "clipped",
+        tolerance="two binomial standard errors of the rate compared against",
+        passed=(u_cat > u_other + margin(u_other, n) and c_cat <= c_other + margin(c_other, n)
+                and c_other <= u_other + margin(u_other, others)),
+    )
