@@ -27,7 +27,8 @@ def test_variance_equals_d_k(quick):
         assert abs(quick.scalars[f"var_ratio_dk{d}"] - 1) <= A.variance_tolerance(d, n)
     logit = quick.series["logit_variance"]
     for d, unscaled, scaled in zip(logit.x, logit.y["unscaled"], logit.y["scaled"], strict=True):
-        assert scaled == pytest.approx(unscaled / d)
+        assert scaled == pytest.approx(unscaled / d, rel=1e-12)  # measured through scale_logits
+        assert quick.scalars[f"var_scaled_dk{d}"] == scaled
 
 
 def test_quick_tolerance_is_six_standard_errors():
@@ -76,15 +77,23 @@ def test_claims_pass(profile):
     result = E.run(NAME, E.resolve_params(NAME, profile), E.Context())
     ids = [c.id for c in result.claims]
     assert ids == ["logit-variance", "unscaled-saturation", "scaled-flat"]
+    assert all(c.kind == "evidence" for c in result.claims)
     failed = [c for c in result.claims if not c.passed]
     assert not failed, failed
 
 
-def test_claims_skip_what_the_widths_cannot_show():
+def test_claims_the_widths_cannot_show_say_not_judged():
     params = E.resolve_params(NAME, "quick", {"d_k": "1,2,3"})
     result = E.run(NAME, params, E.Context())
-    assert [c.id for c in result.claims] == ["logit-variance"]
+    assert [c.id for c in result.claims] == ["logit-variance", "unscaled-saturation",
+                                             "scaled-flat"]
     assert result.claims[0].passed
+    monotone, flat = result.claims[1:]
+    assert monotone.passed is None and "two d_k >= 4, at least 4x apart" in monotone.not_judged
+    assert flat.passed is None and "two d_k >= 4" in flat.not_judged
+    # Two widths >= 4 but under 4x apart: the flatness is judged, the monotonicity is not.
+    close = E.run(NAME, E.resolve_params(NAME, "quick", {"d_k": "8,16"}), E.Context())
+    assert [c.passed for c in close.claims] == [True, None, True]
 
 
 def test_flat_claim_uses_the_median_without_d_k_64():

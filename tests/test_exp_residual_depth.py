@@ -115,18 +115,44 @@ def test_default_init_matches_nn_linear_bounds():
 def test_every_claim_passes_in_both_profiles(quick):
     for result in (quick, run("full")):
         assert [c.id for c in result.claims] == ["shortcut-law", "zero-init-identity",
-                                                 "plain-vs-residual"]
+                                                 "plain-vs-residual", "residual-mean-field"]
         assert all(c.passed for c in result.claims), result.claims
+        assert [c.kind for c in result.claims] == ["sanity", "sanity", "evidence", "evidence"]
 
 
-def test_contrast_is_judged_only_at_the_reference_depths_and_widths(quick):
+def test_claims_outside_their_range_say_not_judged(quick):
     shallow = run(depths="5,20")
-    assert "plain-vs-residual" not in [c.id for c in shallow.claims]
+    contrast = next(c for c in shallow.claims if c.id == "plain-vs-residual")
+    assert contrast.passed is None and "depth >= 50" in contrast.not_judged
     narrow = run(depths="50", width=8)
-    assert "plain-vs-residual" not in [c.id for c in narrow.claims]
+    contrast = next(c for c in narrow.claims if c.id == "plain-vs-residual")
+    assert contrast.passed is None and "width >= 16" in contrast.not_judged
+    assert next(c for c in narrow.claims if c.id == "residual-mean-field").passed
+    tiny = run(depths="5", width=4)
+    field = next(c for c in tiny.claims if c.id == "residual-mean-field")
+    assert field.passed is None and "width >= 8" in field.not_judged
     no_identity = run(depths="5", shortcut_scales="0.5,2")
-    assert [c.id for c in no_identity.claims] == ["shortcut-law"]
+    assert [c.id for c in no_identity.claims] == ["shortcut-law", "zero-init-identity",
+                                                  "plain-vs-residual", "residual-mean-field"]
     assert no_identity.claims[0].passed
+    identity = no_identity.claims[1]
+    assert identity.passed is None and "lambda = 1" in identity.not_judged
+    assert identity.kind == "sanity"
+
+
+def test_mean_field_predicts_the_residual_gradient_gain(quick):
+    """||J||_F^2 / N = prod_l (1 + chi_l / L) within (0.2 + 5 x 1.1 / sqrt(S)) / N in log.
+
+    Measured with this code: 1.239 against 1.230 predicted at L = 50, above 1
+    (the branches add gradient) and below the tanh' = 1 ceiling (1 + 1/(3L))^L < e^(1/3).
+    """
+    for depth in (1, 5, 20, 50):
+        error = quick.scalars[f"residual_msv_log_error_L{depth}"]
+        assert abs(error) <= rd.mean_field_tolerance(64, 3)
+        measured = quick.scalars[f"residual_msv_L{depth}"]
+        assert 1 < measured < math.exp(1 / 3)
+    assert quick.scalars["residual_msv_L50"] == pytest.approx(1.24, abs=0.02)
+    assert rd.mean_field_tolerance(64, 3) == pytest.approx((0.2 + 5 * 1.1 / math.sqrt(3)) / 64)
 
 
 def test_a_depth_does_not_depend_on_the_other_depths(quick):
