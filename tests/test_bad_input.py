@@ -233,8 +233,9 @@ def test_unreadable_file(make_project, cache_dir, relative, shown):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["nope"], 'unknown experiment "nope" (choose from: attention-scaling, cell-highway, '
-               "gate-saturation, gradient-clipping, gradient-decay, jacobian-spectrum, layernorm, "
-               "long-range-memory, norm-placement, residual-depth)"),
+               "depth-jacobian, gate-saturation, gradient-clipping, gradient-decay, "
+               "jacobian-spectrum, layernorm, long-range-memory, norm-placement, pascanu-bound, "
+               "residual-depth)"),
     (["gradient-decai"], 'unknown experiment "gradient-decai" (did you mean "gradient-decay"?)'),
     (["gradient-decay", "-p", "hiden=4"],
      'unknown parameter "hiden" for experiment "gradient-decay" (did you mean "hidden"?)'),

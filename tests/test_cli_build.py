@@ -197,7 +197,7 @@ def test_check_judges_claims_without_rendering(tmp_path):
     lines = result.output.splitlines()
     assert lines[0].startswith("gradient-decay (")
     assert lines[1].startswith("  [PASS] linear-law: measured max relative error ")
-    assert lines[2].startswith("  [PASS] vanishes-above-the-bound: measured lambda_1 >= ")
+    assert lines[2].startswith("  [PASS] vanishes-above-the-bound: measured $\\lambda_1 \\ge ")
     assert lines[-1] == "All claims hold."
     assert not (tmp_path / "output").exists()
     again = CliRunner(env={"TOPICGEN_CACHE_DIR": str(tmp_path / "cache")}).invoke(cli, args)
