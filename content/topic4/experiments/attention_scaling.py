@@ -18,7 +18,7 @@ Two measurements:
               record E[max_i p_i], the fraction of rows with max_i p_i > 0.99 and E||J||_F.
 
 Draws are float32 (several times faster to draw than float64); q . k is accumulated and
-squared in float64. Rounding is below 1e-6 relative, far inside the 1e-2 statistical tolerance.
+squared in float64. Rounding is below 1e-6 relative, far inside the 0.02 statistical tolerance.
 """
 
 from __future__ import annotations
