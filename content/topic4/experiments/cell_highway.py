@@ -299,8 +299,9 @@ def _small_weight_scalars(small: dict[str, torch.Tensor], biases: list[float]
     scalars, worst = {}, (-1.0, 0.0, 0.0, 0.0)
     for bias in biases:
         decay, bound = small[label(bias)], small[f"{label(bias)} bound"]  # (S,) each
-        scalars[f"small_weight_decay_{label(bias).replace('b_f=', 'lstm_bf_')}"] = (
-            decay.mean().item())
+        name = label(bias).replace('b_f=', 'lstm_bf_')
+        scalars[f"small_weight_decay_{name}"] = decay.mean().item()
+        scalars[f"sigmoid_{name}"] = 1 / (1 + math.exp(-bias))  # the limit, for the prose
         ratio = (decay - 1 / (1 + math.exp(-bias))).abs() / bound  # (S,)
         seed = ratio.argmax()
         if ratio[seed].item() > worst[0]:

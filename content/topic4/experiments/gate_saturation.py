@@ -401,7 +401,10 @@ def _sweep_scalars(cell: str, stats: dict[str, torch.Tensor],
     mean = stats["saturated"].mean(1)[order]  # (K,) by increasing scale
     drops = (mean[:-1] - mean[1:]).clamp(min=0)
     slope = stats["mean_slope"].mean(1)[order]
+    default = [stats["saturated"].mean(1)[i].item() for i in order if scales[i] == 1.0]
     return {f"saturated_largest_drop_{cell}": drops.max().item() if len(drops) else 0.0,
+            # At PyTorch's own initialisation (s = 1), for the prose; NaN if s = 1 was not run.
+            f"saturated_at_default_scale_{cell}": default[0] if default else math.nan,
             f"saturated_at_largest_scale_{cell}": mean[-1].item(),
             f"mean_gate_slope_at_largest_scale_{cell}": slope[-1].item(),
             f"max_gate_slope_{cell}": stats["max_slope"].max().item(),
