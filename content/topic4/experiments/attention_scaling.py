@@ -139,7 +139,8 @@ def run(params: Params, ctx: Context) -> Result:
     variance: dict[str, list[float]] = {"unscaled": [], "scaled": []}
     softmax = {stat: {"unscaled": [], "scaled": []}
                for stat in ("max_weight", "saturated_fraction", "jacobian_norm")}
-    scalars = {}
+    # The setup's constants, so the caption can quote them instead of typing them.
+    scalars = {"keys_per_query": float(KEYS), "one_hot_weight": SATURATED}
     for d in widths:
         var, var_scaled = dot_product_variance(d, params.samples, gen, ctx.device)
         variance["unscaled"].append(var)

@@ -285,7 +285,8 @@ def descent_scalars(runs: dict[str, dict[str, torch.Tensor]],
     """
     bound = params.lr * params.threshold
     catapulted = runs["unclipped"]["longest"] > CATAPULT * bound  # (N,)
-    scalars = {"descent_catapulted_starts": float(catapulted.sum().item())}
+    scalars = {"descent_catapulted_starts": float(catapulted.sum().item()),
+               "descent_catapult_step": CATAPULT * bound}  # the length that counts, for prose
     for name, stats in runs.items():
         stranded = (stats["final"] >= STRANDED).double()  # (N,)
         scalars.update({
