@@ -147,7 +147,8 @@ def test_claims_follow_the_cases_and_depths_that_ran():
     assert deep_only.claims[0].not_judged == "needs a depth L <= 8 with 3.5 L / N <= 0.25 (N = 32)"
     assert deep_only.claims[4].not_judged == "needs weights orthogonal and activations tanh"
     narrow = run(width=16, depths="1,2,4", weights="gaussian", activations="linear")
-    assert narrow.claims[0].expected == "Var(s^2) = L at L = 1"  # 3.5 L / N <= 0.25 only there
+    # 3.5 L / N <= 0.25 only at L = 1
+    assert narrow.claims[0].expected == r"$\operatorname{Var}(s^2) = L$ at $L = 1$"
     assert judged(narrow) == ["gaussian-variance"]
     tanh_only = run(activations="tanh", width=32, depths="2")
     assert judged(tanh_only) == ["tanh-contraction", "tanh-mean-field"]

@@ -263,38 +263,40 @@ def claims(result: Result) -> list[Claim]:
     gaussian = "gaussian" in p["weights"]
     orthogonal = "orthogonal" in p["weights"]
     found = _gaussian_law(p, s) if linear and gaussian else [not_judged(
-        "gaussian-variance", GAUSSIAN_STATEMENT, "Var(s^2) = L",
+        "gaussian-variance", GAUSSIAN_STATEMENT, r"$\operatorname{Var}(s^2) = L$",
         "needs weights gaussian and activations linear")]
     found += _orthogonal_claims(s) if linear and orthogonal else [
         not_judged(id, statement, expected, "needs weights orthogonal and activations linear",
                    kind="sanity")
         for id, statement, expected in ORTHOGONAL_CLAIMS]
     found += _tanh_claims(p, s) if tanh and orthogonal else [
-        not_judged("tanh-contraction", CONTRACTION_STATEMENT, "s_max <= 1",
+        not_judged("tanh-contraction", CONTRACTION_STATEMENT, r"$s_{\max} \le 1$",
                    "needs weights orthogonal and activations tanh", kind="sanity"),
-        not_judged("tanh-mean-field", MEAN_FIELD_STATEMENT, "E[s^2] = prod chi_l",
+        not_judged("tanh-mean-field", MEAN_FIELD_STATEMENT,
+                   r"$\mathbb{E}[s^2] = \prod_l \chi_l$",
                    "needs weights orthogonal and activations tanh")]
     return found
 
 
-GAUSSIAN_STATEMENT = ("For Gaussian N(0, 1/N) factors the variance of the squared singular "
-                      "values of the product grows like the depth L (Pennington et al. 2017).")
+GAUSSIAN_STATEMENT = (r"For Gaussian $\mathcal{N}(0, 1/N)$ factors the variance of the squared "
+                      "singular values of the product grows like the depth $L$ (Pennington et "
+                      "al. 2017).")
 ORTHOGONAL_CLAIMS = [
     ("orthogonal-variance",
      "A product of orthogonal matrices has no singular-value spread at any depth (dynamical "
-     "isometry, Saxe et al. 2013; Pennington et al. 2017).", "Var(s^2) = 0"),
+     "isometry, Saxe et al. 2013; Pennington et al. 2017).", r"$\operatorname{Var}(s^2) = 0$"),
     ("orthogonal-isometry",
      "Every singular value of a product of orthogonal matrices equals 1 (Saxe et al. 2013).",
-     "s_i = 1 for every i and L"),
+     "$s_i = 1$ for every $i$ and $L$"),
 ]
-CONTRACTION_STATEMENT = ("With orthogonal W and |tanh'| <= 1, no singular value of the tanh "
-                         "network's Jacobian exceeds 1: ||D_l W_l|| <= gamma lambda_1 = 1 "
-                         "(Pascanu et al. 2013, eq. 6).")
-MEAN_FIELD_STATEMENT = ("With orthogonal W the tanh network's mean squared singular value is "
-                        "the product over layers of chi_l = E[tanh'(h_l)^2], h_l ~ N(0, q_l) "
-                        "with q_l from the length map (Pennington et al. 2017, §2.2, chi^L at "
-                        "a fixed point; Poole et al. 2016): tanh shrinks every direction by "
-                        "its average slope, not just some.")
+CONTRACTION_STATEMENT = (r"With orthogonal $W$ and $\lvert \tanh' \rvert \le 1$, no singular value "
+                         r"of the tanh network's Jacobian exceeds 1: $\lVert D_l W_l \rVert \le "
+                         r"\gamma \lambda_1 = 1$ (Pascanu et al. 2013, eq. 6).")
+MEAN_FIELD_STATEMENT = (r"With orthogonal $W$ the tanh network's mean squared singular value is "
+                        r"the product over layers of $\chi_l = \mathbb{E}[\tanh'(h_l)^2]$, "
+                        r"$h_l \sim \mathcal{N}(0, q_l)$ with $q_l$ from the length map "
+                        r"(Pennington et al. 2017, §2.2, $\chi^L$ at a fixed point; Poole et al. "
+                        "2016): tanh shrinks every direction by its average slope, not just some.")
 
 
 def _orthogonal_claims(s: dict[str, float]) -> list[Claim]:
@@ -307,7 +309,7 @@ def _orthogonal_claims(s: dict[str, float]) -> list[Claim]:
               measured=f"largest variance {variance:.1e}", tolerance="< 1e-20",
               passed=variance < 1e-20, kind="sanity"),
         Claim(id=isometry_id, statement=isometry_statement, expected=isometry_expected,
-              measured=f"max |s_i - 1| = {error:.1e}", tolerance="<= 1e-10",
+              measured=rf"$\max_i \lvert s_i - 1 \rvert$ = {error:.1e}", tolerance="<= 1e-10",
               passed=error <= 1e-10, kind="sanity"),
     ]
 
@@ -317,15 +319,16 @@ def _tanh_claims(p: dict, s: dict[str, float]) -> list[Claim]:
     found = [Claim(
         id="tanh-contraction",
         statement=CONTRACTION_STATEMENT,
-        expected="s_max <= 1",
-        measured=f"s_max = {largest:.12f}",
+        expected=r"$s_{\max} \le 1$",
+        measured=rf"$s_{{\max}} = {largest:.12f}$",
         tolerance=f"rounding, {ROUNDING_SLACK:g}",
         passed=largest <= 1 + ROUNDING_SLACK,
         kind="sanity",  # a theorem for every draw: only the code can break it
     )]
     depths = sorted(d for d in set(p["depths"]) if d <= MEAN_FIELD_MAX_DEPTH)
     if not depths:
-        found.append(not_judged("tanh-mean-field", MEAN_FIELD_STATEMENT, "E[s^2] = prod chi_l",
+        found.append(not_judged("tanh-mean-field", MEAN_FIELD_STATEMENT,
+                                r"$\mathbb{E}[s^2] = \prod_l \chi_l$",
                                 f"needs a depth L <= {MEAN_FIELD_MAX_DEPTH}, where the seed "
                                 "spread was measured"))
         return found
@@ -335,8 +338,8 @@ def _tanh_claims(p: dict, s: dict[str, float]) -> list[Claim]:
     found.append(Claim(
         id="tanh-mean-field",
         statement=MEAN_FIELD_STATEMENT,
-        expected="E[s^2] = " + ", ".join(f"{t:.3g}" for t in theory)
-        + " at L = " + ", ".join(str(d) for d in depths),
+        expected=r"$\mathbb{E}[s^2]$ = " + ", ".join(f"{t:.3g}" for t in theory)
+        + " at $L = " + ", ".join(str(d) for d in depths) + "$",
         measured=", ".join(f"{m:.3g}" for m in measured),
         tolerance=f"+-{tolerance:.0%} relative ({MEAN_FIELD_EXCESS:g}/N finite-width excess "
                   f"plus {Z:g} standard errors of the {p['seeds']}-seed mean, "
@@ -351,7 +354,8 @@ def _gaussian_law(p: dict, s: dict[str, float]) -> list[Claim]:
     depths = sorted(d for d in set(p["depths"])
                     if d <= LAW_MAX_DEPTH and SPREAD * d / p["width"] <= MAX_SPREAD)
     if not depths:
-        return [not_judged("gaussian-variance", GAUSSIAN_STATEMENT, "Var(s^2) = L",
+        return [not_judged("gaussian-variance", GAUSSIAN_STATEMENT,
+                           r"$\operatorname{Var}(s^2) = L$",
                            f"needs a depth L <= {LAW_MAX_DEPTH} with {SPREAD:g} L / N <= "
                            f"{MAX_SPREAD:g} (N = {p['width']})")]
     errors = [s[f"gaussian_variance_L{d}"] / d - 1 for d in depths]
@@ -359,7 +363,8 @@ def _gaussian_law(p: dict, s: dict[str, float]) -> list[Claim]:
     return [Claim(
         id="gaussian-variance",
         statement=GAUSSIAN_STATEMENT,
-        expected="Var(s^2) = L at L = " + ", ".join(str(d) for d in depths),
+        expected=r"$\operatorname{Var}(s^2) = L$ at $L = "
+        + ", ".join(str(d) for d in depths) + "$",
         measured=", ".join(f"{s[f'gaussian_variance_L{d}']:.3g}" for d in depths),
         tolerance=", ".join(f"+-{t:.0%}" for t in tolerances)
         + f" (N = {p['width']}, {p['seeds']} seeds)",

@@ -248,20 +248,21 @@ def claims(result: Result) -> list[Claim]:
     return [
         Claim(
             id="ln-jacobian-spectrum",
-            statement="LayerNorm's Jacobian is 1/sigma times a projection: H - 2 singular "
-                      "values equal 1/sigma and two are zero (Xiong et al. 2020, Lemma 3).",
-            expected=f"sigma s_i = 1 for i <= {p['width'] - 2}, 0 for the last two",
-            measured=f"max |sigma s_i - 1| = {s['ln_sv_max_rel_error']:.1e}, "
-                     f"zeros <= {s['ln_null_sv_max']:.1e}",
+            statement=r"LayerNorm's Jacobian is $1/\sigma$ times a projection: $H - 2$ "
+                      r"singular values equal $1/\sigma$ and two are zero (Xiong et al. 2020, "
+                      "Lemma 3).",
+            expected=rf"$\sigma s_i = 1$ for $i \le {p['width'] - 2}$, 0 for the last two",
+            measured=rf"$\max_i \lvert \sigma s_i - 1 \rvert$ = {s['ln_sv_max_rel_error']:.1e}, "
+                     rf"zeros $\le$ {s['ln_null_sv_max']:.1e}",
             tolerance=f"<= {EXACT:g}",
             passed=spectrum_error <= EXACT,
             kind="sanity",
         ),
         Claim(
             id="ln-invariance",
-            statement="LN(Wx) is unchanged by W -> delta W + 1 gamma^T and by rescaling the "
-                      "example, but not by rescaling one row of W (Ba et al. 2016, §5.1, "
-                      "Table 1).",
+            statement=r"$\operatorname{LN}(Wx)$ is unchanged by $W \to \delta W + \mathbf{1} "
+                      r"\gamma^\top$ and by rescaling the example, but not by rescaling one row "
+                      "of $W$ (Ba et al. 2016, §5.1, Table 1).",
             expected="0 change for the whole matrix and the example; > 0 for one row",
             measured=f"{invariance:.1e}; one row: {s['row_rescale_change']:.2g}",
             tolerance=f"<= {EXACT:g}; one row >= {ROW_CHANGE_MIN:g}",
@@ -270,10 +271,11 @@ def claims(result: Result) -> list[Claim]:
         ),
         Claim(
             id="ln-gradient-scale",
-            statement="Scaling the weights by delta scales their gradient by 1/delta: LN's "
-                      "implicit learning-rate reduction (Ba et al. 2016, §5.2.2).",
-            expected=f"||dL/dW at W|| / ||dL/dW at {p['weight_scale']:g}W|| = "
-                     f"{p['weight_scale']:g}",
+            statement=r"Scaling the weights by $\delta$ scales their gradient by $1/\delta$: "
+                      "LN's implicit learning-rate reduction (Ba et al. 2016, §5.2.2).",
+            expected=r"$\lVert \partial L / \partial W \,|_{W} \rVert / \lVert \partial L / "
+                     rf"\partial W \,|_{{{p['weight_scale']:g} W}} \rVert = "
+                     f"{p['weight_scale']:g}$",
             measured=f"{s['grad_ratio']:.12g}",
             tolerance=f"relative {EXACT:g}",
             passed=s["grad_ratio_max_rel_error"] <= EXACT,
@@ -283,8 +285,9 @@ def claims(result: Result) -> list[Claim]:
             id="ln-depth-scale",
             statement="With LayerNorm after every layer the activations keep RMS 1 at every "
                       "depth (Ba et al. 2016, §3.1).",
-            expected="RMS(x_l) = 1 for every l >= 1",
-            measured=f"max |RMS - 1| = {s['layernorm_rms_max_error']:.1e}",
+            expected=r"$\operatorname{RMS}(x_l) = 1$ for every $l \ge 1$",
+            measured=rf"$\max_l \lvert \operatorname{{RMS}}(x_l) - 1 \rvert$ = "
+                     f"{s['layernorm_rms_max_error']:.1e}",
             tolerance=f"<= {EXACT:g}",
             passed=s["layernorm_rms_max_error"] <= EXACT,
             kind="sanity",
@@ -302,13 +305,13 @@ def claims(result: Result) -> list[Claim]:
         ),
         Claim(
             id="ln-layer-gradient",
-            statement="Through LN(ReLU(g W x)) each layer multiplies the mean squared gradient "
-                      "by 1/(1 - 1/pi), whatever the gain g: W and the ReLU give g^2 (He et al. "
-                      "2015, §2.2), LN divides by sigma^2 = g^2 (1 - 1/pi) (Xiong et al. 2020, "
-                      "Lemma 3).",
-            expected=f"mean over layers and seeds of ||dx_(l+1)/dx_l||_F^2 / N = "
-                     f"{LAYER_GAIN:.4f}",
-            measured=f"{layer_gain:.4f} ({p['depth']} layers x {p['seeds']} seeds)",
+            statement=r"Through $\operatorname{LN}(\operatorname{ReLU}(g W x))$ each layer "
+                      r"multiplies the mean squared gradient by $1/(1 - 1/\pi)$, whatever the "
+                      r"gain $g$: $W$ and the ReLU give $g^2$ (He et al. 2015, §2.2), LN divides "
+                      r"by $\sigma^2 = g^2 (1 - 1/\pi)$ (Xiong et al. 2020, Lemma 3).",
+            expected=r"mean over layers and seeds of $\lVert \partial x_{l+1} / \partial x_l "
+                     rf"\rVert_F^2 / N = {LAYER_GAIN:.4f}$",
+            measured=rf"{layer_gain:.4f} ({p['depth']} layers $\times$ {p['seeds']} seeds)",
             tolerance=f"+-{layer_band:.1%} (finite-N bias {LAYER_BIAS:g}/N plus {Z:g} standard "
                       f"errors, {LAYER_SPREAD:g}/sqrt(N) per layer)",
             passed=abs(layer_gain / LAYER_GAIN - 1) <= layer_band,

@@ -426,9 +426,10 @@ def _forget_bias_claim(p: dict, s: dict) -> Claim:
         id="forget-bias",
         statement="The LSTM starts with forget-gate bias 1 (Gers et al. 2000; Jozefowicz et "
                   "al. 2015): PyTorch adds bias_ih and bias_hh, so 1 goes into one of them "
-                  "only, in the forget slice [H:2H] of the gate order (i, f, g, o).",
-        expected=f"mean of (bias_ih + bias_hh)[H:2H] = {FORGET_BIAS:g}",
-        measured=f"{s['forget_bias_mean']:.3f} over {p['hidden']} units x {draws:.0f} draws",
+                  "only, in the forget slice $[H{:}2H]$ of the gate order $(i, f, g, o)$.",
+        expected=f"mean of (bias_ih + bias_hh)$[H{{:}}2H]$ = {FORGET_BIAS:g}",
+        measured=rf"{s['forget_bias_mean']:.3f} over {p['hidden']} units $\times$ {draws:.0f} "
+                 "draws",
         tolerance=f"+- {tolerance:.3f} ({REACH_Z:g} standard errors of bias_hh's U(-1/sqrt(H), "
                   "1/sqrt(H)))",
         passed=abs(s["forget_bias_mean"] - FORGET_BIAS) <= tolerance,
@@ -438,16 +439,17 @@ def _forget_bias_claim(p: dict, s: dict) -> Claim:
 
 REACH_STATEMENTS = {
     "rnn": ("rnn-gradient-vanishes",
-            "At initialisation the tanh RNN's gradient to a value k steps back shrinks "
-            "geometrically with k (Pascanu et al. 2013, §2.1): the first marker of a T = 100 "
-            "sequence gets almost no learning signal.",
-            "per-step rate r of |dy/du_(T-k)| < 1"),
+            "At initialisation the tanh RNN's gradient to a value $k$ steps back shrinks "
+            "geometrically with $k$ (Pascanu et al. 2013, §2.1): the first marker of a "
+            "$T = 100$ sequence gets almost no learning signal.",
+            r"per-step rate $r$ of $\lvert \partial y / \partial u_{T-k} \rvert$, $r < 1$"),
     "lstm": ("lstm-gradient-reach",
              "At initialisation the LSTM's gradient reaches back at least as far as its cell "
-             "path carries it, the forget gate f ~ sigmoid(b_f) per step (Hochreiter and "
-             "Schmidhuber 1997, §3; Gers et al. 2000); the paths through h only add to it.",
-             f"per-step rate r of |dy/du_(T-k)| >= sigmoid({FORGET_BIAS:g}) = "
-             f"{_sigmoid(FORGET_BIAS):.3f}"),
+             r"path carries it, the forget gate $f \approx \sigma(b_f)$ per step (Hochreiter "
+             "and Schmidhuber 1997, §3; Gers et al. 2000); the paths through $h$ only add to "
+             "it.",
+             r"per-step rate $r$ of $\lvert \partial y / \partial u_{T-k} \rvert$, "
+             rf"$r \ge \sigma({FORGET_BIAS:g}) = {_sigmoid(FORGET_BIAS):.3f}$"),
 }
 
 
@@ -462,8 +464,8 @@ def _reach_unjudged(model: str, p: dict) -> str:
 def _reach_measured(model: str, s: dict) -> tuple[float, float, str]:
     rate = s[f"reach_rate_{model}"]
     error = s[f"reach_rate_{model}_std"] / math.sqrt(s["reach_draws"])
-    measured = (f"r = {rate:.3f} +- {error:.3f} (standard error over {s['reach_draws']:.0f} "
-                f"initialisations; r^50 = {rate**50:.1e})")
+    measured = (rf"$r = {rate:.3f} \pm {error:.3f}$ (standard error over "
+                f"{s['reach_draws']:.0f} initialisations; $r^{{50}}$ = {rate**50:.1e})")
     return rate, error, measured
 
 
@@ -509,7 +511,7 @@ def _short_attention_claim(p: dict, s: dict) -> Claim:
         id="attention-short",
         statement=statement,
         expected=expected,
-        measured=f"T = {T}, {p['steps']} steps: {passing} of {p['seeds']} seeds; test MSE "
+        measured=f"$T = {T}$, {p['steps']} steps: {passing} of {p['seeds']} seeds; test MSE "
                  + ", ".join(f"{v:.4f}" for v in per_seed),
         tolerance=f"at least {needed} of {p['seeds']} seeds (two thirds)",
         passed=passing >= needed,
@@ -521,8 +523,8 @@ def _baseline_claim(s: dict) -> Claim:
     tolerance = BASELINE_Z * se
     return Claim(
         id="baseline",
-        statement="Predicting the constant 1 scores MSE Var(u_a + u_b) = 1/6 on the adding "
-                  "problem (Arjovsky et al. 2016, §4.2).",
+        statement=r"Predicting the constant 1 scores MSE $\operatorname{Var}(u_a + u_b) = 1/6$ "
+                  "on the adding problem (Arjovsky et al. 2016, §4.2).",
         expected=f"{BASELINE_MSE:.4f}",
         measured=f"{measured:.4f} on {s['baseline_sequences']:.0f} fresh sequences",
         tolerance=f"+- {tolerance:.4f} ({BASELINE_Z:g} standard errors)",
@@ -552,7 +554,7 @@ def _training_claim(model: str, p: dict, s: dict) -> Claim:
                        f"{CLAIM_RECIPE['batch']}, lr {CLAIM_RECIPE['lr']:g}, "
                        f"{CLAIM_STEPS[0]} to {CLAIM_STEPS[1]} steps, >= {CLAIM_MIN_SEEDS} seeds")
         return not_judged(f"{model}-T{CLAIM_DELAY}",
-                          f"At T = {CLAIM_DELAY}, after training, {outcome}.",
+                          f"At $T = {CLAIM_DELAY}$, after training, {outcome}.",
                           f"test MSE {relation} {bound:g} (the baseline is {BASELINE_MSE:.3f})",
                           reason)
     per_seed = [s[f"test_mse_{model}_T{CLAIM_DELAY}_seed{i}"] for i in range(p["seeds"])]
@@ -560,7 +562,7 @@ def _training_claim(model: str, p: dict, s: dict) -> Claim:
     needed = math.ceil(2 * p["seeds"] / 3)
     return Claim(
         id=f"{model}-T{CLAIM_DELAY}",
-        statement=f"At T = {CLAIM_DELAY}, after {p['steps']} Adam steps, {outcome}.",
+        statement=f"At $T = {CLAIM_DELAY}$, after {p['steps']} Adam steps, {outcome}.",
         expected=f"test MSE {relation} {bound:g} (the baseline is {BASELINE_MSE:.3f})",
         measured=f"{passing} of {p['seeds']} seeds; test MSE "
                  + ", ".join(f"{v:.4f}" for v in per_seed),

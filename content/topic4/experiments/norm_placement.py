@@ -180,6 +180,15 @@ def residual_states(stack: nn.ModuleList, x: torch.Tensor) -> list[torch.Tensor]
     return states
 
 
+
+def deviations(params: Params) -> list[str]:
+    """Against Xiong et al. 2020 and Liu et al. 2020, who measure translation models."""
+    return [f"an encoder alone, width {params.d_model} with {params.heads} heads, not the "
+            "papers' translation models",
+            f"random correlated tokens ({TOKENS} per sequence), not sentences",
+            "measured at initialisation only: the papers also train"]
+
+
 def correlated_tokens(d: int, gen: torch.Generator, device: str) -> torch.Tensor:
     """sqrt(0.5) u + sqrt(0.5) eps with one u per sequence: tokens that resemble each other."""
     shared = torch.randn((BATCH, 1, d), generator=gen, dtype=DTYPE, device=device)
@@ -297,6 +306,7 @@ def run(params: Params, ctx: Context) -> Result:
     scales = hidden_scales(x, (xiong_weights(gens, shares, params.d_model)
                                for _ in range(depths[-1])))
     series, scalars = _summarise(depths, draws, scales)
+    scalars["perturbation_epsilon"] = EPSILON  # for the prose, which quotes the setup
     return Result("norm-placement", as_dict(params), series, scalars)
 
 
@@ -414,10 +424,10 @@ def _lemma2_claims(p: dict, s: dict[str, float]) -> list[Claim]:
     return [
         Claim(
             id="post-ln-scale",
-            statement="Post-LN re-normalises every block, so after the FFN add "
-                      "E||x^{post,5}||^2 = (3/2) d in every layer (Xiong et al. 2020, §3.3, "
-                      "Lemma 2).",
-            expected="E||x^{post,5}||^2/d = 1.5 at every layer",
+            statement=r"Post-LN re-normalises every block, so after the FFN add "
+                      r"$\mathbb{E} \lVert x^{\mathrm{post},5} \rVert^2 = \tfrac{3}{2} d$ in "
+                      "every layer (Xiong et al. 2020, §3.3, Lemma 2).",
+            expected=r"$\mathbb{E} \lVert x^{\mathrm{post},5} \rVert^2 / d = 1.5$ at every layer",
             measured=f"mean over {deepest} layers {s['post_scale_mean']:.3f}; farthest layer "
                      f"{s['post_scale_worst_layer']:.0f} at {s['post_scale_worst']:.3f}",
             tolerance=f"each layer ±{layer_tol:.2f}, the mean ±{mean_tol:.3f}: "
@@ -428,10 +438,11 @@ def _lemma2_claims(p: dict, s: dict[str, float]) -> list[Claim]:
         ),
         Claim(
             id="pre-ln-scale",
-            statement="Pre-LN's residual stream adds up its branches, so its scale grows "
-                      "linearly: (1 + l/2) d <= E||x_l||^2 <= (1 + 3l/2) d (Xiong et al. "
-                      "2020, §3.3, Lemma 2).",
-            expected="1 + l/2 <= E||x_l||^2/d <= 1 + 3l/2 at every layer l",
+            statement=r"Pre-LN's residual stream adds up its branches, so its scale grows "
+                      r"linearly: $(1 + l/2)\, d \le \mathbb{E} \lVert x_l \rVert^2 \le "
+                      r"(1 + 3l/2)\, d$ (Xiong et al. 2020, §3.3, Lemma 2).",
+            expected=r"$1 + l/2 \le \mathbb{E} \lVert x_l \rVert^2 / d \le 1 + 3l/2$ at every "
+                     "layer $l$",
             measured=f"layer 1: {s['pre_scale_first']:.2f}, layer {deepest}: "
                      f"{s['pre_scale_last']:.2f}; closest approach to the lower bound "
                      f"{lower:+.3f}, to the upper {upper:+.3f}",
@@ -441,17 +452,20 @@ def _lemma2_claims(p: dict, s: dict[str, float]) -> list[Claim]:
     ]
 
 
+LAST_GRAD = r"$\lVert \partial L / \partial W^{2,L} \rVert_F$"
 GRADIENT_STATEMENTS = {
-    "pre-ln-grad-falls": ("Pre-LN's last-layer gradient shrinks with depth, O(d sqrt(ln d / L)) "
-                          "(Xiong et al. 2020, §3.3, Theorem 1; §3.4, Fig. 3(c,d)).",
-                          "||dL/dW^{2,L}||_F decreases as L grows"),
+    "pre-ln-grad-falls": (r"Pre-LN's last-layer gradient shrinks with depth, "
+                          r"$O(d \sqrt{\ln d / L})$ (Xiong et al. 2020, §3.3, Theorem 1; §3.4, "
+                          "Fig. 3(c,d)).",
+                          LAST_GRAD + " decreases as $L$ grows"),
     "post-pre-ratio": ("The Post-LN/Pre-LN ratio of last-layer gradients grows with depth: "
-                       "Post-LN's is independent of L, Pre-LN's falls (Xiong et al. 2020, "
-                       "§3.3, Theorem 1).", "Post/Pre increases with L"),
-    "pre-ln-mechanism": ("Pre-LN's final LayerNorm divides the gradient by the stream scale "
-                         "sqrt(E||x_L||^2/d), which grows with L (Xiong et al. 2020, §3.3, "
-                         "Lemma 2 and Theorem 1).",
-                         "||dL/dW^{2,L}||_F * sqrt(E||x_L||^2/d) constant in L"),
+                       "Post-LN's is independent of $L$, Pre-LN's falls (Xiong et al. 2020, "
+                       "§3.3, Theorem 1).", "Post/Pre increases with $L$"),
+    "pre-ln-mechanism": (r"Pre-LN's final LayerNorm divides the gradient by the stream scale "
+                         r"$\sqrt{\mathbb{E} \lVert x_L \rVert^2 / d}$, which grows with $L$ "
+                         "(Xiong et al. 2020, §3.3, Lemma 2 and Theorem 1).",
+                         r"$\lVert \partial L / \partial W^{2,L} \rVert_F \cdot "
+                         r"\sqrt{\mathbb{E} \lVert x_L \rVert^2 / d}$ constant in $L$"),
 }
 
 
@@ -469,7 +483,7 @@ def _gradient_claims(grid: list[int], s: dict[str, float]) -> list[Claim]:
             id="pre-ln-grad-falls",
             statement=GRADIENT_STATEMENTS["pre-ln-grad-falls"][0],
             expected=GRADIENT_STATEMENTS["pre-ln-grad-falls"][1],
-            measured=f"L = {_listed(grid, 'd')}: {_listed(pre)}",
+            measured=f"$L = {_listed(grid, 'd')}$: {_listed(pre)}",
             tolerance=f"strictly decreasing across depths >= {SPACING}x apart",
             passed=all(a > b for a, b in pairwise(pre)),
         ),
@@ -477,8 +491,8 @@ def _gradient_claims(grid: list[int], s: dict[str, float]) -> list[Claim]:
             id="post-pre-ratio",
             statement=GRADIENT_STATEMENTS["post-pre-ratio"][0],
             expected=GRADIENT_STATEMENTS["post-pre-ratio"][1]
-            + ("; > 2 at L = 8" if at8 else ""),
-            measured=f"L = {_listed(grid, 'd')}: Post/Pre = {_listed(ratio, '.2f')}",
+            + ("; $> 2$ at $L = 8$" if at8 else ""),
+            measured=f"$L = {_listed(grid, 'd')}$: Post/Pre = {_listed(ratio, '.2f')}",
             tolerance=f"strictly increasing across depths >= {SPACING}x apart",
             passed=all(a < b for a, b in pairwise(ratio)) and (at8 is None or at8 > 2),
         ),
@@ -489,7 +503,7 @@ def _gradient_claims(grid: list[int], s: dict[str, float]) -> list[Claim]:
         id="pre-ln-mechanism",
         statement=GRADIENT_STATEMENTS["pre-ln-mechanism"][0],
         expected=GRADIENT_STATEMENTS["pre-ln-mechanism"][1],
-        measured=f"L = {_listed(grid, 'd')}: {_listed(product)}",
+        measured=f"$L = {_listed(grid, 'd')}$: {_listed(product)}",
         tolerance=f"each within ±{MECHANISM_TOLERANCE:.0%} of their median",
         passed=all(abs(v / middle - 1) <= MECHANISM_TOLERANCE for v in product),
     ))
@@ -497,9 +511,9 @@ def _gradient_claims(grid: list[int], s: dict[str, float]) -> list[Claim]:
 
 
 def _flat_claim(depths: list[int], s: dict[str, float]) -> Claim:
-    statement = ("Post-LN's last-layer gradient does not depend on depth, O(d sqrt(ln d)) "
+    statement = (r"Post-LN's last-layer gradient does not depend on depth, $O(d \sqrt{\ln d})$ "
                  "(Xiong et al. 2020, §3.3, Theorem 1; §3.4, Fig. 3(c,d)).")
-    expected = "||dL/dW^{2,L}||_F about the same for every L"
+    expected = LAST_GRAD + " about the same for every $L$"
     span = [L for L in depths if 2 <= L <= MAX_FLAT_DEPTH]
     if len(span) < 2:
         return not_judged("post-ln-grad-flat", statement, expected,
@@ -509,7 +523,7 @@ def _flat_claim(depths: list[int], s: dict[str, float]) -> Claim:
         id="post-ln-grad-flat",
         statement=statement,
         expected=expected,
-        measured=f"L = {_listed(span, 'd')}: {_listed(post)} (max/min "
+        measured=f"$L = {_listed(span, 'd')}$: {_listed(post)} (max/min "
                  f"{max(post) / min(post):.2f})",
         tolerance=f"max/min <= {POST_FLAT_FACTOR:g} over L = 2..{MAX_FLAT_DEPTH} "
                   "(an O(.) bound: lower-order effects remain)",
@@ -518,7 +532,7 @@ def _flat_claim(depths: list[int], s: dict[str, float]) -> Claim:
 
 
 def _top_heavy_claim(depths: list[int], s: dict[str, float]) -> Claim:
-    statement = ("Across layers, Post-LN's W2 gradients lean towards the output more than "
+    statement = ("Across layers, Post-LN's $W^{2,l}$ gradients lean towards the output more than "
                  "Pre-LN's (Xiong et al. 2020, §3.4, Fig. 3(a,b); qualitatively reproduced: "
                  "Post-LN top-heavy relative to Pre-LN, not Pre-LN flat).")
     expected = "last/first layer gradient ratio larger for Post-LN at every depth"
@@ -531,7 +545,7 @@ def _top_heavy_claim(depths: list[int], s: dict[str, float]) -> Claim:
         id="post-ln-top-heavy",
         statement=statement,
         expected=expected,
-        measured=f"L = {_listed(span, 'd')}: Post-LN {_listed(post, '.2f')}; "
+        measured=f"$L = {_listed(span, 'd')}$: Post-LN {_listed(post, '.2f')}; "
                  f"Pre-LN {_listed(pre, '.2f')}",
         tolerance="strict inequality at every depth >= 2",
         passed=all(b > a for a, b in zip(pre, post, strict=True)),
@@ -544,10 +558,10 @@ TOO_FEW_SEEDS = (f"needs at least {AMPLIFICATION_SEEDS} seeds: Liu's output chan
 
 def _amplification_ratio_claim(p: dict, grid: list[int], s: dict[str, float]) -> Claim:
     statement = ("Post-LN amplifies a small parameter change more than Pre-LN, and the more "
-                 "so the deeper the model (Liu et al. 2020, §4, Theorem 2: O(N) versus "
-                 "O(log N)).")
+                 r"so the deeper the model (Liu et al. 2020, §4, Theorem 2: $O(N)$ versus "
+                 r"$O(\log N)$).")
     at16 = 16 in grid
-    expected = "Post/Pre non-decreasing in L" + ("; >= 2 at L = 16" if at16 else "")
+    expected = "Post/Pre non-decreasing in $L$" + (r"; $\ge 2$ at $L = 16$" if at16 else "")
     if p["seeds"] < AMPLIFICATION_SEEDS or len(grid) < 2:
         reason = (TOO_FEW_SEEDS if p["seeds"] < AMPLIFICATION_SEEDS
                   else f"needs two depths >= 2, at least {SPACING}x apart")
@@ -557,7 +571,7 @@ def _amplification_ratio_claim(p: dict, grid: list[int], s: dict[str, float]) ->
         id="amplification-ratio",
         statement=statement,
         expected=expected,
-        measured=f"L = {_listed(grid, 'd')}: Post/Pre = {_listed(ratio, '.2f')}",
+        measured=f"$L = {_listed(grid, 'd')}$: Post/Pre = {_listed(ratio, '.2f')}",
         tolerance=f"non-decreasing across depths >= {SPACING}x apart",
         passed=all(a <= b for a, b in pairwise(ratio))
         and (not at16 or ratio[grid.index(16)] >= 2),
@@ -565,10 +579,11 @@ def _amplification_ratio_claim(p: dict, grid: list[int], s: dict[str, float]) ->
 
 
 def _amplification_growth_claim(p: dict, depths: list[int], s: dict[str, float]) -> Claim:
-    statement = ("Consistent with O(N) versus O(log N): from L = 2 to 16 Post-LN's output "
-                 "change grows about linearly, Pre-LN's far more slowly (Liu et al. 2020, "
-                 "§4).")
-    expected = "Post-LN(16)/Post-LN(2) >= 5 and Pre-LN(16)/Pre-LN(2) <= 6"
+    statement = (r"Consistent with $O(N)$ versus $O(\log N)$: from $L = 2$ to 16 Post-LN's "
+                 "output change grows about linearly, Pre-LN's far more slowly (Liu et al. "
+                 "2020, §4).")
+    expected = (r"$\text{Post-LN}(16) / \text{Post-LN}(2) \ge 5$ and "
+                r"$\text{Pre-LN}(16) / \text{Pre-LN}(2) \le 6$")
     if p["seeds"] < AMPLIFICATION_SEEDS or not {2, 16} <= set(depths):
         reason = TOO_FEW_SEEDS if p["seeds"] < AMPLIFICATION_SEEDS else "needs depths 2 and 16"
         return not_judged("amplification-growth", statement, expected, reason)
@@ -588,9 +603,10 @@ def _perturbation_claim(s: dict[str, float]) -> Claim:
     low, high = s["perturbation_size_min"], s["perturbation_size_max"]
     return Claim(
         id="perturbation-size",
-        statement="Liu's perturbation W* = W + eps std(W) N(0, 1) is relative: it moves the "
-                  f"weights by eps = {EPSILON:g} of their norm (Liu et al. 2020, §4).",
-        expected=f"||W* - W||_F / ||W||_F = {EPSILON:g} in every seed",
+        statement=r"Liu's perturbation $W^* = W + \epsilon \operatorname{std}(W)\, "
+                  r"\mathcal{N}(0, 1)$ is relative: it moves the weights by "
+                  rf"$\epsilon = {EPSILON:g}$ of their norm (Liu et al. 2020, §4).",
+        expected=rf"$\lVert W^* - W \rVert_F / \lVert W \rVert_F = {EPSILON:g}$ in every seed",
         measured=f"{low:.5f} to {high:.5f} over the seeds",
         tolerance=f"±{PERTURBATION_SLACK:.0%} (the sampling of N(0, 1) entries)",
         passed=all(abs(v / EPSILON - 1) <= PERTURBATION_SLACK for v in (low, high)),

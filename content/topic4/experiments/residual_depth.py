@@ -88,6 +88,11 @@ class Params:
 
 QUICK = {"depths": (1, 5, 20, 50), "seeds": 3}
 
+# Against He et al. 2016b, whose residual units are convolutional with batch normalisation:
+DEVIATIONS = ["fully connected tanh layers without normalisation, not convolutional units",
+              "residual branches scaled by 1/sqrt(L), which He et al. do not use, so that the "
+              "stack's input gradient stays bounded at every depth measured"]
+
 
 def draw_stack(depth: int, width: int, gens: list[torch.Generator],
                device: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -236,10 +241,10 @@ def claims(result: Result) -> list[Claim]:
     # 0, so autograd can only return lambda^L I. They check the plumbing, not the theory.
     found = [Claim(
         id="shortcut-law",
-        statement="With the branches at zero, a shortcut scaled by lambda multiplies the "
-                  "gradient by exactly lambda per layer (He et al. 2016b, §3.1).",
-        expected="dx_L/dx_0 = lambda^L I for lambda = "
-                 + ", ".join(f"{scale:g}" for scale in p["shortcut_scales"]),
+        statement=r"With the branches at zero, a shortcut scaled by $\lambda$ multiplies the "
+                  r"gradient by exactly $\lambda$ per layer (He et al. 2016b, §3.1).",
+        expected=r"$\partial x_L / \partial x_0 = \lambda^L I$ for $\lambda = "
+                 + ", ".join(f"{scale:g}" for scale in p["shortcut_scales"]) + "$",
         measured=f"max relative error {error:.1e}",
         tolerance=f"<= {EXACT:g}",
         passed=error <= EXACT,
@@ -253,14 +258,15 @@ def claims(result: Result) -> list[Claim]:
         found.append(Claim(
             id="zero-init-identity",
             statement=statement,
-            expected="dx_L/dx_0 = I",
-            measured=f"max |J - I| = {error:.1e}",
+            expected=r"$\partial x_L / \partial x_0 = I$",
+            measured=rf"$\max \lvert J - I \rvert$ = {error:.1e}",
             tolerance=f"<= {EXACT:g}",
             passed=error <= EXACT,
             kind="sanity",
         ))
     else:
-        found.append(not_judged("zero-init-identity", statement, "dx_L/dx_0 = I",
+        found.append(not_judged("zero-init-identity", statement,
+                                r"$\partial x_L / \partial x_0 = I$",
                                 "needs lambda = 1 among shortcut_scales", kind="sanity"))
     found.append(_contrast(p, s))
     found.append(_mean_field(p, s))
@@ -273,8 +279,9 @@ def _contrast(p: dict, s: dict[str, float]) -> Claim:
     low, high = RESIDUAL_RANGE
     statement = ("Identity shortcuts carry the gradient through a deep tanh stack that "
                  "otherwise loses it (He et al. 2016b, §3).")
-    expected = (f"||dL/dx_0|| / ||dL/dx_L||: plain < {PLAIN_MAX:g}, residual in "
-                f"[{low:g}, {high:g}] at depth >= {CONTRAST_MIN_DEPTH}")
+    ratio = r"$\lVert \partial L / \partial x_0 \rVert / \lVert \partial L / \partial x_L \rVert$"
+    expected = (f"{ratio}: plain < {PLAIN_MAX:g}, residual in [{low:g}, {high:g}] at depth "
+                rf"$\ge {CONTRAST_MIN_DEPTH}$")
     if not judged or p["width"] < CONTRAST_MIN_WIDTH:
         return not_judged("plain-vs-residual", statement, expected,
                           f"needs a depth >= {CONTRAST_MIN_DEPTH} and width >= "
@@ -284,8 +291,8 @@ def _contrast(p: dict, s: dict[str, float]) -> Claim:
     return Claim(
         id="plain-vs-residual",
         statement=statement,
-        expected=f"||dL/dx_0|| / ||dL/dx_L||: plain < {PLAIN_MAX:g}, residual in "
-                 f"[{low:g}, {high:g}] at L = " + ", ".join(str(d) for d in judged),
+        expected=f"{ratio}: plain < {PLAIN_MAX:g}, residual in [{low:g}, {high:g}] at $L = "
+                 + ", ".join(str(d) for d in judged) + "$",
         measured="plain " + ", ".join(f"{v:.1e}" for v in plain)
                  + "; residual " + ", ".join(f"{v:.3g}" for v in residual),
         tolerance="the bounds themselves",
@@ -300,10 +307,12 @@ def mean_field_tolerance(width: int, seeds: int) -> float:
 
 def _mean_field(p: dict, s: dict[str, float]) -> Claim:
     """The residual stack's mean squared singular value against prod_l (1 + chi_l / L)."""
-    statement = ("Each residual layer I + D_l W_l / sqrt(L) adds chi_l / L to the mean squared "
-                 "gradient, chi_l = N Var(W) E[tanh'(h_l)^2]: the first-moment bookkeeping of "
-                 "Pennington et al. 2017 (§2) on He et al. 2016b's identity shortcut (§3).")
-    expected = "||dx_L/dx_0||_F^2 / N = prod_l (1 + chi_l / L), N Var(W) = 1/3, at every depth"
+    statement = (r"Each residual layer $I + D_l W_l / \sqrt{L}$ adds $\chi_l / L$ to the mean "
+                 r"squared gradient, $\chi_l = N \operatorname{Var}(W)\, "
+                 r"\mathbb{E}[\tanh'(h_l)^2]$: the first-moment bookkeeping of Pennington et "
+                 "al. 2017 (§2) on He et al. 2016b's identity shortcut (§3).")
+    expected = (r"$\lVert \partial x_L / \partial x_0 \rVert_F^2 / N = \prod_l (1 + \chi_l / L)$, "
+                r"$N \operatorname{Var}(W) = 1/3$, at every depth")
     if p["width"] < MEAN_FIELD_MIN_WIDTH:
         return not_judged("residual-mean-field", statement, expected,
                           f"needs width >= {MEAN_FIELD_MIN_WIDTH}, where its 1/N noise was "
@@ -315,11 +324,11 @@ def _mean_field(p: dict, s: dict[str, float]) -> Claim:
         id="residual-mean-field",
         statement=statement,
         expected=expected,
-        measured=f"L = {', '.join(map(str, depths))}: measured "
+        measured=f"$L = {', '.join(map(str, depths))}$: measured "
                  + ", ".join(f"{s[f'residual_msv_L{d}']:.4g}" for d in depths)
                  + "; predicted "
                  + ", ".join(f"{s[f'residual_msv_theory_L{d}']:.4g}" for d in depths)
-                 + f"; largest |log error| {max(map(abs, errors)):.4f}",
+                 + rf"; largest $\lvert \log \text{{error}} \rvert$ {max(map(abs, errors)):.4f}",
         tolerance=f"|seed mean of log(measured / predicted)| <= {band:.3f} "
                   f"(({MEAN_FIELD_BIAS:g} + {MEAN_FIELD_Z:g} x {MEAN_FIELD_SPREAD:g} / "
                   f"sqrt(seeds)) / N: the bias plus {MEAN_FIELD_Z:g} standard errors)",
