@@ -191,12 +191,14 @@ def _variance_claim(widths: list[int], samples: int, s: dict[str, float]) -> Cla
     limits = [variance_tolerance(d, samples) for d in widths]
     return Claim(
         id="logit-variance",
-        statement="With unit-variance components, Var(q . k) = d_k, and dividing by sqrt(d_k) "
-                  "restores variance 1 (Vaswani et al. 2017, §3.2.1, footnote 4).",
-        expected="Var(q . k)/d_k = Var(q . k/sqrt(d_k)) = 1 for every d_k",
-        measured="Var/d_k = " + ", ".join(f"{r:.4f}" for r in ratios)
-                 + "; scaled Var = " + ", ".join(f"{v:.4f}" for v in scaled)
-                 + f" (d_k = {', '.join(map(str, widths))})",
+        statement=r"With unit-variance components, $\operatorname{Var}(q \cdot k) = d_k$, and "
+                  r"dividing by $\sqrt{d_k}$ restores variance 1 (Vaswani et al. 2017, §3.2.1, "
+                  "footnote 4).",
+        expected=r"$\operatorname{Var}(q \cdot k)/d_k = \operatorname{Var}(q \cdot k / "
+                 r"\sqrt{d_k}) = 1$ for every $d_k$",
+        measured=r"$\operatorname{Var}/d_k$ = " + ", ".join(f"{r:.4f}" for r in ratios)
+                 + "; scaled variance = " + ", ".join(f"{v:.4f}" for v in scaled)
+                 + f" ($d_k = {', '.join(map(str, widths))}$)",
         tolerance="|Var/d_k - 1| and |scaled Var - 1| <= max(0.02, 6 SE), "
                   "SE = sqrt((2 + 6/d_k)/n), i.e. <= " + ", ".join(f"{t:.3f}" for t in limits),
         passed=all(abs(r - 1) <= t and abs(v - 1) <= t
@@ -205,10 +207,10 @@ def _variance_claim(widths: list[int], samples: int, s: dict[str, float]) -> Cla
 
 
 def _monotone_claim(widths: list[int], s: dict[str, float]) -> Claim:
-    statement = ("Without the 1/sqrt(d_k) factor, large d_k pushes the softmax into regions "
-                 "with extremely small gradients (Vaswani et al. 2017, §3.2.1).")
-    expected = ("as d_k grows: E[max p] rises, the fraction with max p > 0.99 rises, "
-                "E||J||_F falls")
+    statement = (r"Without the $1/\sqrt{d_k}$ factor, large $d_k$ pushes the softmax into "
+                 "regions with extremely small gradients (Vaswani et al. 2017, §3.2.1).")
+    expected = (rf"as $d_k$ grows: $\mathbb{{E}}[\max p]$ rises, the fraction with "
+                rf"$\max p > {SATURATED}$ rises, $\mathbb{{E}}\lVert J \rVert_F$ falls")
     grid = spaced([d for d in widths if d >= SMALLEST_CLAIMED_DK], SPACING)
     if len(grid) < 2:
         return not_judged("unscaled-saturation", statement, expected,
@@ -223,10 +225,10 @@ def _monotone_claim(widths: list[int], s: dict[str, float]) -> Claim:
         id="unscaled-saturation",
         statement=statement,
         expected=expected,
-        measured=f"d_k = {', '.join(map(str, grid))}: E[max p] = "
+        measured=f"$d_k = {', '.join(map(str, grid))}$: " + r"$\mathbb{E}[\max p]$ = "
                  + ", ".join(f"{v:.3f}" for v in top)
                  + "; fraction = " + ", ".join(f"{v:.3f}" for v in frac)
-                 + "; E||J||_F = " + ", ".join(f"{v:.3f}" for v in jac),
+                 + r"; $\mathbb{E}\lVert J \rVert_F$ = " + ", ".join(f"{v:.3f}" for v in jac),
         tolerance=f"monotone from d_k = {SMALLEST_CLAIMED_DK} on, across d_k values "
                   f">= {SPACING}x apart",
         passed=passed,
@@ -234,9 +236,10 @@ def _monotone_claim(widths: list[int], s: dict[str, float]) -> Claim:
 
 
 def _flat_claim(widths: list[int], s: dict[str, float]) -> Claim:
-    statement = ("Scaling the logits by 1/sqrt(d_k) keeps the softmax equally soft at every "
-                 "d_k (Vaswani et al. 2017, §3.2.1).")
-    expected = f"E[max p] and E||J||_F independent of d_k (d_k >= {SMALLEST_CLAIMED_DK})"
+    statement = (r"Scaling the logits by $1/\sqrt{d_k}$ keeps the softmax equally soft at "
+                 r"every $d_k$ (Vaswani et al. 2017, §3.2.1).")
+    expected = (r"$\mathbb{E}[\max p]$ and $\mathbb{E}\lVert J \rVert_F$ independent of "
+                rf"$d_k$ ($d_k \ge {SMALLEST_CLAIMED_DK}$)")
     wide = [d for d in widths if d >= SMALLEST_CLAIMED_DK]
     if len(wide) < 2:
         return not_judged("scaled-flat", statement, expected,
@@ -247,13 +250,13 @@ def _flat_claim(widths: list[int], s: dict[str, float]) -> Claim:
         reference = (s[f"{stat}_scaled_dk{REFERENCE_DK}"] if REFERENCE_DK in wide
                      else statistics.median(values))
         found.append(max(abs(v / reference - 1) for v in values))
-    where = f"d_k = {REFERENCE_DK}" if REFERENCE_DK in wide else "the median"
+    where = f"$d_k = {REFERENCE_DK}$" if REFERENCE_DK in wide else "the median"
     return Claim(
         id="scaled-flat",
         statement=statement,
         expected=expected,
-        measured=f"largest deviation from {where}: E[max p] {found[0]:.1%}, "
-                 f"E||J||_F {found[1]:.1%}",
+        measured=f"largest deviation from {where}: " + r"$\mathbb{E}[\max p]$ "
+                 + f"{found[0]:.1%}, " + r"$\mathbb{E}\lVert J \rVert_F$ " + f"{found[1]:.1%}",
         tolerance=f"<= {FLAT_TOLERANCE:.0%}",
         passed=max(found) <= FLAT_TOLERANCE,
     )

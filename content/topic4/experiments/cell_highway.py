@@ -325,9 +325,10 @@ def claims(result: Result) -> list[Claim]:
     found = [
         Claim(
             id="lstm-zero-weights-exact",
-            statement="With every weight zero the cell path is the only path: dc_T/dc_0 = "
-                      "sigmoid(b_f)^T (Hochreiter & Schmidhuber 1997, §3; Gers et al. 2000).",
-            expected=f"sigmoid(b_f)^{p['T']} for b_f in {p['forget_biases']}",
+            statement=r"With every weight zero the cell path is the only path: $\partial c_T / "
+                      r"\partial c_0 = \sigma(b_f)^T$ (Hochreiter & Schmidhuber 1997, §3; Gers "
+                      "et al. 2000).",
+            expected=rf"$\sigma(b_f)^{{{p['T']}}}$ for $b_f$ in {p['forget_biases']}",
             measured=f"max relative error {s['lstm_zero_weight_max_rel_error']:.1e}",
             tolerance="<= 1e-12",
             passed=s["lstm_zero_weight_max_rel_error"] <= 1e-12,
@@ -335,9 +336,10 @@ def claims(result: Result) -> list[Claim]:
         ),
         Claim(
             id="double-bias-trap",
-            statement="PyTorch adds bias_ih and bias_hh: writing b_f = 1 into both gives "
-                      "sigmoid(2)^T, not the sigmoid(1)^T of Jozefowicz et al. (2015).",
-            expected=f"both: sigmoid(2)^{p['T']}; bias_ih only: sigmoid(1)^{p['T']}",
+            statement=r"PyTorch adds bias_ih and bias_hh: writing $b_f = 1$ into both gives "
+                      r"$\sigma(2)^T$, not the $\sigma(1)^T$ of Jozefowicz et al. (2015).",
+            expected=rf"both: $\sigma(2)^{{{p['T']}}}$; bias_ih only: "
+                     rf"$\sigma(1)^{{{p['T']}}}$",
             measured=f"both {s['double_bias_gain']:.6e} (relative error "
                      f"{s['double_bias_rel_error']:.1e}); bias_ih only "
                      f"{s['single_bias_gain']:.6e}",
@@ -348,10 +350,11 @@ def claims(result: Result) -> list[Claim]:
         ),
         Claim(
             id="gru-zero-weights-exact",
-            statement="PyTorch's GRU keeps Cho et al.'s convention h = (1 - z) n + z h (§2.3): "
-                      "with zero weights dh_T/dh_0 = sigmoid(b_z)^T, not (1 - sigmoid(b_z))^T.",
-            expected=f"sigmoid(b_z)^{p['T']} for b_z in {p['forget_biases']}",
-            measured=f"max relative error {s['gru_zero_weight_max_rel_error']:.1e}; at b_z = 1 "
+            statement=r"PyTorch's GRU keeps Cho et al.'s convention $h = (1 - z) n + z h$ "
+                      r"(§2.3): with zero weights $\partial h_T / \partial h_0 = \sigma(b_z)^T$, "
+                      r"not $(1 - \sigma(b_z))^T$.",
+            expected=rf"$\sigma(b_z)^{{{p['T']}}}$ for $b_z$ in {p['forget_biases']}",
+            measured=f"max relative error {s['gru_zero_weight_max_rel_error']:.1e}; at $b_z = 1$ "
                      f"{s['gru_gain_at_trap_bias']:.3e} vs flipped "
                      f"{s['gru_flipped_gain_at_trap_bias']:.3e}",
             tolerance="<= 1e-12",
@@ -360,14 +363,14 @@ def claims(result: Result) -> list[Claim]:
         ),
         Claim(
             id="small-weight-limit",
-            statement="With small weights the forget gate is sigmoid(b_f) and the cell path "
-                      "keeps sigmoid(b_f) of the gradient per step, up to the first-order "
+            statement=r"With small weights the forget gate is $\sigma(b_f)$ and the cell path "
+                      r"keeps $\sigma(b_f)$ of the gradient per step, up to the first-order "
                       "correction through the candidate (Gers et al. 2000; Jozefowicz et al. "
                       f"2015): PyTorch's default draws times {SMALL:g}, b_f written into "
                       "bias_ih.",
-            expected="|per-step decay - sigmoid(b_f)| <= e (||U_g|| / 4 + sigmoid'(b_f) m) "
-                     f"+ 2 m e^2, e = {SMALL:g}, in every seed",
-            measured=f"worst at b_f = {s['small_weight_worst_bias']:g}: decay "
+            expected=r"$\lvert \text{decay} - \sigma(b_f) \rvert \le e (\lVert U_g \rVert / 4 "
+                     r"+ \sigma'(b_f) m) + 2 m e^2$, " + f"$e = {SMALL:g}$, in every seed",
+            measured=f"worst at $b_f = {s['small_weight_worst_bias']:g}$: decay "
                      f"{s['small_weight_worst_decay']:.4f} against sigmoid "
                      f"{1 / (1 + math.exp(-s['small_weight_worst_bias'])):.4f}, "
                      f"{s['small_weight_error_ratio']:.2f} of the bound "
@@ -382,10 +385,10 @@ def claims(result: Result) -> list[Claim]:
 
 def _orders_decay(p: dict, s: dict[str, float]) -> Claim:
     statement = ("At PyTorch's default init a larger forget bias makes the cell path decay more "
-                 "slowly, b_f = 1 clearly slower than b_f = 0 and than a tanh RNN (Jozefowicz "
+                 "slowly, $b_f = 1$ clearly slower than $b_f = 0$ and than a tanh RNN (Jozefowicz "
                  "et al. 2015; Gers et al. 2000).")
-    expected = ("in every seed: RNN < (b_f = 1) and 0 < 1 < 2 among the biases run; "
-                f"decay(1) - decay(0) >= {MIN_GAP:g}")
+    expected = ("in every seed: RNN $<$ ($b_f = 1$) and $0 < 1 < 2$ among the biases run; "
+                f"decay(1) $-$ decay(0) $\\ge {MIN_GAP:g}$")
     if not {0.0, 1.0} <= set(p["forget_biases"]):
         return not_judged("forget-bias-orders-decay", statement, expected,
                           "needs b_f = 0 and b_f = 1 among the forget biases: the gap and the "
@@ -396,7 +399,7 @@ def _orders_decay(p: dict, s: dict[str, float]) -> Claim:
         statement=statement,
         expected=expected,
         measured="per-step decay " + ", ".join(
-            f"{s['decay_lstm_bf_' + f'{b:g}']:.2f} (b_f = {b:g})"
+            f"{s['decay_lstm_bf_' + f'{b:g}']:.2f} ($b_f = {b:g}$)"
             for b in REFERENCE_BIASES if b in p["forget_biases"])
         + f", tanh RNN {s['decay_rnn']:.2f}; {s['seeds_out_of_order']:.0f} seed pairs "
         "out of order",

@@ -427,11 +427,12 @@ def claims(result: Result) -> list[Claim]:
         found.append(Claim(
             id=f"saturation-floor-{cell}",
             statement=f"The input alone saturates the {cell.upper()}'s gates at least as often as "
-                      "a Gaussian N(0, s^2 ||w_j||^2) leaves |a| <= logit(0.95): bias and "
+                      r"a Gaussian $N(0, s^2 \lVert w_j \rVert^2)$ leaves "
+                      r"$\lvert a \rvert \le \operatorname{logit}(0.95)$: bias and "
                       "recurrent input, independent of x_t, can only add saturation (Anderson "
                       "1955; the logistic's tails, Hochreiter & Schmidhuber 1997, §3).",
             expected="saturated fraction >= the input-only floor at every scale",
-            measured=f"largest shortfall {below:+.2e}; floor at s = {max(p['scales']):g} "
+            measured=f"largest shortfall {below:+.2e}; floor at $s = {max(p['scales']):g}$ "
                      f"{s[f'saturation_floor_at_largest_scale_{cell}']:.3f}, measured "
                      f"{s[f'saturated_at_largest_scale_{cell}']:.3f}",
             tolerance=f"shortfall <= {stray:.3f} (Azuma-Hoeffding over {samples} draws, "
@@ -442,10 +443,10 @@ def claims(result: Result) -> list[Claim]:
         found.append(Claim(
             id=f"slope-ceiling-{cell}",
             statement=f"The {cell.upper()}'s gates pass no more gradient on average than the "
-                      "input part of their pre-activation alone allows, E sigma'(a) <= "
-                      "E sigma'(Z): sigma' is symmetric and peaks at 0 (Anderson 1955; Pascanu "
-                      "et al. 2013, §2.1).",
-            expected="mean sigma'(a) <= the input-only ceiling at every scale",
+                      r"input part of their pre-activation alone allows, $\mathbb{E}\,"
+                      r"\sigma'(a) \le \mathbb{E}\,\sigma'(Z)$: $\sigma'$ is symmetric and "
+                      "peaks at 0 (Anderson 1955; Pascanu et al. 2013, §2.1).",
+            expected=r"mean $\sigma'(a)$ at most the input-only ceiling at every scale",
             measured=f"largest excess {above:+.2e}",
             tolerance=f"excess <= {stray / 4:.4f} (Azuma-Hoeffding over {samples} draws, "
                       f"false alarm {FALSE_ALARM:g})",
@@ -454,12 +455,13 @@ def claims(result: Result) -> list[Claim]:
         ratio = s[f"first_step_error_ratio_{cell}"]
         found.append(Claim(
             id=f"first-step-gaussian-{cell}",
-            statement=f"At the first step (h_0 = 0) each {cell.upper()} gate's pre-activation "
-                      "is exactly N(s b_j, s^2 ||w_j||^2) for standard normal input, so the "
-                      "saturated fraction is predicted, not bounded (PyTorch's default init, "
-                      "U(-1/sqrt(H), 1/sqrt(H)), scaled by s).",
+            statement=f"At the first step ($h_0 = 0$) each {cell.upper()} gate's "
+                      r"pre-activation is exactly $N(s b_j, s^2 \lVert w_j \rVert^2)$ for "
+                      "standard normal input, so the saturated fraction is predicted, not "
+                      r"bounded (PyTorch's default init, $U(-1/\sqrt{H}, 1/\sqrt{H})$, scaled "
+                      "by $s$).",
             expected="measured = Gaussian prediction at every scale",
-            measured=f"worst at s = {s[f'first_step_scale_{cell}']:g}: measured "
+            measured=f"worst at $s = {s[f'first_step_scale_{cell}']:g}$: measured "
                      f"{s[f'first_step_measured_{cell}']:.4f}, predicted "
                      f"{s[f'first_step_predicted_{cell}']:.4f} ({ratio:.2f} tolerances)",
             tolerance="four standard errors (spread over sequences, at least binomial)",
@@ -469,11 +471,11 @@ def claims(result: Result) -> list[Claim]:
         slope = s[f"max_gate_slope_{cell}"]
         found.append(Claim(
             id=f"slope-bound-{cell}",
-            statement="A sigmoid gate never amplifies the gradient: sigma'(a) = "
-                      "sigma(a)(1 - sigma(a)) <= 1/4, with equality only at a = 0 (Pascanu et "
-                      "al. 2013, §2.1, gamma = 1/4).",
-            expected="max sigma'(a) <= 0.25",
-            measured=f"largest sigma'(a) {slope:.6f}",
+            statement=r"A sigmoid gate never amplifies the gradient: $\sigma'(a) = "
+                      r"\sigma(a)(1 - \sigma(a)) \le 1/4$, with equality only at $a = 0$ "
+                      r"(Pascanu et al. 2013, §2.1, $\gamma = 1/4$).",
+            expected=r"$\max \sigma'(a) \le 0.25$",
+            measured=rf"largest $\sigma'(a)$ {slope:.6f}",
             tolerance="exact",
             passed=slope <= 0.25,
             kind="sanity",  # an identity of the logistic function
@@ -482,11 +484,12 @@ def claims(result: Result) -> list[Claim]:
         bound = s[f"max_abs_h_{cell}"]
         found.append(Claim(
             id=f"gates-in-unit-interval-{cell}",
-            statement="Gates are logistic values in [0, 1], so the GRU's state update is a "
-                      "convex combination and the LSTM's h = o tanh(c) stays in [-1, 1] "
+            statement=r"Gates are logistic values in $[0, 1]$, so the GRU's state update is a "
+                      r"convex combination and the LSTM's $h = o \tanh(c)$ stays in $[-1, 1]$ "
                       "(Cho et al. 2014, §2.3).",
-            expected="0 <= gate <= 1 and |h| <= 1",
-            measured=f"gates in [{low:.2e}, {high:.6f}], max |h| {bound:.4f}",
+            expected=r"$0 \le \text{gate} \le 1$ and $\lvert h \rvert \le 1$",
+            measured=f"gates in [{low:.2e}, {high:.6f}], "
+                     + r"$\max \lvert h \rvert$ " + f"{bound:.4f}",
             # (1 - z) n + z h is rounded twice, so |h| may pass 1 by an ulp; a gate may not.
             tolerance="gates exact; |h| within 1e-12",
             passed=low >= 0 and high <= 1 and bound <= 1 + 1e-12,
@@ -497,7 +500,7 @@ def claims(result: Result) -> list[Claim]:
             id=f"cell-matches-pytorch-{cell}",
             statement=f"The hand-written {cell.upper()} step is torch.nn's: gate order "
                       f"{'(i, f, g, o)' if cell == 'lstm' else '(r, z, n)'}"
-                      f"{'' if cell == 'lstm' else ', h = (1 - z) n + z h (Cho et al. 2014)'}.",
+                      f"{'' if cell == 'lstm' else ', $h = (1 - z) n + z h$ (Cho et al. 2014)'}.",
             expected=f"one step equals nn.{'LSTMCell' if cell == 'lstm' else 'GRUCell'}'s",
             measured=f"largest difference {mismatch:.1e}",
             tolerance="<= 1e-12",
@@ -511,15 +514,15 @@ def _rises(cell: str, p: dict, s: dict[str, float]) -> Claim:
     statement = (f"The fraction of saturated {cell.upper()} gates rises with the scale of the "
                  "weights (the logistic's tails; Hochreiter & Schmidhuber 1997, §3).")
     if len(set(p["scales"])) < 2:
-        return not_judged(f"saturation-rises-{cell}", statement, "non-decreasing in s",
+        return not_judged(f"saturation-rises-{cell}", statement, "non-decreasing in $s$",
                           "needs two scales or more: one scale has no trend")
     return Claim(
         id=f"saturation-rises-{cell}",
         statement=statement,
-        expected="non-decreasing in s",
+        expected="non-decreasing in $s$",
         measured=f"largest drop {s[f'saturated_largest_drop_{cell}']:.1e}; "
                  f"{s[f'saturated_at_largest_scale_{cell}']:.3f} saturated at "
-                 f"s = {max(p['scales']):g}",
+                 f"$s = {max(p['scales']):g}$",
         tolerance=f"drop <= {MONOTONE_SLACK:g}",
         passed=s[f"saturated_largest_drop_{cell}"] <= MONOTONE_SLACK,
     )

@@ -392,10 +392,11 @@ def claims(result: Result) -> list[Claim]:
     return [
         Claim(
             id="norm-clipping-exact",
-            statement="Clipping by global norm rescales the whole gradient to c and keeps its "
+            statement="Clipping by global norm rescales the whole gradient to $c$ and keeps its "
                       "direction (Pascanu et al. 2013, §3.2, Algorithm 1); clip_grad_norm_ "
                       "returns the norm before clipping.",
-            expected="||g^|| = ||g|| min(1, c / (||g|| + 1e-6)), cosine(g, g^) = 1",
+            expected=r"$\lVert \hat g \rVert = \lVert g \rVert \min(1, c / (\lVert g \rVert + "
+                     r"10^{-6}))$, $\cos(g, \hat g) = 1$",
             measured=f"worst relative error {exact:.1e} (float64), {exact32:.1e} (float32)",
             tolerance="<= 1e-6 (float64), <= 1e-5 (float32)",
             passed=exact <= 1e-6 and exact32 <= 1e-5,
@@ -405,7 +406,7 @@ def claims(result: Result) -> list[Claim]:
             id="value-clipping-turns",
             statement="Clipping each entry (clip_grad_value_) changes an anisotropic "
                       "gradient's direction, unlike Pascanu et al.'s norm clipping (§3.2).",
-            expected="cosine(g, g^) < 1",
+            expected=r"$\cos(g, \hat g) < 1$",
             measured=f"cosine {s['clip_value_cosine']:.4f}",
             tolerance="< 1 - 1e-3",
             passed=s["clip_value_cosine"] < 1 - 1e-3,
@@ -415,7 +416,7 @@ def claims(result: Result) -> list[Claim]:
             id="clipped-norm-bounded",
             statement="While training next to the cliff, the clipped gradient never exceeds "
                       "the threshold (Pascanu et al. 2013, §3.2).",
-            expected=f"||g^|| <= c = {c:g} at every step",
+            expected=rf"$\lVert \hat g \rVert \le c = {c:g}$ at every step",
             measured=f"largest {s['train_clipped_max_norm_after']:.6g} (before clipping "
                      f"{s['train_clipped_max_norm_before']:.3g})",
             tolerance="relative 1e-12",
@@ -424,9 +425,10 @@ def claims(result: Result) -> list[Claim]:
         ),
         Claim(
             id="linear-derivatives",
-            statement="In the linear single unit x_t = w x_{t-1} the first and second "
+            statement="In the linear single unit $x_t = w x_{t-1}$ the first and second "
                       "derivatives explode together (Pascanu et al. 2013, §2.3, eq. 8).",
-            expected="dx_T/dw = T x0 w^(T-1), d2x_T/dw2 = T(T-1) x0 w^(T-2)",
+            expected=r"$\partial x_T / \partial w = T x_0 w^{T-1}$, $\partial^2 x_T / "
+                     r"\partial w^2 = T(T-1) x_0 w^{T-2}$",
             measured=f"max relative error {s['linear_derivative_max_rel_error']:.1e}",
             tolerance="<= 1e-9",
             passed=s["linear_derivative_max_rel_error"] <= 1e-9,
@@ -434,29 +436,30 @@ def claims(result: Result) -> list[Claim]:
         ),
         Claim(
             id="bistable-band",
-            statement="With w = 5 the single unit has two attractors only for b in a band "
-                      "(Pascanu et al. 2013, §2.2, Fig. 3, after Doya 1993).",
-            expected=f"b in ({s['band_lower_theory']:.4f}, {s['band_upper_theory']:.4f})",
+            statement=f"With $w = {DOYA_W:g}$ the single unit has two attractors only for "
+                      "$b$ in a band (Pascanu et al. 2013, §2.2, Fig. 3, after Doya 1993).",
+            expected=f"$b \\in ({s['band_lower_theory']:.4f}, {s['band_upper_theory']:.4f})$",
             measured=f"[{s['band_lower']:.4f}, {s['band_upper']:.4f}]",
             tolerance="+-2e-3 per edge",
             passed=band_error <= 2e-3,
         ),
         Claim(
             id="cliff-on-band-edge",
-            statement="The error surface E_T has a steep wall, and it lies on the bifurcation "
+            statement="The error surface $E_T$ has a steep wall, and it lies on the bifurcation "
                       "boundary (Pascanu et al. 2013, §2.3, Fig. 6).",
-            expected="max/median ||grad E|| >= 100, arg-max within 0.05 (in b) of the band edge",
-            measured=f"max/median {ratio:.0f} at (w, b) = ({s['surface_argmax_w']:.3f}, "
-                     f"{s['surface_argmax_b']:.3f}), {s['surface_argmax_edge_distance']:.3f} "
+            expected=r"max/median $\lVert \nabla E \rVert \ge 100$, arg-max within 0.05 "
+                     "(in $b$) of the band edge",
+            measured=f"max/median {ratio:.0f} at $(w, b) = ({s['surface_argmax_w']:.3f}, "
+                     f"{s['surface_argmax_b']:.3f})$, {s['surface_argmax_edge_distance']:.3f} "
                      "from the edge",
             tolerance="ratio >= 100, distance <= 0.05",
             passed=ratio >= 100 and s["surface_argmax_edge_distance"] <= 0.05,
         ),
         Claim(
             id="no-catapult",
-            statement="With clipping, no gradient-descent step is longer than lr * c, from "
+            statement=r"With clipping, no gradient-descent step is longer than $\eta c$, from "
                       "every start (Pascanu et al. 2013, §3.2); the final loss is not claimed.",
-            expected=f"every step <= lr * c = {lr * c:g}",
+            expected=rf"every step $\le \eta c = {lr * c:g}$ ($\eta$ the learning rate)",
             measured=f"longest {s['descent_clipped_max_step']:.6g} clipped, "
                      f"{s['descent_unclipped_max_step']:.3g} unclipped",
             tolerance="relative 1e-12",
@@ -471,9 +474,9 @@ def _catapult_strands(p: dict, s: dict[str, float]) -> Claim:
     """The evidence that clipping does what Pascanu et al. built it for: no stranding."""
     c, lr, n = p["threshold"], p["lr"], s["descent_catapulted_starts"]
     statement = ("A step on the wall throws plain gradient descent onto a flat plateau where it "
-                 "stays; clipping, which acts only where ||g|| > c, keeps the same descents "
-                 "off it and strands nothing else (Pascanu et al. 2013, §3.2, Fig. 6).")
-    expected = (f"stranded (E_T >= {STRANDED:g}) among the starts unclipped descent catapults: "
+                 r"stays; clipping, which acts only where $\lVert g \rVert > c$, keeps the same "
+                 "descents off it and strands nothing else (Pascanu et al. 2013, §3.2, Fig. 6).")
+    expected = (f"stranded ($E_T \\ge {STRANDED:g}$) among the starts unclipped descent catapults: "
                 "unclipped more often than the other starts, clipped no more often; the other "
                 "starts no more often clipped than unclipped")
     if not 0.3 <= lr * c <= 1:
