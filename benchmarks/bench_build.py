@@ -212,21 +212,24 @@ def tail(err) -> str:
 
 
 def bench_experiments() -> list[tuple[str, float, float, str]]:
-    """(name, quick s, full s, claims passed/total in both profiles) per experiment."""
+    """(name, quick s, full s, claims held/judged in both profiles, plus how many were not
+    judged) per experiment."""
     from topicgen import experiments
     from topicgen.content.topic import topic_experiments
 
     rows = []
     for name, experiment in topic_experiments(ROOT / "content", "topic4").items():
-        times, passed, total = [], 0, 0
+        times, passed, total, skipped = [], 0, 0, 0
         for profile in ("quick", "full"):
             params = experiments.resolve_params(experiment, profile)
             started = time.perf_counter()
             result = experiments.run(experiment, params, experiments.Context())
             times.append(time.perf_counter() - started)
-            passed += sum(claim.passed for claim in result.claims)
-            total += len(result.claims)
-        rows.append((name, *times, f"{passed}/{total}"))
+            passed += sum(claim.passed is True for claim in result.claims)
+            total += sum(claim.passed is not None for claim in result.claims)
+            skipped += sum(claim.passed is None for claim in result.claims)
+        rows.append((name, *times, f"{passed}/{total}" + (f" ({skipped} not judged)"
+                                                          if skipped else "")))
     return rows
 
 
@@ -250,7 +253,11 @@ def main() -> None:
         cells = [f"{columns[p][name]:7.1f} {unit:3s}" if p in columns else f"{'-':>7s}    "
                  for p in ("quick", "full")]
         print(f"{name.removesuffix(' ' + unit):52s} {cells[0]} {cells[1]}")
-    print("\nexperiment             quick (s)   full (s)   claims held (both profiles)")
+    print("\nexperiment             quick (s)   full (s)   claims held/judged (both profiles)")
+    experiments_table()
+
+
+def experiments_table() -> None:
     rows = bench_experiments()
     for name, quick, full, claims in rows:
         print(f"{name:22s} {quick:9.2f} {full:10.2f}   {claims}")
