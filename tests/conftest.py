@@ -12,6 +12,8 @@ to the project root.
 
 from __future__ import annotations
 
+import inspect
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -87,6 +89,25 @@ def topic4_module(stem: str):
 
     return import_module(f"{package(TOPIC4_EXPERIMENTS, 'topic4')}.{stem}",
                          TOPIC4_EXPERIMENTS / f"{stem}.py")
+
+
+def mutate(monkeypatch, module, name: str, old: str, new: str) -> None:
+    """Plant a bug: replace `module.name` by its own source with `old` replaced by `new`
+    (exactly once), so the mutant is the real code with one plausible mistake in it."""
+    source = textwrap.dedent(inspect.getsource(getattr(module, name)))
+    assert source.count(old) == 1, f"{name} no longer contains {old!r}: update this bug"
+    scope: dict = {}
+    # Compiled as the module is, with postponed annotations (`annotations` is the feature
+    # object that this file's own `from __future__ import annotations` binds).
+    code = compile(source.replace(old, new), f"<{name} with a planted bug>", "exec",
+                   flags=annotations.compiler_flag, dont_inherit=True)
+    exec(code, module.__dict__, scope)
+    monkeypatch.setattr(module, name, scope[name])
+    # A module-level table of functions (long-range-memory's FORWARD) must hold the mutant too.
+    for table in (value for value in vars(module).values() if isinstance(value, dict)):
+        for key, value in list(table.items()):
+            if getattr(value, "__name__", None) == name and callable(value):
+                monkeypatch.setitem(table, key, scope[name])
 
 
 def run_experiment(name, profile: str = "quick", seed: int = 0, **overrides):

@@ -7,27 +7,11 @@ the runner, which uses the same module object, runs it.
 
 from __future__ import annotations
 
-import inspect
-import textwrap
-
 import pytest
 
-from conftest import run_experiment, topic4_module
+from conftest import mutate, run_experiment, topic4_module
 
 js = topic4_module("jacobian_spectrum")
-
-
-def mutate(monkeypatch, module, name: str, old: str, new: str) -> None:
-    """Replace `module.name` by its own source with `old` replaced by `new` (exactly once)."""
-    source = textwrap.dedent(inspect.getsource(getattr(module, name)))
-    assert source.count(old) == 1, f"{name} no longer contains {old!r}: update this bug"
-    scope: dict = {}
-    # Compiled as the module is, with postponed annotations (`annotations` is the feature
-    # object that this file's own `from __future__ import annotations` binds).
-    code = compile(source.replace(old, new), f"<{name} with a planted bug>", "exec",
-                   flags=annotations.compiler_flag, dont_inherit=True)
-    exec(code, module.__dict__, scope)
-    monkeypatch.setattr(module, name, scope[name])
 
 
 LINEAR_GAUSSIAN = {"weights": "gaussian", "activations": "linear"}
