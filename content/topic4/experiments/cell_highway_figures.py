@@ -6,7 +6,7 @@ import math
 
 from matplotlib.figure import Figure
 
-from topicgen.api import Result, new_figure, plot_with_band, style_of
+from topicgen.api import Result, new_figure, plot_log10_band, style_of
 
 
 def _label(name: str) -> str:
@@ -20,12 +20,7 @@ def draw_cell_gradient(result: Result) -> Figure:
     names = [name for name in series.y if name != "rnn"] + ["rnn"]
     for index, name in enumerate(names):
         log_mean, log_std = series.y[name], series.y_std[name]
-        plot_with_band(
-            ax, series.x, [10**m for m in log_mean],
-            [10 ** (m - s) for m, s in zip(log_mean, log_std, strict=True)],
-            [10 ** (m + s) for m, s in zip(log_mean, log_std, strict=True)],
-            _label(name), index,
-        )
+        plot_log10_band(ax, series.x, log_mean, log_std, _label(name), index)
         if name != "rnn":
             bias = float(name.removeprefix("b_f="))
             rate = 1 / (1 + math.exp(-bias))

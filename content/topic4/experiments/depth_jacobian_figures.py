@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from topicgen.api import Result, new_figure, plot_with_band
+from topicgen.api import Result, new_figure, plot_log10_band
 
 
 def draw_rms(result: Result) -> Figure:
@@ -14,10 +14,7 @@ def draw_rms(result: Result) -> Figure:
     fig, (ax,) = new_figure()
     for index, (label, log_mean) in enumerate(series.y.items()):
         log_std = series.y_std[label]
-        plot_with_band(ax, series.x, [10**m for m in log_mean],
-                       [10 ** (m - s) for m, s in zip(log_mean, log_std, strict=True)],
-                       [10 ** (m + s) for m, s in zip(log_mean, log_std, strict=True)],
-                       label, index)
+        plot_log10_band(ax, series.x, log_mean, log_std, label, index)
     ax.axhline(1.0, color="0.4", linewidth=0.8, linestyle=":", label="identity")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")

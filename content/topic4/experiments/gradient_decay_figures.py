@@ -6,7 +6,7 @@ import math
 
 from matplotlib.figure import Figure
 
-from topicgen.api import Result, new_figure, plot_with_band
+from topicgen.api import Result, new_figure, plot_log10_band
 
 LABELS = {"rnn": "tanh RNN", "lstm": "LSTM (hidden state)", "gru": "GRU", "linear": "linear RNN"}
 
@@ -22,12 +22,7 @@ def draw_grad_norm(result: Result) -> Figure:
         mean = [log_mean[i] for i in kept]
         std = [series.y_std[cell][i] for i in kept]
         label = LABELS[cell] + (f" (rho = {result.params['rho']:g})" if cell == "linear" else "")
-        plot_with_band(
-            ax, [series.x[i] for i in kept], [10**m for m in mean],
-            [10 ** (m - s) for m, s in zip(mean, std, strict=True)],
-            [10 ** (m + s) for m, s in zip(mean, std, strict=True)],
-            label, index,
-        )
+        plot_log10_band(ax, [series.x[i] for i in kept], mean, std, label, index)
     ax.set_yscale("log")
     ax.set_xlabel("steps back in time, k = T - t")
     ax.set_ylabel("gradient norm ||dL/dh||")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from topicgen.api import Result, new_figure, plot_with_band, style_of
+from topicgen.api import Result, new_figure, plot_log10_band, style_of
 
 LABELS = {"plain": "plain tanh stack", "residual": "residual: x + tanh(Wx + b) / sqrt(L)"}
 RANK_STYLE = {"largest": ":", "median": "-", "smallest": "-."}
@@ -16,12 +16,7 @@ def draw_input_grad(result: Result) -> Figure:
     fig, (ax,) = new_figure()
     for index, (stack, log_mean) in enumerate(series.y.items()):
         log_std = series.y_std[stack]
-        plot_with_band(
-            ax, series.x, [10**m for m in log_mean],
-            [10 ** (m - s) for m, s in zip(log_mean, log_std, strict=True)],
-            [10 ** (m + s) for m, s in zip(log_mean, log_std, strict=True)],
-            LABELS[stack], index,
-        )
+        plot_log10_band(ax, series.x, log_mean, log_std, LABELS[stack], index)
         ax.lines[-1].set_marker("o")
     ax.set_yscale("log")
     ax.set_xlabel("depth L (layers)")

@@ -73,6 +73,16 @@ def plot_with_band(ax, x: Sequence[float], center: Sequence[float], low: Sequenc
                 label=f"{label}: overflow (inf/NaN)")
 
 
+def plot_log10_band(ax, x: Sequence[float], log_mean: Sequence[float],
+                    log_std: Sequence[float], label: str, index: int) -> None:
+    """A curve recorded as log10 values over seeds: the geometric mean, shaded one geometric
+    standard deviation either side (for a log axis)."""
+    plot_with_band(ax, x, [10**m for m in log_mean],
+                   [10 ** (m - s) for m, s in zip(log_mean, log_std, strict=True)],
+                   [10 ** (m + s) for m, s in zip(log_mean, log_std, strict=True)],
+                   label, index)
+
+
 def to_svg(fig: Figure) -> str:
     """The figure as SVG text that is identical on every run (no dates, no random ids)."""
     buffer = io.StringIO()
