@@ -1,0 +1,49 @@
+"""Planted bugs in init-scale's two experiments: each must make an evidence claim fail."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT, mutate
+from topicgen import experiments
+from topicgen.experiments.loader import discover, import_module, package
+
+FOLDER = ROOT / "content" / "init-scale" / "experiments"
+FOUND = discover(FOLDER, "init-scale")
+
+
+def module(stem: str):
+    return import_module(f"{package(FOLDER, 'init-scale')}.{stem}", FOLDER / f"{stem}.py")
+
+
+def run(name: str):
+    experiment = FOUND[name]
+    params = experiments.resolve_params(experiment, "quick")
+    return experiments.run(experiment, params, experiments.Context())
+
+
+MUTATIONS = {
+    "standard error: mean over the wrong axis": (
+        "standard-error", "standard_error", "draws.mean(dim=1).std()", "draws.mean(dim=0).std()"),
+    "standard error: variance instead of standard deviation": (
+        "standard-error", "standard_error", "draws.mean(dim=1).std()", "draws.mean(dim=1).var()"),
+    "signal scale: weights with variance g^2/n^2": (
+        "signal-scale", "signal_scale", "(gain / math.sqrt(params.width))",
+        "(gain / params.width)"),
+    "signal scale: mean absolute value instead of mean square": (
+        "signal-scale", "signal_scale", "squares.append(h.square().mean(dim=(1, 2)))",
+        "squares.append(h.abs().mean(dim=(1, 2)))"),
+}
+FUNCTIONS = {"standard_error": "run", "signal_scale": "mean_squares"}
+
+
+@pytest.mark.parametrize("name", sorted(FOUND))
+def test_without_a_bug_every_claim_holds(name):
+    assert all(claim.passed for claim in run(name).claims)
+
+
+@pytest.mark.parametrize(("name", "stem", "old", "new"), MUTATIONS.values(),
+                         ids=MUTATIONS.keys())
+def test_a_planted_bug_fails_an_evidence_claim(monkeypatch, name, stem, old, new):
+    mutate(monkeypatch, module(stem), FUNCTIONS[stem], old, new)
+    assert [c.id for c in run(name).claims if c.kind == "evidence" and c.passed is False]
