@@ -329,7 +329,8 @@ def run(params: Params, ctx: Context) -> Result:
     sweep_std: dict[str, dict[str, list[float]]] = {"saturated": {}, "mean_slope": {}}
     training: dict[str, dict[str, list[float]]] = {"saturated": {}, "loss": {}}
     training_std: dict[str, dict[str, list[float]]] = {"saturated": {}, "loss": {}}
-    scalars: dict[str, float] = {}
+    # The threshold counted as saturated, so the caption quotes it instead of typing it.
+    scalars: dict[str, float] = {"saturated_threshold": SATURATED}
     bounds: dict[str, list[float]] = {}
     for cell in params.cells:
         stats = scale_sweep(cell, params, inputs, ctx)
