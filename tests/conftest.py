@@ -110,6 +110,11 @@ def mutate(monkeypatch, module, name: str, old: str, new: str) -> None:
                 monkeypatch.setitem(table, key, scope[name])
 
 
+def evidence_failed(result) -> list[str]:
+    """The ids of the evidence claims that failed: what a planted bug must produce."""
+    return [c.id for c in result.claims if c.kind == "evidence" and c.passed is False]
+
+
 def run_experiment(name, profile: str = "quick", seed: int = 0, **overrides):
     """Run Topic 4's experiment `name` (or an Experiment) at `profile`; overrides are Python
     values, parsed as `-p` text."""

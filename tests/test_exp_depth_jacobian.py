@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from conftest import run_experiment, topic4_module
+from conftest import evidence_failed, run_experiment, topic4_module
 
 dj = topic4_module("depth_jacobian")
 
@@ -39,9 +39,6 @@ def test_one_block_jacobian_matches_finite_differences():
                   - dj.stack(x0 - step, weights, placement))[0] / 2e-6
         assert torch.allclose(jacobian[:, 3], column, atol=1e-7)
 
-
-def evidence_failed(result) -> list[str]:
-    return [c.id for c in result.claims if c.kind == "evidence" and c.passed is False]
 
 
 def placements_swapped(monkeypatch):

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from conftest import run_experiment, topic4_module
+from conftest import evidence_failed, run_experiment, topic4_module
 
 pb = topic4_module("pascanu_bound")
 
@@ -14,9 +14,6 @@ pb = topic4_module("pascanu_bound")
 def run(profile: str = "quick", **overrides):
     return run_experiment("pascanu-bound", profile, **overrides)
 
-
-def evidence_failed(result) -> list[str]:
-    return [c.id for c in result.claims if c.kind == "evidence" and c.passed is False]
 
 
 @pytest.mark.parametrize("profile", ["quick", "full"])

@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from conftest import run_experiment, topic4_module
+from conftest import evidence_failed, run_experiment, topic4_module
 
 gd = topic4_module("gradient_decay")
 
@@ -75,9 +75,6 @@ SETTINGS = {"gradient norm squared in float32": {"cells": "linear", "rho": 0.5, 
                                                  "dtype": "float32"}}
 UNCAUGHT = {"tanh dropped from the RNN step": tanh_dropped}
 
-
-def evidence_failed(result) -> list[str]:
-    return [c.id for c in result.claims if c.kind == "evidence" and c.passed is False]
 
 
 def test_without_a_bug_every_claim_holds():
