@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT, TOPIC, tiny_topic
+from conftest import ROOT, TOPIC, TOPIC4_EXPERIMENTS, tiny_topic, topic4_module
 from topicgen.cli import cli
 
 # Two tiny experiments in pure Python (each runs in microseconds): alpha imports the topic's
@@ -359,6 +359,15 @@ def test_deviations_from_the_published_recipe_are_printed_beside_the_figure(make
     assert html.count('class="deviations"') == 1  # beta discloses nothing
     result = json.loads(invoke("run", "alpha", "--project", project, "--json").output)
     assert result["deviations"] == ["one seed, not five", "x below 10"]
+
+
+def test_every_topic4_experiment_declares_how_it_departs_from_its_paper():
+    """An empty list is a declaration too (with a comment saying why); forgetting is not."""
+    stems = [p.stem for p in TOPIC4_EXPERIMENTS.glob("[!_]*.py")
+             if not p.stem.endswith("_figures")]
+    silent = [stem for stem in stems if not hasattr(topic4_module(stem), "DEVIATIONS")
+              and not hasattr(topic4_module(stem), "deviations")]
+    assert len(stems) >= 12 and silent == []
 
 
 def test_claim_statements_typeset_their_math_and_a_broken_formula_names_it(make_project):

@@ -72,6 +72,9 @@ class Params:
 
 QUICK = {"samples": 20_000, "queries": 1000}
 
+# Vaswani et al. 2017's footnote 4 assumes exactly this: independent unit-variance q and k.
+DEVIATIONS: list[str] = []
+
 
 def draw(shape: tuple[int, ...], gen: torch.Generator, device: str) -> torch.Tensor:
     """Standard-normal query or key components, float32."""

@@ -80,6 +80,10 @@ class Params:
 
 QUICK = {"hidden": 32, "seeds": 3}
 
+# PyTorch's own cells at its default initialisation, with Jozefowicz et al. 2015's forget
+# biases; the exact zero-weight checks are the papers' equations at any size.
+DEVIATIONS: list[str] = []
+
 
 def set_forget_bias(bias_ih: torch.Tensor, value: float) -> None:
     """Write b_f into bias_ih's forget slice [H:2H] only; bias_hh keeps its own value."""

@@ -53,6 +53,9 @@ class Params:
 
 QUICK = {"depths": (1, 2, 4, 8, 16), "width": 32}
 
+DEVIATIONS = ["feed-forward sublayers only, as in Xiong et al. 2020's analysis (§3): no "
+              "attention"]
+
 
 def layer_norm(x: torch.Tensor) -> torch.Tensor:
     """LayerNorm over the last axis without gain and bias (their init values 1 and 0)."""

@@ -95,6 +95,11 @@ class Params:
 
 QUICK = {"T": 20, "batch": 16, "seeds": 3, "train_steps": 40}
 
+DEVIATIONS = ["the training run's task (report the value at a marked step) is this "
+              "handout's own, not a published benchmark",
+              "every weight and bias of PyTorch's default initialisation multiplied by one "
+              "scale s, a sweep no paper reports in this form"]
+
 
 def init_weights(cell: str, hidden: int, seeds: int, first_seed: int,
                  device: str) -> dict[str, torch.Tensor]:

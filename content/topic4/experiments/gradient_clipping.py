@@ -88,6 +88,9 @@ class Params:
 
 QUICK = {"steps": 100, "starts": 256, "grid_density": 20, "seeds": 3, "train_steps": 60}
 
+# The unit, its start, target, T = 50 and c = 1 are Pascanu et al. 2013's (Fig. 6, §4).
+DEVIATIONS: list[str] = []
+
 
 def unroll(w: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
     """x_T of x_t = w sigmoid(x_{t-1}) + b from x_0 = 0.5, elementwise over any shape."""

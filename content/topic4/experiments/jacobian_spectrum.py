@@ -114,6 +114,11 @@ class Params:
 # standard errors of a 24-seed mean, plus the finite-N excess of 3.7%).
 QUICK = {"depths": (1, 2, 4, 8), "width": 128, "seeds": 24}
 
+# Against Pennington et al. 2017 and Saxe et al. 2013, whose theory is for infinite width:
+# a finite N, whose corrections the claims' tolerances state. A fresh matrix per factor, as in
+# a deep network (an RNN reuses one W; for orthogonal W its powers are orthogonal too).
+DEVIATIONS: list[str] = []
+
 
 def label(weights: str, activation: str) -> str:
     return weights if activation == "linear" else f"{weights} + tanh"

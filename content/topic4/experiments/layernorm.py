@@ -97,6 +97,11 @@ class Params:
 
 QUICK = {"depth": 20, "seeds": 3}
 
+DEVIATIONS = ["eps = 0, where nn.LayerNorm adds 1e-5 to the variance, so the identities are "
+              "exact",
+              "LayerNorm across the layers of a ReLU stack, where Ba et al. 2016 (§3.1) make "
+              "the same argument across an RNN's time steps"]
+
 
 def layer_norm(x: torch.Tensor) -> torch.Tensor:
     """(x - mu) / sigma over the last dimension, biased variance, eps = 0."""

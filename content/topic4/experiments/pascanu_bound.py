@@ -61,6 +61,9 @@ class Params:
 
 QUICK = {"hidden": 32, "seeds": 2}
 
+# Pascanu et al. 2013's bound holds at any width and length: nothing to scale.
+DEVIATIONS: list[str] = []
+
 
 def gradient_ratios(cell: str, rho: float, params: Params, ctx: Context, *,
                     h0_scale: float = H0_SCALE, input_std: float | None = None) -> torch.Tensor:
