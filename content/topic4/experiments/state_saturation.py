@@ -17,7 +17,8 @@ of D_t. Then X = ||D_t g_t||^2 / ||g_t||^2 = sum_i d_i^2 g_i^2 has mean m2 = mea
 variance 2 (m4 - m2^2) / (N + 2), with m4 = mean_i d_i^4 (the exact moments of a uniform unit
 vector's squared coordinates). A second-order expansion of the logarithm gives, per step,
 
-    E ln sqrt(X) = ln sqrt(m2) - c_t,    Var ln sqrt(X) = c_t,    c_t = (m4 - m2^2) / (2 (N + 2) m2^2),
+    E ln sqrt(X) = ln sqrt(m2) - c_t,    Var ln sqrt(X) = c_t,
+    c_t = (m4 - m2^2) / (2 (N + 2) m2^2),
 
 and over k steps the log gradient ratio is predicted, with no fitted constant, as
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 import torch
 
@@ -214,15 +216,14 @@ def _mean_field_claim(p: dict, s: dict) -> Claim:
                           "the gradient may underflow float64 at every drive: shorten T")
     bound = MEAN_FIELD_BIAS + Z / math.sqrt(p["seeds"])
     worst = max(judged, key=lambda i: abs(s[f"z_mean_{i}"]))
-    skipped = len(p["drives"]) - len(judged)
+    skipped = ", ".join(f"{p['drives'][i]:g}" for i in _underflowed(p, s))
     return Claim(
         id=id, statement=statement, expected=expected,
         measured=f"largest $|\\bar z|$ = {abs(s[f'z_mean_{worst}']):.2f} (at $s = "
-                 f"{p['drives'][worst]:g}$, where $G_T = 10^{{{s[f'log10_influence_{worst}']:.1f}}}$"
-                 f" against a predicted $10^{{{s[f'log10_predicted_{worst}']:.1f}}}$)"
-                 + (f"; not judged where float64 may underflow: s = "
-                    + ", ".join(f"{p['drives'][i]:g}" for i in _underflowed(p, s))
-                    if skipped else ""),
+                 f"{p['drives'][worst]:g}$, where $G_T = "
+                 f"10^{{{s[f'log10_influence_{worst}']:.1f}}}$ against a predicted "
+                 f"$10^{{{s[f'log10_predicted_{worst}']:.1f}}}$)"
+                 + (f"; not judged where float64 may underflow: s = {skipped}" if skipped else ""),
         tolerance=f"the mean field's own bias ({MEAN_FIELD_BIAS:g}, measured) plus {Z:g} "
                   f"standard errors of a mean of {p['seeds']} z-scores: |mean z| <= {bound:.2f}",
         passed=all(abs(s[f"z_mean_{i}"]) <= bound for i in judged),  # False for NaN
@@ -248,8 +249,8 @@ def _committed_forgets_claim(p: dict, s: dict) -> Claim:
     for seed in range(p["seeds"]):
         influence = [s[f"log10_influence_{i}_seed{seed}"] for i in indices]
         committed = [s[f"committed_{i}_seed{seed}"] for i in indices]
-        broken += sum(later >= earlier for earlier, later in zip(influence, influence[1:]))
-        broken += sum(later < earlier for earlier, later in zip(committed, committed[1:]))
+        broken += sum(later >= earlier for earlier, later in pairwise(influence))
+        broken += sum(later < earlier for earlier, later in pairwise(committed))
     first, last = indices[0], indices[-1]
     return Claim(
         id="committed-forgets", statement=statement, expected=expected,
