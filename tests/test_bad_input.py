@@ -235,7 +235,7 @@ def test_unreadable_file(make_project, cache_dir, relative, shown):
     (["nope"], 'unknown experiment "nope" (choose from: attention-scaling, cell-highway, '
                "depth-jacobian, gate-saturation, gradient-clipping, gradient-decay, "
                "jacobian-spectrum, layernorm, long-range-memory, norm-placement, pascanu-bound, "
-               "residual-depth, state-saturation)"),
+               "residual-depth, state-saturation, truncated-bptt)"),
     (["gradient-decai"], 'unknown experiment "gradient-decai" (did you mean "gradient-decay"?)'),
     (["gradient-decay", "-p", "hiden=4"],
      'unknown parameter "hiden" for experiment "gradient-decay" (did you mean "hidden"?)'),

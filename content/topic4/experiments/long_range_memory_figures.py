@@ -6,7 +6,8 @@ from matplotlib.figure import Figure
 
 from topicgen.api import Result, new_figure, plot_with_band
 
-LABELS = {"rnn": "tanh RNN", "lstm": "LSTM (forget bias 1)", "attention": "attention readout"}
+LABELS = {"rnn": "tanh RNN", "lstm": "LSTM (forget bias 1)", "gru": "GRU",
+          "attention": "attention readout"}
 
 
 def _draw_baseline(ax, result: Result) -> None:
