@@ -5,8 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # The CPU build that lies on this machine; a looser pin makes pip fetch a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
+PLANTED_BUG_TESTS := tests/test_mutations_*.py tests/test_exp_*.py
 
-.PHONY: handout site test lint bench clean setup setup-dev
+.PHONY: handout site test lint bench planted-bugs clean setup setup-dev
 
 handout: setup  ## set everything up and build output/topic4/handout.{html,pdf}
 	$(BIN)/topicgen build handout
@@ -17,6 +18,10 @@ site: setup  ## set everything up and build the docs site in output/site
 test: setup-dev  ## set up the dev extras and run lint + the whole test suite
 	$(BIN)/ruff check src tests benchmarks content
 	$(BIN)/pytest -q
+
+# Collecting the tests is enough: a planted-bug test passes only if its bug is caught.
+planted-bugs: setup-dev  ## rewrite content/<topic>/planted-bugs.json after changing the tests
+	$(BIN)/pytest --collect-only -q --write-planted-bugs content $(PLANTED_BUG_TESTS)
 
 bench: setup-dev  ## print the performance figures quoted in the README
 	$(BIN)/python benchmarks/bench_build.py

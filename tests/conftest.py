@@ -13,6 +13,7 @@ to the project root.
 from __future__ import annotations
 
 import inspect
+import json
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -24,11 +25,49 @@ ROOT = Path(__file__).resolve().parents[1]
 TOPIC4_EXPERIMENTS = ROOT / "content" / "topic4" / "experiments"
 
 
+from topicgen.content.topic import PLANTED_BUGS_FILE  # noqa: E402  (the report reads it)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--write-planted-bugs", metavar="CONTENT",
+                     help="Write CONTENT/<topic>/planted-bugs.json from the collected tests "
+                          "marked planted_bug (use with --collect-only).")
+
+
+def pytest_collection_modifyitems(config, items):
+    content = config.getoption("--write-planted-bugs")
+    if content:
+        for topic, bugs in planted_bugs(items).items():
+            path = Path(content) / topic / PLANTED_BUGS_FILE
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"bugs": bugs}, indent=2) + "\n", encoding="utf-8")
+
+
+def planted_bugs(items) -> dict[str, list[dict[str, str]]]:
+    """topic -> its planted bugs, each with the claim kind that catches it (xfail: none).
+
+    A test marked planted_bug passes only if its bug fails a claim of that kind, so a green
+    suite vouches for every "caught_by" listed here."""
+    found: dict[str, list[dict[str, str]]] = {}
+    for item in items:
+        mark = item.get_closest_marker("planted_bug")
+        if mark is None:
+            continue
+        topic, experiment, caught = mark.args
+        bug = item.callspec.id if hasattr(item, "callspec") else item.name
+        caught = "none" if item.get_closest_marker("xfail") else caught
+        found.setdefault(topic, []).append({"experiment": experiment, "bug": bug,
+                                            "caught_by": caught})
+    return {topic: sorted(bugs, key=lambda b: (b["experiment"], b["bug"]))
+            for topic, bugs in sorted(found.items())}
+
+
 def topic4_files(*stems: str, topic: str = TOPIC) -> dict[str, str]:
-    """Topic 4's experiments `stems`, their figures and its helper, as files of `topic`."""
+    """Topic 4's experiments `stems`, their figures and its helpers, as files of `topic`."""
     names = [f"{stem}{suffix}.py" for stem in stems for suffix in ("", "_figures")]
+    helpers = [p.name for p in TOPIC4_EXPERIMENTS.glob("_*.py")]
     return {f"content/{topic}/experiments/{name}": (TOPIC4_EXPERIMENTS / name).read_text("utf-8")
-            for name in [*names, "_tensors.py"]}
+            for name in [*names, *helpers]}
 
 
 tiny_topic: dict[str, str] = {

@@ -126,6 +126,18 @@ BUILD_CASES = [
                  id="live-value-recursion"),
     pytest.param(replaced(CHAPTER, LIVE_VALUE, "'{0[1]}'.format_map({})"),
                  "<ch>:13: tuple index out of range", id="live-value-index-error"),
+    # -- planted-bugs.json --------------------------------------------------------------------
+    pytest.param(added(f"content/{TOPIC}/planted-bugs.json", '{"bugs": [\n  {"bug": 1,}\n]}'),
+                 f"<project>/content/{TOPIC}/planted-bugs.json:2: invalid JSON: Expecting "
+                 "property name enclosed in double quotes", id="planted-bugs-json"),
+    pytest.param(added(f"content/{TOPIC}/planted-bugs.json", '{"bugs": [{"experiment": '
+                       '"gradient-decai", "bug": "x", "caught_by": "evidence"}]}'),
+                 f'<project>/content/{TOPIC}/planted-bugs.json: bugs[0]: unknown experiment '
+                 '"gradient-decai" (did you mean "gradient-decay"?)', id="planted-bugs-experiment"),
+    pytest.param(added(f"content/{TOPIC}/planted-bugs.json", '{"bugs": [{"experiment": '
+                       '"gradient-decay", "bug": "x", "caught_by": "luck"}]}'),
+                 f"<project>/content/{TOPIC}/planted-bugs.json: bugs[0]: caught_by must be one "
+                 "of evidence, sanity, none", id="planted-bugs-caught-by"),
     # -- templates a project overrides -------------------------------------------------------
     pytest.param(override("{{ page.title }"),
                  "<project>/templates/handout.html:3: template syntax: unexpected '}'",

@@ -60,6 +60,7 @@ MUTATIONS = {"Pre-LN and Post-LN swapped": placements_swapped,
              "residual connection dropped in Pre-LN": residual_dropped_in_pre_ln}
 
 
+@pytest.mark.planted_bug("topic4", "depth-jacobian", "evidence")
 @pytest.mark.parametrize("plant", MUTATIONS.values(), ids=MUTATIONS.keys())
 def test_a_planted_bug_fails_an_evidence_claim(plant, monkeypatch):
     plant(monkeypatch)

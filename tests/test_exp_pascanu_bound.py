@@ -67,6 +67,7 @@ MUTATIONS = {"no nonlinearity in the recurrence": no_nonlinearity,
              "tanh twice as steep": tanh_scaled_up}
 
 
+@pytest.mark.planted_bug("topic4", "pascanu-bound", "evidence")
 @pytest.mark.parametrize("plant", MUTATIONS.values(), ids=MUTATIONS.keys())
 def test_a_planted_bug_fails_an_evidence_claim(plant, monkeypatch):
     plant(monkeypatch)

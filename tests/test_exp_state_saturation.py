@@ -101,6 +101,7 @@ MUTATIONS = {
 }
 
 
+@pytest.mark.planted_bug("topic4", "state-saturation", "evidence")
 @pytest.mark.parametrize("plant", MUTATIONS.values(), ids=MUTATIONS.keys())
 def test_a_planted_bug_fails_an_evidence_claim(plant, monkeypatch):
     plant(monkeypatch)

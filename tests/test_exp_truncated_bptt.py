@@ -107,6 +107,7 @@ MUTATIONS = {
 # (measured 0.03 to 0.05), which is the weight-sharing point, not a failure.
 
 
+@pytest.mark.planted_bug("topic4", "truncated-bptt", "evidence")
 @pytest.mark.parametrize("plant", MUTATIONS.values(), ids=MUTATIONS.keys())
 def test_a_planted_bug_fails_an_evidence_claim(plant, monkeypatch):
     plant(monkeypatch)

@@ -119,6 +119,7 @@ def test_without_a_bug_every_claim_holds():
     assert [c.id for c in result.claims if c.passed is not True] == []
 
 
+@pytest.mark.planted_bug("topic4", "cell-highway", "evidence")
 @pytest.mark.parametrize("plant", MUTATIONS.values(), ids=MUTATIONS.keys())
 def test_a_planted_bug_fails_an_evidence_claim(monkeypatch, module, plant):
     plant(monkeypatch, module)
@@ -127,6 +128,7 @@ def test_a_planted_bug_fails_an_evidence_claim(monkeypatch, module, plant):
     assert caught, [(c.id, c.kind, c.verdict, c.measured) for c in result.claims]
 
 
+@pytest.mark.planted_bug("topic4", "cell-highway", "sanity")
 @pytest.mark.parametrize(("plant", "claims"), SANITY_ONLY.values(), ids=SANITY_ONLY.keys())
 def test_a_wrong_exact_check_fails_its_sanity_claims(monkeypatch, module, plant, claims):
     plant(monkeypatch, module)

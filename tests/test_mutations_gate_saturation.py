@@ -169,6 +169,7 @@ def test_without_a_bug_every_claim_holds(overrides):
         assert {"saturation-floor-lstm", "slope-ceiling-gru", "first-step-gaussian-lstm"} <= judged
 
 
+@pytest.mark.planted_bug("topic4", "gate-saturation", "evidence")
 @pytest.mark.parametrize(("plant", "overrides"), MUTATIONS.values(), ids=MUTATIONS.keys())
 def test_a_planted_bug_fails_an_evidence_claim(monkeypatch, module, plant, overrides):
     plant(monkeypatch, module)
@@ -177,6 +178,7 @@ def test_a_planted_bug_fails_an_evidence_claim(monkeypatch, module, plant, overr
     assert caught, [(c.id, c.kind, c.verdict, c.measured) for c in result.claims]
 
 
+@pytest.mark.planted_bug("topic4", "gate-saturation", "sanity")
 @pytest.mark.parametrize(("plant", "claim"), SANITY_ONLY.values(), ids=SANITY_ONLY.keys())
 def test_a_relabelled_gate_fails_the_pytorch_comparison(monkeypatch, module, plant, claim):
     plant(monkeypatch, module)

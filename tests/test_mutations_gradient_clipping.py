@@ -93,6 +93,7 @@ def test_without_a_bug_every_claim_holds():
     assert any(c.kind == "evidence" for c in result.claims)
 
 
+@pytest.mark.planted_bug("topic4", "gradient-clipping", "evidence")
 @pytest.mark.parametrize("plant", MUTATIONS.values(), ids=MUTATIONS.keys())
 def test_a_planted_bug_fails_an_evidence_claim(monkeypatch, module, plant):
     plant(monkeypatch, module)
@@ -101,6 +102,7 @@ def test_a_planted_bug_fails_an_evidence_claim(monkeypatch, module, plant):
     assert caught, [(c.id, c.kind, c.measured) for c in result.claims]
 
 
+@pytest.mark.planted_bug("topic4", "gradient-clipping", "sanity")
 @pytest.mark.parametrize(("plant", "claim"), SANITY_ONLY.values(), ids=SANITY_ONLY.keys())
 def test_a_bug_no_measurement_can_see_fails_its_sanity_claim(monkeypatch, module, plant, claim):
     plant(monkeypatch, module)

@@ -82,6 +82,7 @@ def test_without_a_bug_every_claim_holds():
     assert all(c.passed for c in result.claims), result.claims
 
 
+@pytest.mark.planted_bug("topic4", "gradient-decay", "evidence")
 @pytest.mark.parametrize("plant", [
     *(pytest.param(plant, id=name) for name, plant in MUTATIONS.items()),
     *(pytest.param(plant, id=name, marks=pytest.mark.xfail(strict=True, reason="not caught"))

@@ -65,6 +65,7 @@ MUTATIONS = {
 # factors, so Var(s^2) -> L all the same (measured 1.01, 2.05, 4.24, 9.61 at N = 128).
 
 
+@pytest.mark.planted_bug("topic4", "jacobian-spectrum", "evidence")
 @pytest.mark.parametrize("plant", MUTATIONS.values(), ids=MUTATIONS.keys())
 def test_planted_bug_fails_an_evidence_claim(monkeypatch, plant):
     overrides = plant(monkeypatch, js)

@@ -99,6 +99,7 @@ def test_without_a_bug_every_claim_holds():
         "no-norm-drift": "evidence", "ln-layer-gradient": "evidence"}
 
 
+@pytest.mark.planted_bug("topic4", "layernorm", "evidence")
 @pytest.mark.parametrize("plant", MUTATIONS.values(), ids=MUTATIONS.keys())
 def test_a_planted_bug_fails_an_evidence_claim(plant, monkeypatch):
     plant(monkeypatch, MODULE)
@@ -106,6 +107,7 @@ def test_a_planted_bug_fails_an_evidence_claim(plant, monkeypatch):
     assert failed(result, "evidence"), result.claims
 
 
+@pytest.mark.planted_bug("topic4", "layernorm", "sanity")
 @pytest.mark.parametrize("plant", SANITY_ONLY.values(), ids=SANITY_ONLY.keys())
 def test_a_scale_only_bug_fails_a_sanity_claim(plant, monkeypatch):
     plant(monkeypatch, MODULE)

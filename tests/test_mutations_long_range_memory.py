@@ -79,6 +79,7 @@ SANITY_MUTATIONS = {
 }
 
 
+@pytest.mark.planted_bug("topic4", "long-range-memory", "evidence")
 @pytest.mark.parametrize("plant", MUTATIONS.values(), ids=MUTATIONS.keys())
 def test_planted_bug_fails_an_evidence_claim(monkeypatch, plant):
     overrides = plant(monkeypatch, lrm)
@@ -87,6 +88,7 @@ def test_planted_bug_fails_an_evidence_claim(monkeypatch, plant):
     assert caught, [(c.id, c.verdict, c.measured) for c in result.claims]
 
 
+@pytest.mark.planted_bug("topic4", "long-range-memory", "sanity")
 @pytest.mark.parametrize("plant", SANITY_MUTATIONS.values(), ids=SANITY_MUTATIONS.keys())
 def test_planted_bug_fails_a_sanity_claim(monkeypatch, plant):
     overrides = plant(monkeypatch, lrm)

@@ -97,6 +97,7 @@ def run_quick():
         return run_experiment("norm-placement", "quick")
 
 
+@pytest.mark.planted_bug("topic4", "norm-placement", "evidence")
 @pytest.mark.parametrize("plant", MUTATIONS.values(), ids=MUTATIONS.keys())
 def test_planted_bug_fails_an_evidence_claim(monkeypatch, plant):
     plant(monkeypatch, N)
@@ -105,6 +106,7 @@ def test_planted_bug_fails_an_evidence_claim(monkeypatch, plant):
     assert caught, [(c.id, c.verdict, c.measured) for c in result.claims]
 
 
+@pytest.mark.planted_bug("topic4", "norm-placement", "sanity")
 @pytest.mark.parametrize("plant", SANITY_MUTATIONS.values(), ids=SANITY_MUTATIONS.keys())
 def test_planted_bug_fails_a_sanity_claim(monkeypatch, plant):
     plant(monkeypatch, N)

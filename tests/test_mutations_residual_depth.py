@@ -91,6 +91,7 @@ def test_without_a_bug_every_claim_holds():
                      "plain-vs-residual": "evidence", "residual-mean-field": "evidence"}
 
 
+@pytest.mark.planted_bug("topic4", "residual-depth", "evidence")
 @pytest.mark.parametrize("plant", MUTATIONS.values(), ids=MUTATIONS.keys())
 def test_a_planted_bug_fails_an_evidence_claim(plant, monkeypatch):
     plant(monkeypatch, MODULE)

@@ -51,7 +51,7 @@ def tiny_args(project: Path, *extra: str) -> list:
 
 def test_every_listed_experiment_has_a_section(html):
     names = [entry["name"] for entry in json.loads(invoke("list", "--json").output)]
-    assert len(names) == 12
+    assert len(names) == 14
     for name in names:
         assert f'<section class="run" id="run-{name}">' in html, name
         assert f'<td><a href="#run-{name}">{name}</a></td>' in html, name
@@ -78,7 +78,7 @@ def decay_entry(data: dict) -> dict:
 
 
 def test_json_contract(data):
-    assert set(data) == {"topic", "profile", "experiments", "claims", "versions"}
+    assert set(data) == {"topic", "profile", "experiments", "claims", "planted_bugs", "versions"}
     assert (data["topic"], data["profile"]) == ("topic4", "quick")
     assert {"torch", "topicgen", "python", "matplotlib", "weasyprint"} <= set(data["versions"])
     names = [entry["experiment"] for entry in data["experiments"]]
@@ -95,6 +95,21 @@ def test_json_contract(data):
         len(e["claims"]) for e in data["experiments"])
     assert counts["total"] > 30
     assert data["claims"]["passed"] == data["claims"]["total"]
+
+
+def test_the_mutation_score_is_the_topics_planted_bugs(data, html):
+    planted = json.loads((ROOT / "content" / "topic4" / "planted-bugs.json").read_text())["bugs"]
+    score = data["planted_bugs"]
+    assert score["planted"] == len(planted) > 80
+    assert score["evidence"] + score["sanity"] + score["none"] == score["planted"]
+    entry = next(e for e in data["experiments"] if e["experiment"] == "truncated-bptt")
+    assert [bug["bug"] for bug in entry["planted_bugs"]] == sorted(
+        bug["bug"] for bug in planted if bug["experiment"] == "truncated-bptt")
+    text = " ".join(re.sub(r"<[^>]+>", "", html).split())
+    assert (f"of {score['planted']} plausible bugs planted in these experiments by the test "
+            f"suite, {score['evidence']} make an evidence claim fail") in text
+    caught = sum(bug["caught_by"] == "evidence" for bug in entry["planted_bugs"])
+    assert f"Planted bugs: {caught} of {len(entry['planted_bugs'])} fail an evidence claim" in text
 
 
 def test_quick_profile_values_are_non_defaults_and_highlighted(data, html):

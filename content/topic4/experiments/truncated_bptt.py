@@ -47,9 +47,9 @@ from ._training import clip_per_seed, stack_seeds, window_means
 
 SUMMARY = "Adding problem with truncated BPTT: stuck at 1/12 when u_a needs unreachable weights."
 ARMS = {  # arm -> (markers, truncated)
-    "distinct, truncated": ("distinct", True),
-    "distinct, full BPTT": ("distinct", False),
-    "shared, truncated": ("shared", True),
+    "own channel, truncated": ("distinct", True),
+    "own channel, full BPTT": ("distinct", False),
+    "one channel, truncated": ("shared", True),
 }
 CHANNELS = 3  # value, the second (or shared) marker, the first marker when distinct
 FIRST_MARKER = 2  # the channel no truncated gradient reaches

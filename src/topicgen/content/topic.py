@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ REQUIRED_TOPIC_KEYS = ("title", "chapters")
 REFERENCE_KEYS = {"authors": str, "title": str, "venue": str, "year": int, "url": str,
                   "note": str}
 REQUIRED_REFERENCE_KEYS = ("authors", "title", "year")
+PLANTED_BUGS_FILE = "planted-bugs.json"
+CAUGHT_BY = ("evidence", "sanity", "none")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,14 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class PlantedBug:
+    """A plausible bug a test plants in an experiment, and the kind of claim that fails."""
+    experiment: str
+    bug: str
+    caught_by: str  # one of CAUGHT_BY
+
+
+@dataclass(frozen=True)
 class Topic:
     slug: str
     root: Path
@@ -52,6 +63,7 @@ class Topic:
     chapters: list[Chapter]
     references: dict[str, Reference] = field(default_factory=dict)
     experiments: dict[str, Experiment] = field(default_factory=dict)
+    planted_bugs: list[PlantedBug] = field(default_factory=list)
 
     def experiment(self, name: str) -> Experiment:
         return experiment_named(self.experiments, name, self.root)
@@ -117,11 +129,12 @@ def load_topic(content_dir: Path, slug: str) -> Topic:
     chapters = [load_chapter(root, name, meta_path) for name in meta["chapters"]]
     references = load_references(inside(root, meta["references"], "references", meta_path),
                                  meta_path) if "references" in meta else {}
+    experiments = discover(root / "experiments", slug)
     return Topic(
         slug=slug, root=root, title=meta["title"], label=meta.get("label", slug),
         summary=meta.get("summary", ""), authors=list(meta.get("authors", [])),
-        chapters=chapters, references=references,
-        experiments=discover(root / "experiments", slug),
+        chapters=chapters, references=references, experiments=experiments,
+        planted_bugs=load_planted_bugs(root / PLANTED_BUGS_FILE, experiments),
     )
 
 
@@ -165,6 +178,33 @@ def load_references(path: Path, named_by: Path) -> dict[str, Reference]:
         check_keys(entry, REFERENCE_KEYS, REQUIRED_REFERENCE_KEYS, path, prefix=f"{key}.")
         references[key] = Reference(key=key, **entry)
     return references
+
+
+def load_planted_bugs(path: Path, experiments: dict[str, Experiment]) -> list[PlantedBug]:
+    """The topic's optional planted-bugs.json (docs/content-format.md), validated."""
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as error:
+        raise ContentError(f"invalid JSON: {error.msg}", path, error.lineno) from None
+    entries = data.get("bugs") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise ContentError('expected {"bugs": [...]}', path)
+    bugs = []
+    for index, entry in enumerate(entries):
+        where = f"bugs[{index}]"
+        if not isinstance(entry, dict) or set(entry) != {"experiment", "bug", "caught_by"}:
+            raise ContentError(f"{where} must have exactly the keys experiment, bug, caught_by",
+                               path)
+        if entry["experiment"] not in experiments:
+            raise ContentError(f'{where}: unknown experiment "{entry["experiment"]}"'
+                               + did_you_mean(str(entry["experiment"]), experiments), path)
+        if entry["caught_by"] not in CAUGHT_BY:
+            raise ContentError(f"{where}: caught_by must be one of {', '.join(CAUGHT_BY)}",
+                               path)
+        bugs.append(PlantedBug(**entry))
+    return bugs
 
 
 def read_text(path: Path, named_by: Path | None = None) -> str:

@@ -89,6 +89,11 @@ class RunSection:
     def judged(self) -> int:
         return sum(claim["passed"] is not None for claim in self.entry["claims"])
 
+    @property
+    def bugs_caught(self) -> int:
+        """Planted bugs of this experiment that fail one of its evidence claims."""
+        return sum(bug["caught_by"] == "evidence" for bug in self.entry["planted_bugs"])
+
 
 @dataclass(frozen=True)
 class ReportPage:
@@ -97,6 +102,7 @@ class ReportPage:
     profile: str
     sections: list[RunSection]
     claims: dict[str, int]
+    planted_bugs: dict[str, int]  # report.json's mutation score
     versions: dict[str, str]
     compare: Comparison | None
     command: str
@@ -114,7 +120,8 @@ def report_page(topic: Topic, config: Config, runs: list[Run], figures: list[lis
                 for run, entry, drawn in zip(runs, data["experiments"], figures, strict=True)]
     return ReportPage(
         title=topic.title, label=topic.label, profile=config.profile, sections=sections,
-        claims=data["claims"], versions=data["versions"], compare=comparison(data.get("compare")),
+        claims=data["claims"], planted_bugs=data["planted_bugs"], versions=data["versions"],
+        compare=comparison(data.get("compare")),
         command=shlex.join(["topicgen", *argv[1:]]) if argv else "",
         code_css=Markup(""), paper=config.paper, version=topicgen.__version__,
         date=build_date(),

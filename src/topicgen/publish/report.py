@@ -31,7 +31,7 @@ from topicgen.build import (
     versions,
 )
 from topicgen.config import Config
-from topicgen.content.topic import Topic
+from topicgen.content.topic import CAUGHT_BY, PlantedBug, Topic
 from topicgen.publish.compare import compare_reports, read_report
 from topicgen.publish.handout import TARGET as HANDOUT
 from topicgen.publish.handout import page_files
@@ -78,7 +78,7 @@ def files(built: Built) -> dict[Path, bytes | str]:
     from topicgen.pages import render_page
     from topicgen.pages.report import report_page
 
-    data = report_data(built.config, built.runs)
+    data = report_data(built.config, built.runs, built.topic.planted_bugs)
     if built.options.get("compare"):
         compare = Path(built.options["compare"])
         data["compare"] = compare_reports(read_report(compare), data, compare)
@@ -102,17 +102,28 @@ def reproduce_command(run: Run) -> str:
     return run.command + (f" --device {device}" if device != "cpu" else "")
 
 
-def report_data(config: Config, runs: list[Run]) -> dict[str, Any]:
+def report_data(config: Config, runs: list[Run],
+                planted: list[PlantedBug] | None = None) -> dict[str, Any]:
     """report.json: a public contract (docs/report-format.md), so keys only ever get added."""
     entries = [run_entry(run_id, run) for run_id, run in zip(run_ids(runs), runs, strict=True)]
+    for entry in entries:
+        entry["planted_bugs"] = [dataclasses.asdict(bug) for bug in planted or []
+                                 if bug.experiment == entry["experiment"]]
     claims = [claim for entry in entries for claim in entry["claims"]]
     return {
         "topic": config.topic,
         "profile": config.profile,
         "experiments": entries,
         "claims": claim_counts(claims),
+        "planted_bugs": bug_counts(planted or []),
         "versions": versions(),
     }
+
+
+def bug_counts(planted: list[PlantedBug]) -> dict[str, int]:
+    """The mutation score: how many planted bugs each kind of claim catches."""
+    return {"planted": len(planted),
+            **{kind: sum(bug.caught_by == kind for bug in planted) for kind in CAUGHT_BY}}
 
 
 def run_entry(run_id: str, run: Run) -> dict[str, Any]:
