@@ -383,7 +383,8 @@ def test_figures_writes_each_figure_and_its_data_as_csv(make_project, tiny_topic
             "quick", "--cache-dir", str(project / "cache"), "--out", str(out), "--jobs", "1"]
     result = invoke(*args, "--format", "png", "--dpi", "50")
     assert result.exit_code == 0, result.output
-    assert result.output.endswith(f"Wrote 1 figures and their CSV data to {out}\n")
+    assert f"Wrote 1 figure and their CSV and JSON data to {out}\n  [PASS] fig-decay [" in \
+        result.output
     small = (out / "fig-decay.png").read_bytes()
     assert small.startswith(b"\x89PNG")
     rows = list(csv.DictReader(io.StringIO((out / "fig-decay.csv").read_text())))
@@ -441,7 +442,8 @@ def test_figures_are_the_same_bytes_when_drawn_again(make_project, tiny_topic):
                         "--format", "png", "--force", "--jobs", "1")
         assert result.exit_code == 0, result.output
         drawn.append(outputs(out))
-    assert set(drawn[0]) == {"fig-decay.png", "fig-decay.csv", "manifest-figures.json"}
+    assert set(drawn[0]) == {"fig-decay.png", "fig-decay.csv", "fig-decay.json",
+                             "manifest-figures.json"}
     for files in drawn:
         del files["manifest-figures.json"]  # records the --out folder, which differs
     assert drawn[0] == drawn[1]  # rerun and redrawn (--force), yet identical

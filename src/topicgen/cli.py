@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from topicgen import __version__
-from topicgen.errors import TopicgenError, UsageError
+from topicgen.errors import TopicgenError
 from topicgen.logs import setup_logging
 
 log = logging.getLogger("topicgen")
@@ -110,23 +110,30 @@ def build() -> None:
               help="PDF page size [a4].")
 @click.option("--watch", is_flag=True,
               help="Build, then build again whenever a source changes, until Ctrl+C.")
-def build_handout_command(fmt: str | None, watch: bool, **options) -> None:
+@click.option("-p", "--param", "variant", multiple=True, metavar="EXPERIMENT.NAME=VALUE",
+              help="Build a variant: override a parameter of every figure of EXPERIMENT "
+                   "(recorded in manifest.json and printed on the title page). Repeatable.")
+def build_handout_command(fmt: str | None, watch: bool, variant: tuple[str, ...],
+                          **options) -> None:
     """Build the HTML and PDF handout of a topic.
 
     With --watch, each rebuild runs in a process that keeps WeasyPrint loaded, so a saved
-    prose edit reaches handout.pdf in about a second or two.
+    prose edit reaches handout.pdf in about a second or two. With -p, a variant handout
+    (more seeds, a longer sequence) is built with those overrides; its claims are judged as
+    usual. Give it its own --out to keep the handout you hand out.
 
     \b
     Example:
       topicgen build handout
       topicgen build handout --topic topic4 --profile quick --format html --out /tmp/h
       topicgen build handout --profile quick --watch
+      topicgen build handout -p gradient-decay.T=200 -p gradient-decay.seeds=10 --out variant/
     """
     from topicgen.build import input_roots
     from topicgen.sources import PACKAGE_DIR
 
     config = topic_config(options, formats=format_choice(fmt))
-    build_handout_line = functools.partial(handout_line, config, sys.argv)
+    build_handout_line = functools.partial(handout_line, config, sys.argv, list(variant))
     if not watch:
         click.echo(build_handout_line())
         return
@@ -140,12 +147,13 @@ def topic_config(options: dict, experiments: tuple[str, ...] = (), **more):
     return with_topic(load_config(options.pop("project"), **options, **more), experiments)
 
 
-def handout_line(config, argv: list[str]) -> str:
-    """Build the handout; the line that says what was built."""
+def handout_line(config, argv: list[str], variant: list[str] | None = None) -> str:
+    """Build the handout (a variant with `-p experiment.name=value` overrides); the line that
+    says what was built."""
     from topicgen.build import build
     from topicgen.publish.handout import TARGET
 
-    summary = build(config, TARGET, argv)
+    summary = build(config, TARGET, argv, variant=variant or [])
     if summary.up_to_date:
         return f"Up to date: {config.out_dir} (nothing changed; --force rebuilds)"
     names = ", ".join(p.name for p in summary.outputs if p.name.startswith("handout"))
@@ -252,30 +260,61 @@ def fail_on_claims(failed: list[str]) -> None:
 @cli.command("figures")
 @click.argument("names", nargs=-1)
 @build_options
+@click.option("-p", "--param", "pairs", multiple=True, metavar="NAME=VALUE",
+              help="Override a parameter of every selected figure (on top of its own); the "
+                   "files then carry it in their names. Repeatable.")
 @click.option("--format", "fmt", type=click.Choice(["svg", "png", "pdf"]), default="svg",
               show_default=True, help="File format of the figures.")
 @click.option("--dpi", type=click.IntRange(min=10, max=2400), default=200, show_default=True,
               help="Resolution of PNG figures.")
-def figures_command(names: tuple[str, ...], fmt: str, dpi: int, **options) -> None:
-    """Write a topic's figures as standalone files, with the data behind each as CSV.
+@click.option("--strict", is_flag=True, help="Exit 1 when a claim fails (default: report it).")
+def figures_command(names: tuple[str, ...], pairs: tuple[str, ...], fmt: str, dpi: int,
+                    strict: bool, **options) -> None:
+    """Write a topic's figures as standalone files, with the data behind each as CSV and JSON,
+    and print every claim's verdict.
 
     NAMES select figures by label (fig-decay) or by experiment (gradient-decay); none
     selects every figure of the handout. Results come from the cache when they can, so
-    restyling a figure reruns no experiment.
+    restyling a figure reruns no experiment. With -p the figures are computed with other
+    parameters (validated like `topicgen run`'s) and their files are named after them
+    (fig-decay.T=200.svg), so the handout's own figures are never replaced.
 
     \b
     Example:
       topicgen figures                                   # output/topic4/figures/*.svg, *.csv
       topicgen figures gradient-decay --format png --dpi 300 --out slides/
+      topicgen figures fig-decay -p T=200 --format png --out slides/
     """
+    from topicgen.overrides import parse_overrides
     from topicgen.publish.figures import export_figures
 
     out = options.pop("out")
+    overrides = parse_overrides(pairs)
     config = topic_config(options, names)
     folder = out or config.out_dir / "figures"
-    summary = export_figures(config, names, folder, fmt, dpi, sys.argv)
-    click.echo(f"Up to date: {folder} (nothing changed; --force redraws)" if summary.up_to_date
-               else f"Wrote {len(summary.outputs) // 2} figures and their CSV data to {folder}")
+    summary = export_figures(config, names, folder, fmt, dpi, sys.argv, overrides)
+    click.echo(f"Wrote {figures_count(len(summary.outputs) // 3)} and their CSV and JSON data "
+               f"to {folder}")
+    click.echo("\n".join(claim_lines(summary.runs)))
+    if strict:
+        fail_on_claims(summary.failed)
+
+
+def figures_count(count: int) -> str:
+    return f"{count} figure" + ("" if count == 1 else "s")
+
+
+def claim_lines(runs) -> list[str]:
+    """One line per claim of each run: verdict, the figures it backs, and for a judged claim
+    the theory, the measurement and the tolerance."""
+    lines = []
+    for run in runs:
+        for claim in run.result.claims:
+            where = f"{', '.join(run.labels)} [{claim.id}]"
+            lines.append(f"  [NOT JUDGED] {where}: {claim.not_judged}" if claim.not_judged
+                         else f"  [{MARKS[claim.passed]}] {where}: expected {claim.expected}; "
+                              f"measured {claim.measured} (tolerance {claim.tolerance})")
+    return lines
 
 
 @build.command("site")
@@ -295,11 +334,11 @@ def build_site_command(out: Path | None, base_url: str | None, **options) -> Non
       topicgen build site --base-url https://example.org/course/ --out public
     """
     from topicgen.config import load_config
-    from topicgen.publish.site import check_base_url
+    from topicgen.publish.site import check_base_url, default_site_dir
 
     check_base_url(base_url)  # before anything slow
     config = load_config(options.pop("project"), **options)
-    click.echo(site_line(config, out or config.project / "output" / "site", base_url, sys.argv))
+    click.echo(site_line(config, out or default_site_dir(config), base_url, sys.argv))
 
 
 def site_line(config, out: Path, base_url: str | None, argv: list[str]) -> str:
@@ -329,28 +368,19 @@ def serve_command(port: int, host: str, **options) -> None:
     """
     from topicgen.config import load_config
     from topicgen.pages import theme_dir
+    from topicgen.publish.site import default_site_dir
     from topicgen.serve import serve
     from topicgen.sources import PACKAGE_DIR
     from topicgen.watch import Rebuilder
 
     config = load_config(options.pop("project"), **options)
-    site = config.project / "output" / "site"
+    site = default_site_dir(config)
     watched = [config.content_dir, config.project / "templates", theme_dir(), PACKAGE_DIR,
                config.project / "topicgen.toml"]
     obj = click.get_current_context().obj
     build = functools.partial(site_line, config, site, None, sys.argv)
     with Rebuilder(build, obj["verbosity"], obj["debug"]) as rebuilder:
         serve(site, host, port, rebuilder, watched)
-
-
-def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
-    overrides = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f'-p expects name=value, got "{pair}"')
-        overrides[key.strip()] = value
-    return overrides
 
 
 PROJECT_OPTION = click.option("--project", type=click.Path(file_okay=False, path_type=Path),
@@ -369,19 +399,29 @@ PROJECT_OPTION = click.option("--project", type=click.Path(file_okay=False, path
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu",
               show_default=True, help="Where the experiment runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@click.option("--figures", "figures_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Also draw the experiment's figures into this folder, with "
+                                 "their data as CSV and JSON.")
+@click.option("--format", "fmt", type=click.Choice(["svg", "png", "pdf"]), default="svg",
+              show_default=True, help="File format of --figures.")
+@click.option("--dpi", type=click.IntRange(min=10, max=2400), default=200, show_default=True,
+              help="Resolution of PNG figures.")
 def run_command(name: str, project: Path | None, topic: str | None, pairs: tuple[str, ...],
-                profile: str, seed: int, device: str, as_json: bool) -> None:
+                profile: str, seed: int, device: str, as_json: bool, figures_dir: Path | None,
+                fmt: str, dpi: int) -> None:
     """Run one experiment (never cached) and print its numbers and claims.
 
     \b
     Example:
       topicgen run gradient-decay
       topicgen run gradient-decay -p cells=rnn,linear -p rho=1.1 -p T=200 --json
+      topicgen run gradient-decay -p T=200 --figures slides/ --format png
       topicgen run my-experiment --topic my-topic --profile quick
     """
     from topicgen import experiments
     from topicgen.build import check_device
     from topicgen.content.topic import experiment_named, topic_experiments
+    from topicgen.overrides import parse_overrides
 
     config = topic_config({"project": project, "topic": topic}, (name,))
     found = topic_experiments(config.content_dir, config.topic)
@@ -389,6 +429,12 @@ def run_command(name: str, project: Path | None, topic: str | None, pairs: tuple
     params = experiments.resolve_params(experiment, profile, parse_overrides(pairs))
     result = experiments.run(experiment, params, experiments.Context(seed, check_device(device)))
     click.echo(result.to_json() if as_json else describe_result(result))
+    if figures_dir is not None:
+        from topicgen.publish.figures import write_run_figures
+
+        written = write_run_figures(experiment, result, figures_dir, fmt, dpi)
+        click.echo(f"Wrote {figures_count(len(written))} and their CSV and JSON data to "
+                   f"{figures_dir}", err=as_json)  # stdout stays one JSON object
     if not result.passed:
         sys.exit(1)
 

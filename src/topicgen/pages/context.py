@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
@@ -46,6 +46,8 @@ class HandoutPage:
     version: str
     date: str
     profile: str
+    variant: list[str] = field(default_factory=list)
+    """`-p experiment.name=value` overrides a variant handout was built with."""
 
 
 def build_date() -> str:
@@ -58,7 +60,7 @@ def build_date() -> str:
 
 
 def handout_page(topic: Topic, chapters_html: list[str], doc: Document, paper: str,
-                 profile: str, cache: ResultCache) -> HandoutPage:
+                 profile: str, cache: ResultCache, variant: list[str]) -> HandoutPage:
     from pygments.formatters import HtmlFormatter
 
     import topicgen
@@ -73,6 +75,7 @@ def handout_page(topic: Topic, chapters_html: list[str], doc: Document, paper: s
                   for ref in doc.sources.values()],
         code_css=Markup(HtmlFormatter(style="default").get_style_defs(".code")),
         paper=paper, version=topicgen.__version__, date=build_date(), profile=profile,
+        variant=variant,
     )
 
 

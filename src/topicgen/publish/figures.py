@@ -2,7 +2,10 @@
 
 The figures are the handout's own (same parameters, same cached results); a name selects
 them by figure label or by experiment. An experiment the topic does not show is exported at
-its profile's defaults, labelled `<experiment>.<figure>`.
+its profile's defaults, labelled `<experiment>.<figure>`. Overrides (`-p T=200`) go on top of
+each figure's own parameters, and its files carry them in their names (`fig-decay.T=200.svg`),
+so they never replace the handout's. A failed claim is reported, not fatal (see the CLI's
+`--strict`): this is a command for exploring.
 """
 
 from __future__ import annotations
@@ -11,24 +14,33 @@ import dataclasses
 from pathlib import Path
 
 from topicgen import experiments
+from topicgen.api import Result
 from topicgen.build import BuildSummary, Built, Run, Shown, Target, build, plan_figures, plan_runs
 from topicgen.config import Config
 from topicgen.content.myst import FigureRequest
 from topicgen.content.topic import Topic
 from topicgen.errors import UsageError, did_you_mean
 from topicgen.experiments.loader import Experiment
+from topicgen.files import write_atomic
+from topicgen.overrides import Overrides, check_overrides, overridden
+from topicgen.publish.handout import data_file, result_json
 from topicgen.results.cache import ResultCache
 
 
 def export_figures(config: Config, names: tuple[str, ...], out_dir: Path, fmt: str = "svg",
-                   dpi: int = 200, argv: list[str] | None = None) -> BuildSummary:
-    """Write `<label>.<fmt>` and `<label>.csv` for each selected figure into `out_dir`."""
-    return build(config, TARGET, argv, out=out_dir, names=list(names), fmt=fmt, dpi=dpi)
+                   dpi: int = 200, argv: list[str] | None = None,
+                   overrides: Overrides | None = None) -> BuildSummary:
+    """Write `<label>.<fmt>`, `<label>.csv` and `<label>.json` for each selected figure into
+    `out_dir`."""
+    return build(config, TARGET, argv, out=out_dir, names=list(names), fmt=fmt, dpi=dpi,
+                 overrides=overrides or {})
 
 
 def plan(topic: Topic, config: Config, cache: ResultCache, options: dict
          ) -> tuple[list[Run], list[Shown]]:
     requests = select(plan_figures(topic), tuple(options["names"]), topic)
+    check_overrides(options["overrides"], requests, topic)
+    requests = [overridden(r, options["overrides"], rename=True) for r in requests]
     return plan_runs(requests, topic, config.profile, config.seed, cache)
 
 
@@ -36,8 +48,27 @@ def files(built: Built) -> dict[Path, bytes | str]:
     found: dict[Path, bytes | str] = {}
     for s in built.shown:
         found[built.out_dir / f"{s.label}.{built.options['fmt']}"] = built.drawn[s.label]
-        found[built.out_dir / f"{s.label}.csv"] = s.run.result.to_csv()
+        for fmt in ("csv", "json"):
+            found[built.out_dir / f"{s.label}.{fmt}"] = data_file(s.run, fmt, built.cache)
     return found
+
+
+def write_run_figures(experiment: Experiment, result: Result, out_dir: Path, fmt: str,
+                      dpi: int) -> list[str]:
+    """Every figure of one ad-hoc run (`topicgen run --figures`) as `<experiment>.<figure>`
+    files with the result as CSV and JSON; returns the figure names. Nothing is cached."""
+    from topicgen.figures.draw import draw
+
+    names = experiments.figure_names(experiment)
+    files: dict[Path, bytes | str] = {}
+    for figure in names:
+        stem = out_dir / f"{experiment.name}.{figure}"
+        files[stem.with_name(f"{stem.name}.{fmt}")] = draw(experiment, figure, result, fmt, dpi)
+        files[stem.with_name(f"{stem.name}.csv")] = result.to_csv()
+        files[stem.with_name(f"{stem.name}.json")] = result_json(result)
+    for path, data in files.items():  # drawn first: a failing figure writes nothing
+        write_atomic(path, data)
+    return names
 
 
 def select(requests: list[FigureRequest], names: tuple[str, ...], topic: Topic
@@ -64,5 +95,7 @@ def default_requests(experiment: Experiment) -> list[FigureRequest]:
             for figure in experiments.figure_names(experiment)]
 
 
+# Never skipped as up to date: the command prints every claim's verdict, which needs the runs
+# (all from the cache when nothing changed).
 TARGET = Target(name="figures", plan=plan, files=files, manifest="manifest-figures.json",
-                claims_stop_it=False, pdf=False)
+                claims_stop_it=False, reuse_when_fresh=False, pdf=False)

@@ -16,13 +16,30 @@ from topicgen.content.myst import parse
 from topicgen.content.render import Document, FigureHtml, FigureView, number_targets, render_chapter
 from topicgen.content.topic import Topic
 from topicgen.content.values import make_environment, render_live_values
+from topicgen.errors import UsageError
+from topicgen.overrides import Overrides, describe, overridden, parse_experiment_overrides
 from topicgen.results import keys
 from topicgen.results.cache import ResultCache
 
 
 def plan(topic: Topic, config: Config, cache: ResultCache, options: dict
          ) -> tuple[list[Run], list[Shown]]:
-    return plan_runs(plan_figures(topic), topic, config.profile, config.seed, cache)
+    """The chapters' figures, with a variant's overrides (`-p experiment.name=value`) applied
+    to every figure of their experiment."""
+    requests = plan_figures(topic)
+    variant = variant_overrides(options, topic)
+    shown = {request.experiment for request in requests}
+    for experiment, overrides in variant.items():
+        if experiment not in shown:
+            name = next(iter(overrides))
+            raise UsageError(f"-p {experiment}.{name}: the handout shows no figure of "
+                             f'"{experiment}"')
+    requests = [overridden(r, variant.get(r.experiment, {}), rename=False) for r in requests]
+    return plan_runs(requests, topic, config.profile, config.seed, cache)
+
+
+def variant_overrides(options: dict, topic: Topic) -> dict[str, Overrides]:
+    return parse_experiment_overrides(options.get("variant", ()), topic)
 
 
 def files(built: Built) -> dict[Path, bytes | str]:
@@ -30,6 +47,7 @@ def files(built: Built) -> dict[Path, bytes | str]:
     html, views = render_handout(built)
     built.record["figures"] = [{"label": view.label, "number": view.number, "alt": view.alt,
                                 "caption": str(view.caption)} for view in views]
+    built.record["variant"] = describe(variant_overrides(built.options, built.topic))
     return {**page_files("handout", html, built), **figure_files(built)}
 
 
@@ -55,7 +73,8 @@ def render_handout(built: Built) -> tuple[str, list[FigureView]]:
                    for s in built.shown}
     number_targets(chapters, doc)
     chapters_html = [render_chapter(path, tokens, doc) for path, tokens in chapters]
-    page = handout_page(topic, chapters_html, doc, config.paper, config.profile, built.cache)
+    page = handout_page(topic, chapters_html, doc, config.paper, config.profile, built.cache,
+                        describe(variant_overrides(built.options, topic)))
     return render_page(config.project, "handout.html", page), list(doc.views.values())
 
 

@@ -7,11 +7,13 @@ index is a script (not JSON fetched at run time) for the same reason.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import html
 import json
 import logging
 import re
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,35 +58,56 @@ def check_base_url(base_url: str | None) -> str | None:
     return base_url.strip().rstrip("/") + "/"
 
 
+def default_site_dir(config: Config) -> Path:
+    return config.project / "output" / "site"
+
+
 def build_site(config: Config, out_dir: Path, base_url: str | None = None,
                argv: list[str] | None = None) -> SiteSummary:
-    """Build every topic's handout (through the caches), then the site around them."""
+    """Build every topic's handout (through the caches), then the site around them.
+
+    The site in its default folder builds each topic in the project's output/<topic>, as
+    `build handout` does. Anywhere else (`--out`), nothing outside that folder may change
+    but the cache: the topics are built in a temporary folder, then copied in."""
     started = time.perf_counter()
     base = check_base_url(base_url)
     slugs = available_topics(config.content_dir)
     if not slugs:
         raise TopicgenError(f"no topics in {config.content_dir}: a topic is a folder there "
                             "with a topic.toml")
-    from topicgen.publish.report import build_all
-
-    for slug in slugs:
-        log.info("topic %s", slug)
-        summary, _ = build_all(dataclasses.replace(config, topic=slug, out=None), argv)
-        if summary.failed:
-            raise ClaimError(f"{len(summary.failed)} claim(s) failed in {slug}: "
-                             + " | ".join(summary.failed))
-    with build_lock(config.project / ".topicgen"), stage("site") as note:
-        files = site_files(config, slugs, out_dir, base)
-        note["text"] = publish(files, out_dir, "manifest.json",
-                               {"argv": argv, "base_url": base, "topics": slugs})
+    with contextlib.ExitStack() as stack:
+        if out_dir.resolve() == default_site_dir(config).resolve():
+            topics_dir = config.project / "output"
+        else:
+            topics_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(
+                prefix="topicgen-site-")))
+        build_topics(config, slugs, topics_dir, argv)
+        with build_lock(config.project / ".topicgen"), stage("site") as note:
+            files = site_files(config, slugs, topics_dir, out_dir, base)
+            note["text"] = publish(files, out_dir, "manifest.json",
+                                   {"argv": argv, "base_url": base, "topics": slugs})
     pages = sorted(str(p.relative_to(out_dir)) for p in files if p.suffix == ".html")
     return SiteSummary(out_dir, pages, time.perf_counter() - started)
 
 
-def site_files(config: Config, slugs: list[str], out_dir: Path, base: str | None
-               ) -> dict[Path, bytes | str]:
+def build_topics(config: Config, slugs: list[str], topics_dir: Path,
+                 argv: list[str] | None) -> None:
+    """Each topic's report and handout in `topics_dir/<slug>`; a failed claim stops the site."""
+    from topicgen.publish.report import build_all
+
+    for slug in slugs:
+        log.info("topic %s", slug)
+        summary, _ = build_all(dataclasses.replace(config, topic=slug, out=topics_dir / slug),
+                               argv)
+        if summary.failed:
+            raise ClaimError(f"{len(summary.failed)} claim(s) failed in {slug}: "
+                             + " | ".join(summary.failed))
+
+
+def site_files(config: Config, slugs: list[str], topics_dir: Path, out_dir: Path,
+               base: str | None) -> dict[Path, bytes | str]:
     topics = [load_topic(config.content_dir, slug) for slug in slugs]
-    cards = [topic_card(topic, config.project / "output" / topic.slug) for topic in topics]
+    cards = [topic_card(topic, topics_dir / topic.slug) for topic in topics]
     files: dict[Path, bytes | str] = {}
     index: list[dict[str, str]] = []
     page = SitePage(title=SITE_TITLE, site_title=SITE_TITLE, root="", version=version())
@@ -92,7 +115,7 @@ def site_files(config: Config, slugs: list[str], out_dir: Path, base: str | None
     files[out_dir / "404.html"] = render(config, "site_404.html", page, title="Page not found",
                                          root=base or "")
     for topic, card in zip(topics, cards, strict=True):
-        built = config.project / "output" / topic.slug
+        built = topics_dir / topic.slug
         files.update(topic_files(config, topic, card, built, out_dir / topic.slug, index))
     files[out_dir / "search-index.js"] = ("window.TOPICGEN_SEARCH = "
                                           + json.dumps(index, ensure_ascii=False) + ";\n")
