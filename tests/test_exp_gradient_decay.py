@@ -74,7 +74,7 @@ def test_every_claim_passes_in_both_profiles():
     for profile in ("quick", "full"):
         result = run(profile)
         assert {c.id for c in result.claims} == {"linear-law", "vanishes-above-the-bound",
-                                                 "tanh-falls-fastest"}
+                                                 "tanh-falls-fastest", "tanh-share"}
         assert all(c.passed for c in result.claims), result.claims
 
 
@@ -152,3 +152,10 @@ def test_bad_parameters_name_the_parameter_and_range(override, message):
     with pytest.raises(ParamError) as error:
         experiments.resolve_params(topic4("gradient-decay"), "quick", override)
     assert error.value.message == message
+
+
+def test_tanh_slope_accounts_for_the_tanh_rnns_extra_decay():
+    """The ratio to the same weights run linearly is the rms of tanh', to about 2%."""
+    result = run("full")
+    assert result.scalars["tanh_share_ratio"] == pytest.approx(1, abs=0.02)
+    assert 0.9 < result.scalars["tanh_rms_slope"] < 0.97  # small states: tanh' near 1

@@ -1,8 +1,4 @@
-"""gradient-decay under planted bugs: each caught one must fail an evidence claim.
-
-Bugs no claim of this experiment catches are listed too, as strict expected failures: the
-day a claim catches one, its test fails and the bug moves to MUTATIONS.
-"""
+"""gradient-decay under planted bugs: each must fail an evidence claim."""
 
 from __future__ import annotations
 
@@ -62,18 +58,18 @@ def norm_taken_in_float32(monkeypatch):
 
 def tanh_dropped(monkeypatch):
     """The tanh RNN without its tanh: at default init it still vanishes, at about the same
-    rate, so nothing here can tell."""
+    rate; only tanh-share, which predicts how much of the decay tanh' makes, can tell."""
     monkeypatch.setitem(gd.STEPS, "rnn", gd.linear_step)
 
 
 MUTATIONS = {"linear RNN's Q Gaussian, not orthogonal": gaussian_q,
              "LSTM cell path cut (no f * c)": lstm_without_cell_path,
              "recurrent init three times too large": init_three_times_too_large,
-             "gradient norm squared in float32": norm_taken_in_float32}
+             "gradient norm squared in float32": norm_taken_in_float32,
+             "tanh dropped from the RNN step": tanh_dropped}
 # Parameters a mutation is judged at, where the defaults cannot show it.
 SETTINGS = {"gradient norm squared in float32": {"cells": "linear", "rho": 0.5, "T": 200,
                                                  "dtype": "float32"}}
-UNCAUGHT = {"tanh dropped from the RNN step": tanh_dropped}
 
 
 
@@ -83,10 +79,7 @@ def test_without_a_bug_every_claim_holds():
 
 
 @pytest.mark.planted_bug("topic4", "gradient-decay", "evidence")
-@pytest.mark.parametrize("plant", [
-    *(pytest.param(plant, id=name) for name, plant in MUTATIONS.items()),
-    *(pytest.param(plant, id=name, marks=pytest.mark.xfail(strict=True, reason="not caught"))
-      for name, plant in UNCAUGHT.items())])
+@pytest.mark.parametrize("plant", MUTATIONS.values(), ids=MUTATIONS.keys())
 def test_a_planted_bug_fails_an_evidence_claim(plant, monkeypatch, request):
     plant(monkeypatch)
     settings = SETTINGS.get(request.node.callspec.id, {})

@@ -55,6 +55,11 @@ FIT_START_FRACTION = 0.25
 UNDERFLOW_PRECISE_UP_TO = 100
 UNDERFLOW_ZERO_FROM = 160
 UNDERFLOW_REL_TOLERANCE = 1e-5
+# tanh-share: over seeds 0, 100 and 200 (five each), the ratio's seed mean was 0.975 to 1.000
+# at H = 32, T = 40 and 0.985 to 0.999 at H = 64, T = 100; with tanh dropped it was 1.07 to
+# 1.16. The bias allowance covers the first, and is well short of the second.
+TANH_SHARE_BIAS, TANH_SHARE_Z = 0.02, 3.0
+TANH_SHARE_MIN_HIDDEN, TANH_SHARE_MIN_T = 32, 40
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,8 @@ def run(params: Params, ctx: Context) -> Result:
         scalars[f"decay_factor_{cell}"] = rate.mean().item()
         scalars[f"decay_factor_{cell}_std"] = rate.std(correction=0).item()
         scalars.update(_cell_specific_scalars(cell, weights, norms, params))
+        if cell == "rnn":
+            scalars.update(tanh_share(weights, inputs, readout, norms, params))
 
     series = {
         "grad_norm": Series(distance, "distance back in time k = T - t", mean,
@@ -234,6 +241,34 @@ def _cell_specific_scalars(cell: str, weights: dict[str, torch.Tensor], norms: t
                 "rnn_spectral_radius": radius.mean().item(),
                 "decay_factor_rnn_max": rate.max().item()}
     return {}
+
+
+def tanh_share(weights: dict[str, torch.Tensor], inputs: torch.Tensor, readout: torch.Tensor,
+               norms: torch.Tensor, params: Params) -> dict[str, float]:
+    """What tanh' alone does to the tanh RNN's decay.
+
+    Each backward step multiplies the gradient by W^T D_t with D_t = diag(tanh'(a_t)); the same
+    weights without tanh multiply it by W^T alone. If the gradient's direction is random
+    relative to D_t (the mean-field argument of state-saturation), D_t shrinks its norm by the
+    root mean square of tanh' over the units. So the per-step factor of the tanh RNN, divided
+    by that of the same weights run linearly, should equal the geometric mean over the fitted
+    steps of rms(tanh'): a ratio of 1 below. Dropping tanh, or a wrong slope, breaks it.
+    """
+    start = int(FIT_START_FRACTION * params.T)
+    linear = hidden_state_gradients("linear", weights, inputs, readout).flip(1)  # same W, no tanh
+    measured = log_slope(norms, start).exp() / log_slope(linear, start).exp()  # (S,)
+    with torch.no_grad():
+        h = torch.zeros_like(readout)
+        slopes = []
+        for t in range(params.T):
+            h, _ = STEPS["rnn"](weights, inputs[:, t], h, h)
+            slopes.append(1 - h.square())  # tanh'(a_t) = 1 - h_t^2
+    # Lags k >= start cross the steps t <= T - start: the ones the fitted rate measures.
+    window = torch.stack(slopes, dim=1)[:, :params.T - start]  # (S, steps, H)
+    rms = window.square().mean(2).sqrt().log().mean(1).exp()  # (S,)
+    ratio = measured / rms
+    return {"tanh_share_ratio": ratio.mean().item(), "tanh_share_ratio_std": ratio.std().item(),
+            "tanh_rms_slope": rms.mean().item()}
 
 
 def claims(result: Result) -> list[Claim]:
@@ -292,7 +327,30 @@ def claims(result: Result) -> list[Claim]:
         found.append(not_judged("tanh-falls-fastest", "The tanh RNN's gradient falls fastest.",
                                 "per-step factor of the tanh RNN below each gated cell's",
                                 "needs lstm or gru among the cells"))
+    if "rnn" in p["cells"]:
+        found.append(_tanh_share_claim(p, s))
     return found
+
+
+def _tanh_share_claim(p: dict, s: dict[str, float]) -> Claim:
+    statement = (r"$\tanh'$ accounts for the rest: the tanh RNN's per-step factor is that of "
+                 r"the same weights without tanh times the root mean square of $\tanh'$ over "
+                 "the units (each step's diag(tanh') shrinks a gradient of random direction "
+                 "by that much; Pascanu et al. 2013, §2.1).")
+    expected = r"$(r_{\tanh} / r_{\text{linear}}) / \mathrm{rms}(\tanh') = 1$"
+    if p["hidden"] < TANH_SHARE_MIN_HIDDEN or p["T"] < TANH_SHARE_MIN_T or p["seeds"] < 2:
+        return not_judged("tanh-share", statement, expected,
+                          f"judged at hidden >= {TANH_SHARE_MIN_HIDDEN}, T >= "
+                          f"{TANH_SHARE_MIN_T} and two seeds or more, where it was measured")
+    error = TANH_SHARE_Z * s["tanh_share_ratio_std"] / math.sqrt(p["seeds"])
+    tolerance = TANH_SHARE_BIAS + error
+    return Claim(
+        id="tanh-share", statement=statement, expected=expected,
+        measured=f"{s['tanh_share_ratio']:.3f} (rms of tanh' {s['tanh_rms_slope']:.3f})",
+        tolerance=f"+- {tolerance:.3f} (the mean field's bias {TANH_SHARE_BIAS:g}, measured, "
+                  f"plus {TANH_SHARE_Z:g} standard errors)",
+        passed=abs(s["tanh_share_ratio"] - 1) <= tolerance,
+    )
 
 
 def _underflow_claim(p: dict, s: dict[str, float]) -> Claim:
