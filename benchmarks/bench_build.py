@@ -21,7 +21,9 @@ session may remain (each edit a median of three); a no-op rebuild (median of 3);
 
     topicgen -q figures gradient-decay --project P --profile quick --cache-dir C2 --out F
 
-Then the wall time of every experiment in both profiles.
+Then a small topic of three figures (benchmarks/small_topic/, drawn from three of Topic 4's
+experiments), cold at the full profile: HTML only and with the PDF, with --jobs 1 and the
+default jobs, wall time and peak PSS. Then the wall time of every experiment in both profiles.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TOPICGEN = [str(Path(sys.executable).parent / "topicgen")]  # the console script users run
 CHAPTERS = ("04-gru", "03-lstm", "06-transformer-stabilisers")  # smallest, middling, largest
+SMALL_TOPIC = ROOT / "benchmarks" / "small_topic"
+SMALL_EXPERIMENTS = ("gradient_decay", "pascanu_bound", "layernorm")  # the figures it shows
 
 
 def processes() -> dict[int, tuple[int, int]]:
@@ -151,6 +155,31 @@ def bench_build(profile: str) -> dict[str, float]:
     return figures
 
 
+def bench_small_topic() -> dict[str, float]:
+    """Cold builds of a small three-figure topic: seconds (or MiB) per scenario."""
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        topic = tmp / "project" / "content" / "small"
+        shutil.copytree(SMALL_TOPIC, topic)
+        source = ROOT / "content" / "topic4" / "experiments"
+        (topic / "experiments").mkdir()
+        for path in source.glob("*.py"):
+            if path.name.startswith("_") or path.stem.removesuffix("_figures") in \
+                    SMALL_EXPERIMENTS:
+                shutil.copy(path, topic / "experiments" / path.name)
+        figures: dict[str, float] = {}
+        for fmt, label in (("html", "HTML only"), ("all", "HTML + PDF")):
+            for jobs in ("1", str(os.cpu_count() or 1)):
+                run = f"{fmt}-{jobs}"
+                seconds, peak, _ = timed(TOPICGEN + [
+                    "-q", "build", "handout", "--project", str(tmp / "project"), "--topic",
+                    "small", "--format", fmt, "--jobs", jobs, "--cache-dir",
+                    str(tmp / f"cache-{run}"), "--out", str(tmp / f"out-{run}")], tmp)
+                figures[f"small topic, cold, {label}, --jobs {jobs}"] = seconds
+                figures[f"small topic, cold, {label}, --jobs {jobs}, peak PSS MiB"] = peak
+    return figures
+
+
 def bench_watch(command: list[str], chapters: Path, pdf: Path, tmp: Path) -> dict[str, float]:
     """Seconds from a saved prose edit to the new handout.pdf under --watch, per chapter."""
     with (tmp / "watch-stderr").open("w+") as err:
@@ -236,6 +265,8 @@ def bench_experiments() -> list[tuple[str, float, float, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-full", action="store_true", help="skip the full-profile build")
+    parser.add_argument("--small-only", action="store_true",
+                        help="only the small three-figure topic")
     args = parser.parse_args()
     import torch
 
@@ -245,6 +276,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         runs = [timed(TOPICGEN + ["--help"], Path(scratch))[0] for _ in range(5)]
     print(f"topicgen --help: {statistics.median(runs):.2f} s (median of 5)\n")
+    for name, value in bench_small_topic().items():
+        unit = "MiB" if name.endswith("MiB") else "s"
+        print(f"{name.removesuffix(' MiB'):52s} {value:7.1f} {unit}")
+    print()
+    if args.small_only:
+        return
     profiles = ("quick",) if args.skip_full else ("quick", "full")
     columns = {profile: bench_build(profile) for profile in profiles}
     print(f"{'what':52s} {'quick':>7s}     {'full':>7s}")
