@@ -286,35 +286,25 @@ def figures_command(names: tuple[str, ...], pairs: tuple[str, ...], fmt: str, dp
       topicgen figures fig-decay -p T=200 --format png --out slides/
     """
     from topicgen.overrides import parse_overrides
-    from topicgen.publish.figures import export_figures
+    from topicgen.publish.figures import claim_lines, export_figures
 
     out = options.pop("out")
     overrides = parse_overrides(pairs)
     config = topic_config(options, names)
     folder = out or config.out_dir / "figures"
     summary = export_figures(config, names, folder, fmt, dpi, sys.argv, overrides)
-    click.echo(f"Wrote {figures_count(len(summary.outputs) // 3)} and their CSV and JSON data "
-               f"to {folder}")
-    click.echo("\n".join(claim_lines(summary.runs)))
+    lines = claim_lines(summary, folder)
+    click.echo(f"Up to date: {folder} (nothing changed; --force redraws)" if summary.up_to_date
+               else f"Wrote {figures_count(len(summary.outputs) // 3)} and their CSV and JSON "
+                    f"data to {folder}")
+    click.echo("\n".join(f"  {line}" for line in lines))
     if strict:
-        fail_on_claims(summary.failed)
+        fail_on_claims([line.removeprefix("[FAIL] ") for line in lines
+                        if line.startswith("[FAIL]")])
 
 
 def figures_count(count: int) -> str:
     return f"{count} figure" + ("" if count == 1 else "s")
-
-
-def claim_lines(runs) -> list[str]:
-    """One line per claim of each run: verdict, the figures it backs, and for a judged claim
-    the theory, the measurement and the tolerance."""
-    lines = []
-    for run in runs:
-        for claim in run.result.claims:
-            where = f"{', '.join(run.labels)} [{claim.id}]"
-            lines.append(f"  [NOT JUDGED] {where}: {claim.not_judged}" if claim.not_judged
-                         else f"  [{MARKS[claim.passed]}] {where}: expected {claim.expected}; "
-                              f"measured {claim.measured} (tolerance {claim.tolerance})")
-    return lines
 
 
 @build.command("site")

@@ -22,6 +22,7 @@ from topicgen.content.topic import Topic
 from topicgen.errors import UsageError, did_you_mean
 from topicgen.experiments.loader import Experiment
 from topicgen.files import write_atomic
+from topicgen.freshness import previous_manifest
 from topicgen.overrides import Overrides, check_overrides, overridden
 from topicgen.publish.handout import data_file, result_json
 from topicgen.results.cache import ResultCache
@@ -45,6 +46,10 @@ def plan(topic: Topic, config: Config, cache: ResultCache, options: dict
 
 
 def files(built: Built) -> dict[Path, bytes | str]:
+    # Every claim's verdict, so that a later export with nothing changed can print them
+    # without loading a result (see claim_lines).
+    built.record["claims"] = [claim_line(run.labels, vars(claim)) for run in built.runs
+                              for claim in run.result.claims]
     found: dict[Path, bytes | str] = {}
     for s in built.shown:
         found[built.out_dir / f"{s.label}.{built.options['fmt']}"] = built.drawn[s.label]
@@ -95,7 +100,24 @@ def default_requests(experiment: Experiment) -> list[FigureRequest]:
             for figure in experiments.figure_names(experiment)]
 
 
-# Never skipped as up to date: the command prints every claim's verdict, which needs the runs
-# (all from the cache when nothing changed).
+def claim_line(labels: list[str], claim: dict) -> str:
+    """`[PASS] fig-decay [linear-law]: expected ...; measured ... (tolerance ...)`."""
+    where = f"{', '.join(labels)} [{claim['id']}]"
+    if claim["not_judged"]:
+        return f"[NOT JUDGED] {where}: {claim['not_judged']}"
+    verdict = "PASS" if claim["passed"] else "FAIL"
+    return (f"[{verdict}] {where}: expected {claim['expected']}; measured {claim['measured']} "
+            f"(tolerance {claim['tolerance']})")
+
+
+def claim_lines(summary: BuildSummary, out_dir: Path) -> list[str]:
+    """Every claim of an export: from its runs, or, when it was up to date, as the export
+    that made these files recorded them."""
+    if summary.up_to_date:
+        return previous_manifest(out_dir, TARGET.manifest).get("claims", [])
+    return [claim_line(run.labels, vars(claim)) for run in summary.runs
+            for claim in run.result.claims]
+
+
 TARGET = Target(name="figures", plan=plan, files=files, manifest="manifest-figures.json",
-                claims_stop_it=False, reuse_when_fresh=False, pdf=False)
+                claims_stop_it=False, pdf=False)
