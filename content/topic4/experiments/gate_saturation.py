@@ -51,6 +51,8 @@ SUMMARY = "Fraction of saturated LSTM/GRU gates and their mean sigma' versus wei
 CELLS = ("lstm", "gru")
 GATES = {"lstm": 4, "gru": 3}  # rows of W_ih / W_hh per hidden unit (PyTorch's layouts)
 INPUT_SIZE = 8  # the input width only changes how much of a pre-activation comes from x
+FIRST_STEP_INPUTS = 2048  # inputs per seed for the first-step check: one matrix product
+FIRST_STEP_STREAM = 7919  # added to the seed: the first-step inputs' own random stream
 SATURATED = 0.05  # a gate below 0.05 or above 0.95 passes < 0.0475 of its gradient
 DTYPE = torch.float64  # sigma' = 1/4 at 0 is then exact, and small fractions are not rounding
 # A drop this small between neighbouring scales is the chaotic hidden state, not a trend: at
@@ -199,10 +201,16 @@ def scale_sweep(cell: str, params: Params, inputs: torch.Tensor, ctx: Context
     _, stats = unroll(cell, weights, repeated)
     out = {name: v.view(k, s) for name, v in stats.items()}
     # The first step alone, from h_0 = c_0 = 0: a = s (w . x_0 + b), Gaussian given the weights.
-    # One value per (scale, seed, sequence), so its spread over sequences gives the noise.
-    zeros = repeated.new_zeros(k * s, params.batch, params.hidden)
-    _, _, pre = STEPS[cell](weights, repeated[:, :, 0], zeros, zeros)
-    first = saturated(pre).to(DTYPE).mean(-1).view(k, s * params.batch)  # (K, S*B)
+    # One value per (scale, seed, input), so its spread over inputs gives the noise. Its own
+    # FIRST_STEP_INPUTS draws per seed (the batch's few dozen first inputs gave a skewed,
+    # underestimated spread: 4.2 standard errors off in one of 21 quick runs), from a stream
+    # of their own so the sweep's numbers do not change.
+    gen = generator(ctx.seed + FIRST_STEP_STREAM, ctx.device)
+    first_inputs = torch.randn((s, FIRST_STEP_INPUTS, INPUT_SIZE), generator=gen, dtype=DTYPE,
+                               device=ctx.device).repeat(k, 1, 1)  # (K*S, N, I)
+    zeros = first_inputs.new_zeros(k * s, FIRST_STEP_INPUTS, params.hidden)
+    _, _, pre = STEPS[cell](weights, first_inputs, zeros, zeros)
+    first = saturated(pre).to(DTYPE).mean(-1).view(k, s * FIRST_STEP_INPUTS)  # (K, S*N)
     out["first_step_saturated"] = first.mean(1)  # (K,)
     out["first_step_saturated_se"] = first.std(1, correction=0) / math.sqrt(first.shape[1])
     return out
@@ -387,11 +395,11 @@ def _first_step_scalars(cell: str, stats: dict[str, torch.Tensor], predicted: to
     """The first step's saturated fraction against its Gaussian prediction, in tolerances.
 
     The tolerance is four standard errors: the spread over the S*B sequences, and never less
-    than the binomial error of S*B*G*H independent gate values, which a sweep that saw no
+    than the binomial error of S*N*G*H independent gate values, which a sweep that saw no
     saturated gate at all cannot measure.
     """
     measured = stats["first_step_saturated"]  # (K,)
-    units = params.seeds * params.batch * len(GATE_ROWS[cell]) * params.hidden
+    units = params.seeds * FIRST_STEP_INPUTS * len(GATE_ROWS[cell]) * params.hidden
     binomial = (predicted * (1 - predicted) / units).sqrt()
     tolerance = 4 * torch.maximum(stats["first_step_saturated_se"], binomial) + 1e-12
     ratio = (measured - predicted).abs() / tolerance  # (K,)

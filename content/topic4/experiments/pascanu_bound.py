@@ -44,7 +44,10 @@ EXPLOSION_RHO = 1.1
 EXPLOSION_H0 = 1e-8  # keeps every state far inside tanh's linear regime for 60 steps
 EXPLOSION_DIGITS = 5e-5  # "to 4 digits": tanh'(x) = 1 - x^2 with |x| < 1e-5 moves it by ~1e-10
 SATURATION_RHO = 1.5
-SATURATION_NOISE = 0.5  # standard deviation of the input noise that keeps units saturated
+# Standard deviation of the input noise that keeps units saturated. At 0.5 the units leave the
+# tails too often: over 80 draws at n = 32 and 64 the ratio at lag 60 reached 1.9 (median 0.2);
+# at 1.0 it stayed below 0.004 (median 1e-4).
+SATURATION_NOISE = 1.0
 
 
 @dataclass(frozen=True)
