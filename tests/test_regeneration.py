@@ -28,6 +28,7 @@ from topicgen.results import keys
 from topicgen.results.cache import ResultCache, cached_run
 
 CHAPTER = f"content/{TOPIC}/01-decay.md"
+SECOND_FIGURE = "\n```{experiment-figure} layernorm:ln_jacobian\n:name: fig-ln\n\nLN.\n```\n"
 
 
 def invoke(*args: str):
@@ -256,12 +257,33 @@ The adding problem.
     results = []
     for jobs in ("1", "2"):
         out = project / f"jobs{jobs}"
-        result = invoke(*build_args(project, "--out", str(out), "--force", "--jobs", jobs))
+        # A cache of its own each: with the serial run's costs on record, two runs this
+        # cheap would be run in this process, not in the pool this test is about.
+        result = invoke(*build_args(project, "--out", str(out), "--cache-dir",
+                                    str(project / f"cache{jobs}"), "--jobs", jobs))
         assert result.exit_code == 0, result.output
         assert "(0 reused, 2 computed)" in result.output
         results.append({k: v for k, v in outputs(out / "data").items()})
     assert len(results[0]) == 4
     assert results[0] == results[1]
+
+
+def test_cheap_runs_with_known_costs_skip_the_pool(make_project, tiny_topic, monkeypatch):
+    """After one build has recorded what each run costs, rerunning runs that cost less than
+    starting a pool stays in this process, even with --jobs 2; unknown costs use the pool."""
+    import topicgen.results.runner as runner
+
+    project = make_project({**tiny_topic, **topic4_files("layernorm"),
+                            CHAPTER: tiny_topic[CHAPTER] + SECOND_FIGURE})
+    started: list[int] = []
+    real_pool = runner.WorkerPool
+    monkeypatch.setattr(runner, "WorkerPool", lambda n: started.append(n) or real_pool(n))
+    cold = invoke(*build_args(project, "--jobs", "2"))
+    assert cold.exit_code == 0, cold.output
+    assert started == [2]  # nothing on record: the pool
+    again = invoke(*build_args(project, "--jobs", "2", "--force"))
+    assert again.exit_code == 0, again.output
+    assert "(0 reused, 2 computed)" in again.output and started == [2]  # no second pool
 
 
 def test_a_failing_experiment_lets_the_others_finish_unless_fail_fast(make_project, tiny_topic):
