@@ -442,11 +442,7 @@ def describe_result(result) -> str:
         lines += [f"  {deviation}" for deviation in result.deviations]
     if result.claims:
         lines += ["", "claims:"]
-        for claim in result.claims:
-            lines.append(f"  [NOT JUDGED] {claim.id}: {claim.not_judged}" if claim.not_judged
-                         else f"  [{MARKS[claim.passed]}] {claim.id}: expected "
-                              f"{claim.expected}; measured {claim.measured} "
-                              f"(tolerance {claim.tolerance})")
+        lines += [f"  {claim.line(claim.id)}" for claim in result.claims]
     return "\n".join(lines)
 
 

@@ -48,7 +48,7 @@ def plan(topic: Topic, config: Config, cache: ResultCache, options: dict
 def files(built: Built) -> dict[Path, bytes | str]:
     # Every claim's verdict, so that a later export with nothing changed can print them
     # without loading a result (see claim_lines).
-    built.record["claims"] = [claim_line(run.labels, vars(claim)) for run in built.runs
+    built.record["claims"] = [claim.line(where(run, claim)) for run in built.runs
                               for claim in run.result.claims]
     found: dict[Path, bytes | str] = {}
     for s in built.shown:
@@ -100,23 +100,17 @@ def default_requests(experiment: Experiment) -> list[FigureRequest]:
             for figure in experiments.figure_names(experiment)]
 
 
-def claim_line(labels: list[str], claim: dict) -> str:
-    """`[PASS] fig-decay [linear-law]: expected ...; measured ... (tolerance ...)`."""
-    where = f"{', '.join(labels)} [{claim['id']}]"
-    if claim["not_judged"]:
-        return f"[NOT JUDGED] {where}: {claim['not_judged']}"
-    verdict = "PASS" if claim["passed"] else "FAIL"
-    return (f"[{verdict}] {where}: expected {claim['expected']}; measured {claim['measured']} "
-            f"(tolerance {claim['tolerance']})")
-
-
 def claim_lines(summary: BuildSummary, out_dir: Path) -> list[str]:
     """Every claim of an export: from its runs, or, when it was up to date, as the export
     that made these files recorded them."""
     if summary.up_to_date:
         return previous_manifest(out_dir, TARGET.manifest).get("claims", [])
-    return [claim_line(run.labels, vars(claim)) for run in summary.runs
-            for claim in run.result.claims]
+    return [claim.line(where(run, claim)) for run in summary.runs for claim in run.result.claims]
+
+
+def where(run: Run, claim) -> str:
+    """`fig-decay [linear-law]`: the figures a claim backs, and its id."""
+    return f"{', '.join(run.labels)} [{claim.id}]"
 
 
 TARGET = Target(name="figures", plan=plan, files=files, manifest="manifest-figures.json",

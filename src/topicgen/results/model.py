@@ -63,6 +63,13 @@ class Claim:
     def verdict(self) -> str:
         return {True: "holds", False: "fails", None: "not judged"}[self.passed]
 
+    def line(self, where: str) -> str:
+        """`[PASS] where: expected ...; measured ... (tolerance ...)`, for a terminal."""
+        if self.not_judged:
+            return f"[NOT JUDGED] {where}: {self.not_judged}"
+        return (f"[{'PASS' if self.passed else 'FAIL'}] {where}: expected {self.expected}; "
+                f"measured {self.measured} (tolerance {self.tolerance})")
+
 
 @dataclass
 class Result:
