@@ -14,7 +14,7 @@ import math
 import pytest
 import torch
 
-from conftest import run_experiment, topic4_module
+from conftest import evidence_failed, run_experiment, topic4_module
 
 NAME = "gate-saturation"
 # The training claim is judged from 200 steps on; one cell and one scale keep that fast.
@@ -174,7 +174,7 @@ def test_without_a_bug_every_claim_holds(overrides):
 def test_a_planted_bug_fails_an_evidence_claim(monkeypatch, module, plant, overrides):
     plant(monkeypatch, module)
     result = run_experiment(NAME, "quick", **overrides)
-    caught = [c.id for c in result.claims if c.passed is False and c.kind == "evidence"]
+    caught = evidence_failed(result)
     assert caught, [(c.id, c.kind, c.verdict, c.measured) for c in result.claims]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import run_experiment, topic4_module
+from conftest import evidence_failed, run_experiment, topic4_module
 
 NAME = "gradient-clipping"
 
@@ -98,7 +98,7 @@ def test_without_a_bug_every_claim_holds():
 def test_a_planted_bug_fails_an_evidence_claim(monkeypatch, module, plant):
     plant(monkeypatch, module)
     result = run_experiment(NAME, "quick")
-    caught = [c.id for c in result.claims if c.passed is False and c.kind == "evidence"]
+    caught = evidence_failed(result)
     assert caught, [(c.id, c.kind, c.measured) for c in result.claims]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import mutate, run_experiment, topic4_module
+from conftest import evidence_failed, mutate, run_experiment, topic4_module
 
 js = topic4_module("jacobian_spectrum")
 
@@ -70,7 +70,7 @@ MUTATIONS = {
 def test_planted_bug_fails_an_evidence_claim(monkeypatch, plant):
     overrides = plant(monkeypatch, js)
     result = run_experiment("jacobian-spectrum", "quick", **overrides)
-    caught = [c.id for c in result.claims if c.passed is False and c.kind == "evidence"]
+    caught = evidence_failed(result)
     assert caught, [(c.id, c.verdict, c.measured) for c in result.claims]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import mutate, run_experiment, topic4_module
+from conftest import evidence_failed, mutate, run_experiment, topic4_module
 
 lrm = topic4_module("long_range_memory")
 
@@ -84,7 +84,7 @@ SANITY_MUTATIONS = {
 def test_planted_bug_fails_an_evidence_claim(monkeypatch, plant):
     overrides = plant(monkeypatch, lrm)
     result = run_experiment("long-range-memory", "quick", **overrides)
-    caught = [c.id for c in result.claims if c.passed is False and c.kind == "evidence"]
+    caught = evidence_failed(result)
     assert caught, [(c.id, c.verdict, c.measured) for c in result.claims]
 
 

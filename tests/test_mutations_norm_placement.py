@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import mutate, run_experiment, topic4_module
+from conftest import evidence_failed, mutate, run_experiment, topic4_module
 
 N = topic4_module("norm_placement")
 
@@ -102,7 +102,7 @@ def run_quick():
 def test_planted_bug_fails_an_evidence_claim(monkeypatch, plant):
     plant(monkeypatch, N)
     result = run_quick()
-    caught = [c.id for c in result.claims if c.passed is False and c.kind == "evidence"]
+    caught = evidence_failed(result)
     assert caught, [(c.id, c.verdict, c.measured) for c in result.claims]
 
 

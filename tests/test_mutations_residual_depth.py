@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from conftest import run_experiment, topic4_module
+from conftest import evidence_failed, run_experiment, topic4_module
 
 MODULE = topic4_module("residual_depth")
 
@@ -79,9 +79,6 @@ MUTATIONS = {
 }
 
 
-def failed_evidence(result):
-    return [c.id for c in result.claims if c.passed is False and c.kind == "evidence"]
-
 
 def test_without_a_bug_every_claim_holds():
     result = run_experiment("residual-depth", "quick")
@@ -96,4 +93,4 @@ def test_without_a_bug_every_claim_holds():
 def test_a_planted_bug_fails_an_evidence_claim(plant, monkeypatch):
     plant(monkeypatch, MODULE)
     result = run_experiment("residual-depth", "quick")
-    assert failed_evidence(result), result.claims
+    assert evidence_failed(result), result.claims
