@@ -61,7 +61,6 @@ MUTATIONS = {
 }
 
 
-
 def test_without_a_bug_every_claim_holds():
     result = run_experiment("attention-scaling", "quick")
     assert all(c.passed for c in result.claims), result.claims
