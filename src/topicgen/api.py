@@ -8,6 +8,12 @@ An experiment lives in `content/<topic>/experiments/<stem>.py` and provides
     run(params, ctx)  -> Result; pure and seeded from `ctx.seed`, no file I/O
     claims(result)    -> list[Claim]; what the run must show (optional)
 
+A run may be split into independent parts, which the runner computes in parallel and caches
+one by one: `parts(params)`, `run_part(params, ctx, part)` and `combine(params, ctx, outputs)`
+(optional). With `parts_for(params, figure)` (optional) a build computes only the parts its
+figures need; `combine` then gets those, and claims() marks what needs the others
+`not_computed`.
+
 and its figures live in `<stem>_figures.py` beside it, as `FIGURES = {name: draw}` with
 `draw(result) -> matplotlib Figure` built from `new_figure()`. See docs/writing-experiments.md.
 
@@ -27,7 +33,7 @@ from topicgen.results.model import Claim, Result, Series
 
 FIGURE_HELPERS = ("new_figure", "plot_log10_band", "plot_with_band", "style_of")
 
-__all__ = ["Claim", "Context", "Result", "Series", "as_dict", "not_judged", "param",
+__all__ = ["Claim", "Context", "Result", "Series", "as_dict", "not_computed", "not_judged", "param",
            *FIGURE_HELPERS]
 
 
@@ -57,6 +63,14 @@ def not_judged(id: str, statement: str, expected: str, reason: str,
     as "not judged" with `reason`, so it never silently disappears."""
     return Claim(id, statement, expected, measured="", tolerance="", passed=None, kind=kind,
                  not_judged=reason)
+
+
+def not_computed(claim: Claim, part: str) -> Claim:
+    """`claim` as not judged, because the `part` of the run it needs was not computed: the
+    build shows no figure drawn from that part (see `parts_for`)."""
+    return dataclasses.replace(claim, measured="", tolerance="", passed=None, not_judged=(
+        f"the {part} was not computed: this build shows no figure drawn from it "
+        "(topicgen check computes every part)"))
 
 
 def as_dict(params: Any) -> dict[str, Any]:

@@ -48,6 +48,8 @@ class Run:
     """Resolved (api.as_dict): JSON-able, and known without importing."""
     seed: int = 0
     labels: list[str] = field(default_factory=list)
+    figures: set[str] = field(default_factory=set)
+    """The experiment's figures the target shows from this run: what it must compute."""
     result: Result | None = None
     cache_hit: bool = False
     material: dict[str, Any] = field(default_factory=dict)
@@ -163,6 +165,8 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
                       layout, options=options)
         with stage("plan") as note:
             built.runs, built.shown = kind.plan(topic, config, built.cache, options)
+            for shown in built.shown:
+                shown.run.figures.add(shown.figure)
             note["text"] = f"{len(built.shown)} figures from {len(built.runs)} experiment runs"
         run_stage(built.runs, config, built.cache)
         with stage("figures") as note:

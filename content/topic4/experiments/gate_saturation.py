@@ -38,12 +38,13 @@ All scales and seeds run at once: weights carry a leading (scale x seed) dimensi
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-from topicgen.api import Claim, Context, Result, Series, as_dict, not_judged, param
+from topicgen.api import Claim, Context, Result, Series, as_dict, not_computed, not_judged, param
 
 from ._tensors import generator, uniform
 
@@ -334,10 +335,39 @@ def input_only_bounds(cell: str, params: Params, ctx: Context) -> dict[str, torc
     return {name: torch.stack(values) for name, values in out.items()}
 
 
-def run(params: Params, ctx: Context) -> Result:
+KINDS = {"saturated_fraction": "sweep", "saturation_during_training": "training"}
+"""Which kind of part each figure is drawn from: the scale sweep, or the training run."""
+
+
+def parts(params: Params) -> list[str]:
+    """Each cell's training run and scale sweep: independent, so the runner may compute them
+    in parallel, and a handout that shows only the sweep never trains."""
+    return [f"{kind}-{cell}" for kind in ("training", "sweep") for cell in params.cells]
+
+
+def parts_for(params: Params, figure: str) -> list[str]:
+    return [f"{KINDS[figure]}-{cell}" for cell in params.cells]
+
+
+def run_part(params: Params, ctx: Context, part: str) -> dict:
+    kind, cell = part.split("-", 1)
+    if kind == "training":
+        return train(cell, params, ctx)
     gen = generator(ctx.seed, ctx.device)
     inputs = torch.randn((params.seeds, params.batch, params.T, INPUT_SIZE), generator=gen,
-                         dtype=DTYPE, device=ctx.device)  # (S, B, T, I), shared by the cells
+                         dtype=DTYPE, device=ctx.device)  # (S, B, T, I), the same for each cell
+    return {"stats": scale_sweep(cell, params, inputs, ctx),
+            "theory": input_only_bounds(cell, params, ctx),  # (K,) each
+            "mismatch": pytorch_mismatch(cell, params, ctx)}
+
+
+def run(params: Params, ctx: Context) -> Result:
+    return combine(params, ctx, {part: run_part(params, ctx, part) for part in parts(params)})
+
+
+def combine(params: Params, ctx: Context, outputs: dict[str, dict]) -> Result:
+    """The Result from the parts that ran: a part left out (its figure is not shown) leaves
+    out its series and scalars, and claims() does not judge what needs them."""
     scales = list(params.scales)
     steps = list(range(params.train_steps))
     sweep: dict[str, dict[str, list[float]]] = {"saturated": {}, "mean_slope": {}}
@@ -348,45 +378,50 @@ def run(params: Params, ctx: Context) -> Result:
     scalars: dict[str, float] = {"saturated_threshold": SATURATED}
     bounds: dict[str, list[float]] = {}
     for cell in params.cells:
-        stats = scale_sweep(cell, params, inputs, ctx)
-        for name in sweep:
-            sweep[name][cell] = stats[name].mean(1).tolist()
-            sweep_std[name][cell] = stats[name].std(1, correction=0).tolist()
-        scalars.update(_sweep_scalars(cell, stats, params.scales))
-        theory = input_only_bounds(cell, params, ctx)  # (K,) each
-        for name, values in theory.items():
-            bounds[f"{name}_{cell}"] = values.tolist()
-        largest = max(range(len(scales)), key=lambda i: scales[i])
-        saturated, slope = stats["saturated"].mean(1), stats["mean_slope"].mean(1)  # (K,)
-        scalars[f"saturated_below_floor_{cell}"] = (theory["floor"] - saturated).max().item()
-        scalars[f"slope_above_ceiling_{cell}"] = (slope - theory["ceiling"]).max().item()
-        scalars[f"saturation_floor_at_largest_scale_{cell}"] = theory["floor"][largest].item()
-        scalars.update(_first_step_scalars(cell, stats, theory["first_step"], params))
-        scalars[f"pytorch_mismatch_{cell}"] = pytorch_mismatch(cell, params, ctx)
-        runs = train(cell, params, ctx)
-        for name in training:
-            training[name][cell] = runs[name].mean(0).tolist()
-            training_std[name][cell] = runs[name].std(0, correction=0).tolist()
-        scalars[f"train_saturated_first_{cell}"] = runs["saturated"][:, 0].mean().item()
-        scalars[f"train_saturated_last_{cell}"] = runs["saturated"][:, -1].mean().item()
-        scalars[f"train_loss_last_{cell}"] = runs["loss"][:, -1].mean().item()
-        scalars[f"train_loss_tail_{cell}"] = runs["loss"][:, -TAIL:].mean().item()
+        if f"sweep-{cell}" in outputs:
+            found = outputs[f"sweep-{cell}"]
+            stats, theory = found["stats"], found["theory"]
+            for name in sweep:
+                sweep[name][cell] = stats[name].mean(1).tolist()
+                sweep_std[name][cell] = stats[name].std(1, correction=0).tolist()
+            scalars.update(_sweep_scalars(cell, stats, params.scales))
+            for name, values in theory.items():
+                bounds[f"{name}_{cell}"] = values.tolist()
+            largest = max(range(len(scales)), key=lambda i: scales[i])
+            saturated, slope = stats["saturated"].mean(1), stats["mean_slope"].mean(1)  # (K,)
+            scalars[f"saturated_below_floor_{cell}"] = (theory["floor"] - saturated).max().item()
+            scalars[f"slope_above_ceiling_{cell}"] = (slope - theory["ceiling"]).max().item()
+            scalars[f"saturation_floor_at_largest_scale_{cell}"] = theory["floor"][largest].item()
+            scalars.update(_first_step_scalars(cell, stats, theory["first_step"], params))
+            scalars[f"pytorch_mismatch_{cell}"] = found["mismatch"]
+        if f"training-{cell}" in outputs:
+            runs = outputs[f"training-{cell}"]
+            for name in training:
+                training[name][cell] = runs[name].mean(0).tolist()
+                training_std[name][cell] = runs[name].std(0, correction=0).tolist()
+            scalars[f"train_saturated_first_{cell}"] = runs["saturated"][:, 0].mean().item()
+            scalars[f"train_saturated_last_{cell}"] = runs["saturated"][:, -1].mean().item()
+            scalars[f"train_loss_last_{cell}"] = runs["loss"][:, -1].mean().item()
+            scalars[f"train_loss_tail_{cell}"] = runs["loss"][:, -TAIL:].mean().item()
 
-    series = {
-        "saturated_fraction": Series(scales, "weight scale s (1 = PyTorch default)",
-                                     sweep["saturated"], "fraction of saturated gates",
-                                     sweep_std["saturated"]),
-        "mean_gate_slope": Series(scales, "weight scale s (1 = PyTorch default)",
-                                  sweep["mean_slope"], "mean sigma'(a) over gates",
-                                  sweep_std["mean_slope"]),
-        "saturation_during_training": Series(steps, "Adam step", training["saturated"],
-                                             "fraction of saturated gates",
-                                             training_std["saturated"]),
-        "loss_during_training": Series(steps, "Adam step", training["loss"], "squared error",
-                                       training_std["loss"]),
-        "input_only_bounds": Series(scales, "weight scale s (1 = PyTorch default)", bounds,
-                                    "floor of the saturated fraction, ceiling of mean sigma'"),
-    }
+    series = {}
+    if sweep["saturated"]:
+        series["saturated_fraction"] = Series(
+            scales, "weight scale s (1 = PyTorch default)", sweep["saturated"],
+            "fraction of saturated gates", sweep_std["saturated"])
+        series["mean_gate_slope"] = Series(
+            scales, "weight scale s (1 = PyTorch default)", sweep["mean_slope"],
+            "mean sigma'(a) over gates", sweep_std["mean_slope"])
+    if training["saturated"]:
+        series["saturation_during_training"] = Series(
+            steps, "Adam step", training["saturated"], "fraction of saturated gates",
+            training_std["saturated"])
+        series["loss_during_training"] = Series(steps, "Adam step", training["loss"],
+                                                "squared error", training_std["loss"])
+    if bounds:
+        series["input_only_bounds"] = Series(
+            scales, "weight scale s (1 = PyTorch default)", bounds,
+            "floor of the saturated fraction, ceiling of mean sigma'")
     return Result("gate-saturation", as_dict(params), series, scalars)
 
 
@@ -431,6 +466,18 @@ def _sweep_scalars(cell: str, stats: dict[str, torch.Tensor],
 
 def claims(result: Result) -> list[Claim]:
     p, s = result.params, result.scalars
+    computed = {f"sweep-{cell}" for cell in p["cells"] if f"pytorch_mismatch_{cell}" in s} | {
+        f"training-{cell}" for cell in p["cells"] if f"train_loss_tail_{cell}" in s}
+    found = _claims(p, defaultdict(lambda: math.nan, s))  # NaN where a part was not computed
+    for i, claim in enumerate(found):
+        cell = claim.id.rsplit("-", 1)[1]
+        part = f"{'training' if claim.id.startswith('trained-') else 'sweep'}-{cell}"
+        if part not in computed:
+            found[i] = not_computed(claim, f"{cell.upper()}'s {part.split('-')[0]}")
+    return found
+
+
+def _claims(p: dict, s: dict[str, float]) -> list[Claim]:
     # Gate values the sweep averages, per bound check: S seeds x B sequences x T steps, each a
     # unit-average in [0, 1] (fraction) or [0, 1/4] (slope) whose mean given the past obeys the
     # bound; Azuma-Hoeffding then limits how far the average may stray past it by chance.

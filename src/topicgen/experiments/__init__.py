@@ -13,7 +13,7 @@ from typing import Any
 
 from topicgen import sources
 from topicgen.api import Context, Result
-from topicgen.errors import UsageError, did_you_mean
+from topicgen.errors import ContentError, UsageError, did_you_mean
 from topicgen.experiments import params as params_mod
 from topicgen.experiments.loader import Experiment, discover, figure_names, load, load_figures
 
@@ -81,6 +81,22 @@ def parts(experiment: Experiment, params: Any) -> list | None:
     """The independent parts a run may be split into (for the process pool), or None."""
     module = load(experiment)
     return module.parts(params) if hasattr(module, "parts") else None
+
+
+def needed_parts(experiment: Experiment, params: Any, figures: set[str]) -> list | None:
+    """The parts (in `parts` order) that drawing `figures` needs: those each figure's
+    `parts_for(params, figure)` names, or every part where the experiment does not say;
+    None for an experiment that is not split into parts."""
+    module = load(experiment)
+    every = parts(experiment, params)
+    if every is None or not hasattr(module, "parts_for") or not figures:
+        return every
+    wanted = {part for figure in sorted(figures) for part in module.parts_for(params, figure)}
+    unknown = wanted.difference(every)
+    if unknown:
+        raise ContentError(f"parts_for names {sorted(map(str, unknown))[0]!r}, which "
+                           "parts(params) does not list", experiment.path)
+    return [part for part in every if part in wanted]
 
 
 def run_part(experiment: Experiment, params: Any, ctx: Context, part: Any) -> Any:

@@ -8,13 +8,15 @@ Layout: `<name>-<key>.json` (the key material and the result), `figures/<key>.<e
 `data/<key>.json|csv` (a result as its figures' data files), `listings/<key>.html` (highlighted
 code),
 `params/<key>.json` (resolved parameters, so a rebuild need not import the experiment),
-`pdf/<key>.json` (one laid-out part of a PDF, see publish.pdf), and
+`pdf/<key>.json` (one laid-out part of a PDF, see publish.pdf), `parts/<key>.pt` (one part
+of an experiment split into parts, see experiments.needed_parts), and
 `index.json` (per topic/experiment: the last key material, to explain a miss, and run costs,
 for ETAs).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Callable
@@ -64,8 +66,33 @@ class ResultCache:
             index = self._index()
             record = index.setdefault(index_name(material), {"costs": {}})
             record["last"] = material
-            record["costs"][sources.digest(material["params"])] = result.provenance["wall_s"]
+            record["costs"][cost_key(material)] = result.provenance["wall_s"]
             self._write(self.directory / "index.json", json.dumps(index, indent=1))
+
+    def load_part(self, material: dict[str, Any], part: Any) -> tuple[Any, float] | None:
+        """One part's output and the seconds it took (see store_part), or None."""
+        data = self.find(keys.part_material(material, part), ".pt", "parts")
+        if data is None:
+            return None
+        import torch
+
+        try:
+            found = torch.load(io.BytesIO(data), weights_only=True)
+            return found["output"], float(found["seconds"])
+        except Exception as error:  # noqa: BLE001 - any unreadable entry is a miss
+            log.warning("cache entry of %s part %s is unreadable (%s); recomputing",
+                        index_name(material), part, error)
+            return None
+
+    def store_part(self, material: dict[str, Any], part: Any, output: Any,
+                   seconds: float) -> None:
+        """Keep a part's output (tensors, numbers, lists and dicts of them), so that a later
+        run drawing another figure computes only the parts it lacks."""
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save({"output": output, "seconds": seconds}, buffer)
+        self.keep(keys.part_material(material, part), ".pt", buffer.getvalue(), "parts")
 
     def why_stale(self, material: dict[str, Any]) -> str:
         """Why `material` missed, in words: which inputs differ from the last cached run."""
@@ -88,10 +115,11 @@ class ResultCache:
             return "its entry was removed or unreadable"
         return "; ".join(changes)
 
-    def expected_cost(self, experiment: Experiment, params: dict[str, Any]) -> float | None:
-        """Seconds the last run at these parameters took (any parameters as a fallback)."""
-        costs = self._index().get(f"{experiment.topic}/{experiment.name}", {}).get("costs", {})
-        exact = costs.get(sources.digest(params))
+    def expected_cost(self, material: dict[str, Any]) -> float | None:
+        """Seconds the last run of `material`'s parameters and figures took (any run of the
+        experiment as a fallback)."""
+        costs = self._index().get(index_name(material), {}).get("costs", {})
+        exact = costs.get(cost_key(material))
         return exact if exact is not None else max(costs.values(), default=None)
 
     def params(self, experiment: Experiment, profile: str, overrides: dict[str, str]
@@ -157,6 +185,14 @@ class ResultCache:
 
 def index_name(material: dict[str, Any]) -> str:
     return f"{material['topic']}/{material['experiment']}"
+
+
+def cost_key(material: dict[str, Any]) -> str:
+    """A run's entry in the index's costs: its parameters, and its figures where it draws
+    only some (see keys.figures_material)."""
+    if "figures" in material:
+        return sources.digest([material["params"], material["figures"]])
+    return sources.digest(material["params"])
 
 
 def cached_run(experiment: Experiment, params: Any, ctx: Context, cache: ResultCache

@@ -40,6 +40,17 @@ def result_material(experiment: Experiment, params: dict[str, Any], ctx: Context
     }
 
 
+def figures_material(material: dict[str, Any], figures: set[str]) -> dict[str, Any]:
+    """What the result of a run that draws only `figures` depends on: an experiment split
+    into parts computes only the parts those figures need (experiments.needed_parts)."""
+    return {**material, "figures": sorted(figures)}
+
+
+def part_material(material: dict[str, Any], part: Any) -> dict[str, Any]:
+    """What one part's output (experiments.run_part) depends on: the run's, and the part."""
+    return {**material, "part": part}
+
+
 def result_key(material: dict[str, Any]) -> str:
     return sources.digest(material)
 

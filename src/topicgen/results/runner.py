@@ -12,7 +12,7 @@ import logging
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from topicgen.experiments.loader import Experiment
 from topicgen.pools import WorkerPool
 from topicgen.progress import Progress
 from topicgen.results.cache import ResultCache
-from topicgen.results.keys import result_material
+from topicgen.results.keys import figures_material, result_material
 
 log = logging.getLogger("topicgen.build")
 
@@ -60,10 +60,13 @@ def compute(experiment: Experiment, values: dict[str, Any], ctx: Context,
         return failed(experiment, error)
 
 
-def combined(run: Any, ctx: Context, outputs: dict, seconds: float) -> Outcome:
+def combined(plan: Plan, ctx: Context) -> Outcome:
+    """The run's Outcome from its parts' outputs."""
+    run = plan.run
     try:
         params = experiments.params_object(run.exp, run.params)
-        return Outcome(result=experiments.combine(run.exp, params, ctx, outputs, seconds))
+        return Outcome(result=experiments.combine(run.exp, params, ctx, plan.outputs,
+                                                  plan.seconds))
     except TopicgenError:
         raise
     except Exception as error:
@@ -86,24 +89,36 @@ def trimmed_traceback(error: BaseException, folder: Path) -> str:
 
 def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
             fail_fast: bool = False) -> None:
-    """Fill `run.result`, `run.cache_hit` and `run.material` for each `Run` of the build."""
+    """Fill `run.result`, `run.cache_hit` and `run.material` for each `Run` of the build.
+
+    A run computes what its figures need: an experiment split into parts computes only the
+    parts its `run.figures` are drawn from (experiments.needed_parts), and each part is
+    cached on its own, so a later build that shows another figure computes only what is
+    missing. Its claims are judged on those parts; the experiment marks the others not judged.
+    """
     todo = []
     for run in runs:
-        run.material = result_material(run.exp, run.params, ctx)
-        run.result = cache.load(run.material)
+        candidates = materials(run, ctx)
+        run.material = candidates[0]
+        for material in candidates:
+            run.result = cache.load(material)
+            if run.result is not None:
+                run.material = material
+                break
         run.cache_hit = run.result is not None
         if not run.cache_hit:
             log.debug("  %s (%s) must run: %s", run.experiment, ", ".join(run.labels),
                       cache.why_stale(run.material))
             todo.append(run)
-    expected = {id(run): cache.expected_cost(run.exp, run.params) for run in todo}
+    plans = [Plan.of(run, ctx, cache) for run in todo]
     # Longest first, so the pool never waits on one long run started last.
-    todo.sort(key=lambda run: -(expected[id(run)] or 0.0))
+    plans.sort(key=lambda plan: -(plan.expected or 0.0))
     failures: list[str] = []
-    with Progress(len(todo), jobs) as progress:
-        for run in todo:
-            progress.expect(expected[id(run)])
-        for run, outcome in outcomes(todo, ctx, jobs, progress, expected):
+    with Progress(len(plans), jobs) as progress:
+        for plan in plans:
+            progress.expect(plan.expected)
+        for plan, outcome in outcomes(plans, ctx, cache, jobs, progress):
+            run = plan.run
             if outcome.result is None:
                 failures.append(f"{run.experiment} ({outcome.summary})")
                 progress.finished(run.experiment, f"{run.experiment} FAILED:\n{outcome.error}")
@@ -120,53 +135,107 @@ def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
                             + "; ".join(failures))
 
 
-def outcomes(todo: list, ctx: Context, jobs: int, progress: Progress,
-             expected: dict[int, float | None]):
-    """(run, Outcome) pairs as they finish; in this process when one worker is enough, or
+def materials(run: Any, ctx: Context) -> list[dict[str, Any]]:
+    """What a run's result may be cached under: the whole result (which serves any figure),
+    then, for a run that draws only some of its experiment's figures, the result of what
+    those need. Known without importing the experiment."""
+    whole = result_material(run.exp, run.params, ctx)
+    if not run.figures or set(experiments.figure_names(run.exp)) <= run.figures:
+        return [whole]
+    return [whole, figures_material(whole, run.figures)]
+
+
+@dataclass
+class Plan:
+    """What one run still has to compute: its missing parts (None: the whole run), with the
+    outputs of the parts already cached."""
+
+    run: Any
+    parts: list | None
+    outputs: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    expected: float | None = None
+
+    @classmethod
+    def of(cls, run: Any, ctx: Context, cache: ResultCache) -> Plan:
+        whole = materials(run, ctx)[0]
+        params = experiments.params_object(run.exp, run.params)
+        needed = experiments.needed_parts(run.exp, params, run.figures)
+        if needed is not None and needed != experiments.parts(run.exp, params):
+            run.material = figures_material(whole, run.figures)
+        plan = cls(run, needed, expected=cache.expected_cost(run.material))
+        for part in needed or []:
+            found = cache.load_part(whole, part)
+            if found is not None:
+                plan.outputs[part], seconds = found
+                plan.seconds += seconds
+        if plan.parts is not None:
+            plan.parts = [part for part in plan.parts if part not in plan.outputs]
+        return plan
+
+    @property
+    def tasks(self) -> list[tuple[Plan, Any]]:
+        """(plan, part) for each part to compute; (plan, None) for a run not split."""
+        return [(self, part) for part in self.parts] if self.parts is not None \
+            else [(self, None)]
+
+
+def outcomes(plans: list[Plan], ctx: Context, cache: ResultCache, jobs: int,
+             progress: Progress):
+    """(plan, Outcome) pairs as runs finish; in this process when one worker is enough, or
     when the runs' recorded costs add up to less than starting a pool would take.
 
-    In the pool, an experiment that declares independent `parts` is split into them, so one
-    long experiment does not leave the other cores idle; its parts' outputs are combined
-    here, into the same numbers a serial run gives.
+    Parts are computed as tasks of their own, so one long experiment does not leave the
+    other cores idle; their outputs are cached and combined here, into the same numbers a
+    serial run gives.
     """
-    tasks = [(run, part) for run in todo
-             for part in (experiments.parts(run.exp, experiments.params_object(run.exp, run.params))
-                          if jobs > 1 else None)
-             or [None]]
-    costs = [expected[id(run)] for run in todo]
+    tasks = [task for plan in plans for task in plan.tasks]
+    left = {id(plan): len(plan.tasks) for plan in plans}
+    costs = [plan.expected for plan in plans]
     cheap = None not in costs and sum(costs) < POOL_START_SECONDS
+    for plan in plans:
+        if not plan.tasks:  # every part it needs is cached
+            yield plan, combined(plan, ctx)
     if jobs <= 1 or len(tasks) <= 1 or cheap:
-        for run in todo:
-            progress.started(run.experiment, expected[id(run)])
-            yield run, compute(run.exp, run.params, ctx)
+        for plan, part in tasks:
+            if plan.run.experiment not in progress.running:
+                progress.started(plan.run.experiment, plan.expected)
+            outcome = compute(plan.run.exp, plan.run.params, ctx, part)
+            if (finished := collect(plan, part, outcome, left, cache, ctx)) is not None:
+                yield plan, finished
         return
     pool = WorkerPool(min(jobs, len(tasks)))
-    parts_left = {id(run): sum(r is run for r, _ in tasks) for run in todo}
-    outputs: dict[int, dict] = {id(run): {} for run in todo}
-    seconds = dict.fromkeys(parts_left, 0.0)
-    running: dict[Future, tuple[Any, Any]] = {}
+    running: dict[Future, tuple[Plan, Any]] = {}
     try:
         while tasks or running:
             while tasks and len(running) < jobs:
-                run, part = tasks.pop(0)
-                if run.experiment not in progress.running:
-                    progress.started(run.experiment, expected[id(run)])
-                running[pool.submit(compute, run.exp, run.params, ctx, part)] = run, part
+                plan, part = tasks.pop(0)
+                if plan.run.experiment not in progress.running:
+                    progress.started(plan.run.experiment, plan.expected)
+                running[pool.submit(compute, plan.run.exp, plan.run.params, ctx, part)] = \
+                    plan, part
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                run, part = running.pop(future)
-                outcome = future.result()
-                if part is None or outcome.error:
-                    tasks = [task for task in tasks if task[0] is not run]  # a failed run
-                    parts_left[id(run)] = -1  # ignore its parts still running
-                    yield run, outcome
-                    continue
-                if parts_left[id(run)] < 0:
-                    continue
-                outputs[id(run)][part] = outcome.output
-                seconds[id(run)] += outcome.seconds
-                parts_left[id(run)] -= 1
-                if parts_left[id(run)] == 0:
-                    yield run, combined(run, ctx, outputs[id(run)], seconds[id(run)])
+                plan, part = running.pop(future)
+                finished = collect(plan, part, future.result(), left, cache, ctx)
+                if finished is not None:
+                    if finished.result is None:  # a failed run: drop its other parts
+                        tasks = [task for task in tasks if task[0] is not plan]
+                    yield plan, finished
     finally:
         pool.close(finished=not running)
+
+
+def collect(plan: Plan, part: Any, outcome: Outcome, left: dict[int, int], cache: ResultCache,
+            ctx: Context) -> Outcome | None:
+    """Take one task's outcome; the run's Outcome once it is complete (or has failed)."""
+    if left[id(plan)] < 0:
+        return None  # an earlier part of this run failed
+    if part is None or outcome.error:
+        left[id(plan)] = -1
+        return outcome
+    cache.store_part(materials(plan.run, ctx)[0], part, outcome.output, outcome.seconds)
+    plan.outputs[part] = outcome.output
+    plan.seconds += outcome.seconds
+    left[id(plan)] -= 1
+    return combined(plan, ctx) if left[id(plan)] == 0 else None

@@ -1,0 +1,127 @@
+"""A build computes what its figures need: the parts of a split experiment that a shown
+figure is drawn from, each cached on its own, and claims on the others not judged."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import TOPIC, topic4, topic4_files
+from topicgen import experiments
+from topicgen.api import Claim, Context
+from topicgen.cli import cli
+from topicgen.errors import ContentError
+
+CHAPTER = f"content/{TOPIC}/01-decay.md"
+SWEEP = """
+```{experiment-figure} gate-saturation:saturated_fraction
+:name: fig-sweep
+:params: scales=1,8 seeds=2 T=10 batch=16
+
+The sweep.
+```
+"""
+TRAINING = SWEEP.replace("saturated_fraction", "saturation_during_training").replace(
+    "fig-sweep", "fig-training").replace("The sweep.", "The training run.")
+
+
+@pytest.fixture(name="computed_parts")
+def computed_parts_fixture(monkeypatch) -> list:
+    """Every part computed in this process, in order (builds here use --jobs 1)."""
+    computed: list = []
+    real = experiments.run_part
+
+    def recording(experiment, params, ctx, part):
+        computed.append(part)
+        return real(experiment, params, ctx, part)
+
+    monkeypatch.setattr(experiments, "run_part", recording)
+    return computed
+
+
+def build(project, *extra: str):
+    result = CliRunner().invoke(cli, [
+        "build", "handout", "--project", str(project), "--topic", TOPIC, "--profile", "quick",
+        "--cache-dir", str(project / "cache"), "--format", "html", "--jobs", "1", *extra])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def manifest_claims(project) -> dict:
+    manifest = json.loads((project / "output" / TOPIC / "manifest.json").read_text())
+    return {run["experiment"]: run["claims"] for run in manifest["runs"]}
+
+
+def test_a_handout_showing_only_the_sweep_never_trains_and_a_later_figure_adds_only_training(
+        make_project, tiny_topic, computed_parts):
+    project = make_project({**tiny_topic, **topic4_files("gate_saturation"),
+                            CHAPTER: tiny_topic[CHAPTER] + SWEEP})
+    build(project)
+    assert sorted(computed_parts) == ["sweep-gru", "sweep-lstm"]
+    # The two training claims (one per cell) say why they were not judged.
+    assert manifest_claims(project)["gate-saturation"]["not_judged"] == 2
+    html = (project / "output" / TOPIC / "handout.html").read_text()
+    assert "training was not computed" in html
+
+    computed_parts.clear()
+    build(project)  # nothing changed: the sweep's result is reused as it is
+    assert computed_parts == []
+
+    (project / CHAPTER).write_text(tiny_topic[CHAPTER] + SWEEP + TRAINING)
+    build(project)
+    assert sorted(computed_parts) == ["training-gru", "training-lstm"]
+    assert manifest_claims(project)["gate-saturation"]["not_judged"] == 0
+
+
+def test_a_result_combined_from_cached_and_new_parts_is_the_whole_runs(
+        make_project, tiny_topic):
+    project = make_project({**tiny_topic, **topic4_files("gate_saturation"),
+                            CHAPTER: tiny_topic[CHAPTER] + SWEEP})
+    build(project)
+    (project / CHAPTER).write_text(tiny_topic[CHAPTER] + SWEEP + TRAINING)
+    build(project)
+    data = json.loads((project / "output" / TOPIC / "data" / "fig-training.json").read_text())
+    experiment = topic4("gate-saturation")
+    params = experiments.resolve_params(experiment, "quick", {
+        "scales": "1,8", "seeds": "2", "T": "10", "batch": "16"})
+    whole = experiments.run(experiment, params, Context()).to_json_dict()
+    assert data["scalars"] == whole["scalars"]
+    assert data["series"] == whole["series"]
+
+
+def test_the_report_computes_only_the_parts_the_handout_left_out(
+        make_project, tiny_topic, computed_parts):
+    project = make_project({**tiny_topic, **topic4_files("gate_saturation"),
+                            CHAPTER: tiny_topic[CHAPTER] + SWEEP})
+    build(project)
+    computed_parts.clear()
+    result = CliRunner().invoke(cli, [
+        "build", "report", "--project", str(project), "--topic", TOPIC, "--profile", "quick",
+        "--cache-dir", str(project / "cache"), "--format", "html", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    # The report shows every figure of the handout's run: its sweep is reused.
+    assert sorted(computed_parts) == ["training-gru", "training-lstm"]
+
+
+def test_parts_for_may_name_only_parts_the_experiment_has(monkeypatch):
+    experiment = topic4("gate-saturation")
+    module = experiments.load(experiment)
+    params = experiments.resolve_params(experiment, "quick")
+    assert experiments.needed_parts(experiment, params, {"saturated_fraction"}) == [
+        "sweep-lstm", "sweep-gru"]
+    assert experiments.needed_parts(experiment, params, set()) == module.parts(params)
+    monkeypatch.setattr(module, "parts_for", lambda params, figure: ["sweep-rnn"])
+    with pytest.raises(ContentError, match="'sweep-rnn', which parts"):
+        experiments.needed_parts(experiment, params, {"saturated_fraction"})
+
+
+def test_a_claim_on_a_part_not_computed_says_which_and_why():
+    from topicgen.api import not_computed
+
+    claim = Claim("c", "A statement.", "x", "measured 1", "exact", True)
+    marked = not_computed(claim, "training run")
+    assert marked.passed is None and marked.measured == "" and marked.statement == "A statement."
+    assert marked.line("gate-saturation [c]").startswith(
+        "[NOT JUDGED] gate-saturation [c]: the training run was not computed")
