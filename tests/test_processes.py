@@ -237,3 +237,16 @@ def test_watch_rebuilds_on_each_save_shows_errors_and_goes_on(make_project, tiny
                                                           "handout.pdf")
     assert watching.stop() == 0
     assert left_after(mark, 5) == []
+
+
+def test_workers_are_forked_with_torch_matplotlib_and_weasyprint_loaded():
+    """Workers share one copy of the heavy libraries instead of importing their own: each
+    is forked, with them already loaded, from a server process that is not the command."""
+    from topicgen.pools import WorkerPool
+
+    with WorkerPool(2) as pool:
+        worker, server = pool.submit(os.getpid).result(), pool.submit(os.getppid).result()
+        maps = Path(f"/proc/{worker}/maps").read_text()  # os.getpid imported nothing
+    assert server != os.getpid()
+    for library in ("libtorch_cpu", "matplotlib", "libpango", "pikepdf"):  # WeasyPrint: pango
+        assert library in maps

@@ -31,6 +31,7 @@ from topicgen.experiments.loader import Experiment
 from topicgen.files import write_atomic
 from topicgen.freshness import file_digest, fingerprint, previous_manifest, up_to_date
 from topicgen.lock import build_lock
+from topicgen.pools import start_server
 from topicgen.results.cache import ResultCache
 
 if TYPE_CHECKING:
@@ -156,6 +157,8 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
                                                                      kind.manifest):
             log.debug("inputs %s match the last build; every output is intact", inputs)
             return BuildSummary([], [], time.perf_counter() - started, up_to_date=True)
+        if config.jobs > 1:
+            start_server()  # it imports torch, matplotlib and WeasyPrint while this plans
         if kind.pdf and "pdf" in config.formats:
             layout.warm()  # a PDF worker starts up while the figures and HTML are made
         with stage("load") as note:

@@ -579,8 +579,9 @@ def main() -> None:
 
 
 def end_leftover_workers() -> None:
-    """Kill any worker process a command left running (a bug, logged): it would outlive the
-    command, and whoever reads the command's output through a pipe would wait for it."""
+    """Kill any worker process a command left running (a bug, logged), and the server workers
+    are forked from: they would outlive the command, and whoever reads the command's output
+    through a pipe would wait for them."""
     if "multiprocessing" not in sys.modules:
         return  # nothing can have been started
     import multiprocessing
@@ -589,6 +590,10 @@ def end_leftover_workers() -> None:
         log.debug("ending worker %d, left running by the command", worker.pid)
         worker.kill()
         worker.join()
+    if "topicgen.pools" in sys.modules:
+        from topicgen.pools import stop_server
+
+        stop_server()  # os._exit below skips the atexit that would
 
 
 if __name__ == "__main__":

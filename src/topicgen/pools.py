@@ -1,37 +1,83 @@
 """Worker processes, started the same way for every stage, and never left behind.
 
 Experiments, figures, PDF parts and the builds of `serve` and `--watch` all run in a
-`WorkerPool`. Its end ends its workers, whatever the exit path: after success it waits for
-them, after an error or Ctrl+C it kills them at once, so an error message is never followed by
-a worker still importing WeasyPrint and holding the command's stdout. A worker also watches its
-parent and exits when the parent is gone (killed with `kill -9`, say), and it ignores Ctrl+C,
-which a terminal sends to every process of the command: the parent decides what stops.
+`WorkerPool`. Its workers are forked from one server process that has imported torch,
+matplotlib and WeasyPrint once (multiprocessing's forkserver), so a worker starts at once and
+shares those pages with the others instead of importing its own copy.
+
+A pool's end ends its workers, whatever the exit path: after success it waits for them, after
+an error or Ctrl+C it kills them at once, so an error message is never followed by a worker
+still holding the command's stdout. A worker exits when the command is gone (killed with
+`kill -9`, say), and it ignores Ctrl+C, which a terminal sends to every process of the
+command: the command decides what stops. The server exits once the command and its workers
+have (or is ended by the command when it exits: see stop_server).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import gc
+import multiprocessing
 import os
+import select
 import signal
 import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing.context import SpawnContext, SpawnProcess
+from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
 
 PARENT_CHECK_SECONDS = 0.5
-"""How often a worker looks for its parent: it is gone within about this long of it."""
+"""Where a worker cannot wait on its command's exit, how often it looks for it."""
+
+PRELOAD = ("torch", "weasyprint", "pikepdf", "topicgen.results.runner", "topicgen.figures.draw",
+           "topicgen.figures.style", "topicgen.publish.pdf.layout")
+"""What the server imports before it forks any worker: what experiments, figures and PDF
+parts need (torch, matplotlib, WeasyPrint and the code that runs them), loaded once for
+every worker of the command. Importing them starts no thread
+pool, so forking afterwards is safe (PyTorch's own DataLoader workers fork the same way)."""
+
+
+def start_server() -> None:
+    """Start the server now, where the platform has one: it imports PRELOAD while the command
+    does other work, so that the first pool's workers need not wait for it."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        from multiprocessing import forkserver
+
+        forkserver.set_forkserver_preload(list(PRELOAD))
+        forkserver.ensure_running()
+        atexit.unregister(stop_server)  # registered once, however many pools started it
+        atexit.register(stop_server)
+
+
+def stop_server() -> None:
+    """End the server now. It would end by itself once the command has exited, but only
+    after its imports: a command that fails early would leave it holding the command's
+    stdout for seconds, and whoever reads that through a pipe would wait for it."""
+    if "multiprocessing.forkserver" not in sys.modules:
+        return
+    from multiprocessing import forkserver
+
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)  # noqa: SLF001 - no API
+    if pid is not None:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
 
 class WorkerPool(ProcessPoolExecutor):
     """A pool of up to `workers` processes, started as work arrives.
 
-    spawn, not fork: a forked copy of a process that has started torch's thread pools can
-    deadlock, and spawn behaves the same on Linux, macOS and Windows.
+    Forked from the server, never from the command itself: a forked copy of a process that
+    has run torch (and started its thread pools) can deadlock. Where there is no forkserver
+    (Windows), workers are spawned and import what they need themselves.
     """
 
     def __init__(self, workers: int):
-        self.spawner = RecordingSpawn()
+        start_server()
+        self.spawner = recording_context()
         super().__init__(workers, mp_context=self.spawner, initializer=worker_started,
                          initargs=(os.getpid(),))
 
@@ -58,36 +104,61 @@ class WorkerPool(ProcessPoolExecutor):
             worker.join()
 
 
-class RecordingSpawn(SpawnContext):
-    """The spawn context, keeping the processes it starts, so that a pool can kill its own
-    (ProcessPoolExecutor can only wait for them)."""
+def recording_context() -> BaseContext:
+    """The forkserver (else spawn) context, keeping the processes it starts, so that a pool
+    can kill its own (ProcessPoolExecutor can only wait for them)."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
+        else "spawn"
+    base = type(multiprocessing.get_context(method))
 
-    def __init__(self):
-        super().__init__()
-        self.started: list[SpawnProcess] = []
+    class Recording(base):
+        def __init__(self):
+            super().__init__()
+            self.started: list[BaseProcess] = []
 
-    def Process(self, *args, **kwargs) -> SpawnProcess:  # noqa: N802 - the context's name
-        process = SpawnProcess(*args, **kwargs)
-        self.started.append(process)
-        return process
+        def Process(self, *args, **kwargs) -> BaseProcess:  # noqa: N802 - the context's name
+            process = super().Process(*args, **kwargs)
+            self.started.append(process)
+            return process
+
+    return Recording()
 
 
-def worker_started(parent: int) -> None:
-    """Set up a new worker: leave Ctrl+C to the parent, exit when the parent is gone, and
+def worker_started(command: int) -> None:
+    """Set up a new worker: leave Ctrl+C to the command, exit when the command is gone, and
     end without Python's teardown when the pool lets it go (it has sent every result by
     then, and unloading torch, matplotlib or WeasyPrint module by module takes a quarter
     of a second)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=exit_with_parent, args=(parent,), daemon=True,
-                     name="topicgen-parent-watch").start()
+    # The objects inherited from the server are never collected here: left to the collector,
+    # its passes would write to (and so copy) every page they lie on.
+    gc.freeze()
+    threading.Thread(target=exit_with, args=(command,), daemon=True,
+                     name="topicgen-command-watch").start()
     atexit.register(exit_now)
 
 
-def exit_with_parent(parent: int) -> None:
-    # An orphan is adopted by another process, so its parent id changes.
-    while os.getppid() == parent:
-        time.sleep(PARENT_CHECK_SECONDS)
+def exit_with(command: int) -> None:
+    """Exit once the process `command` has exited. Not the worker's parent: that is the
+    server, which waits for its workers to exit before it does."""
+    try:
+        handle = os.pidfd_open(command)  # Linux: readable once the process has exited
+    except (AttributeError, OSError):  # elsewhere, or the command is gone already
+        while alive(command):
+            time.sleep(PARENT_CHECK_SECONDS)
+    else:
+        select.select([handle], [], [])
     exit_now(1)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process took the number: ours is gone
+        return False
 
 
 def exit_now(code: int = 0) -> None:
