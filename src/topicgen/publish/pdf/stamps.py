@@ -23,6 +23,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from topicgen.publish.pdf.formulas import formula_pdf
 from topicgen.publish.pdf.part import PX, local_fetcher, pdf_box
 from topicgen.results.keys import pdf_parts
 
@@ -64,18 +65,22 @@ def lift_svgs(html: str) -> tuple[str, dict[str, str]]:
 
 def drawings(svgs: list[str], root: Path, cache: ResultCache | None,
              fetched: list[str]) -> list[bytes]:
-    """Each SVG's one-page PDF (see draw_alone), from `cache` where it is there."""
+    """Each SVG's one-page PDF, from `cache` where it is there: a formula drawn straight
+    into PDF operators (see formulas), anything else by WeasyPrint (see draw_alone)."""
     keys = {svg: pdf_parts("pdf-stamp", svg) for svg in svgs}  # a formula met twice: once
     found = {svg: None if cache is None else cache.find(key, ".pdf", folder="pdf")
              for svg, key in keys.items()}
     missing = sorted(svg for svg, data in found.items() if data is None)
-    if missing:
-        read: list[str] = []
-        found.update(zip(missing, draw_alone(missing, root, read), strict=True))
+    drawn = {svg: formula_pdf(svg, INK, MARGIN) for svg in missing}
+    rest = [svg for svg in missing if drawn[svg] is None]
+    read: list[str] = []
+    if rest:
+        drawn.update(zip(rest, draw_alone(rest, root, read), strict=True))
         fetched += read
-        if cache is not None and not read:
-            for svg in missing:
-                cache.keep(keys[svg], ".pdf", found[svg], folder="pdf")
+    found.update(drawn)
+    if cache is not None and not read:
+        for svg in missing:
+            cache.keep(keys[svg], ".pdf", found[svg], folder="pdf")
     return [found[svg] for svg in svgs]
 
 
