@@ -40,10 +40,15 @@ every worker of the command. Importing them starts no thread
 pool, so forking afterwards is safe (PyTorch's own DataLoader workers fork the same way)."""
 
 
+FORKED = "forkserver" in multiprocessing.get_all_start_methods()
+"""Whether workers are forked from the server (not on Windows: there they are spawned, and
+import what they need themselves)."""
+
+
 def start_server() -> None:
     """Start the server now, where the platform has one: it imports PRELOAD while the command
     does other work, so that the first pool's workers need not wait for it."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
+    if FORKED:
         from multiprocessing import forkserver
 
         forkserver.set_forkserver_preload(list(PRELOAD))
@@ -107,9 +112,7 @@ class WorkerPool(ProcessPoolExecutor):
 def recording_context() -> BaseContext:
     """The forkserver (else spawn) context, keeping the processes it starts, so that a pool
     can kill its own (ProcessPoolExecutor can only wait for them)."""
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
-        else "spawn"
-    base = type(multiprocessing.get_context(method))
+    base = type(multiprocessing.get_context("forkserver" if FORKED else "spawn"))
 
     class Recording(base):
         def __init__(self):

@@ -1,9 +1,10 @@
 """Laying parts out with WeasyPrint: reused from the cache, or laid out here or in workers.
 
 A part's PDF is cached by its HTML (results.keys.pdf_parts). Parts missing from the cache are laid
-out in this process, or in up to `jobs` worker processes when there are several; a worker is
-started ahead of time and warmed up while the build still renders the HTML, since WeasyPrint
-takes a second to import and its first layout in a process is the slowest.
+out in this process, or in up to `jobs` worker processes when there are several. Workers are
+forked with WeasyPrint loaded (see pools); where they are spawned instead, one is started ahead
+of time and warmed up while the build still renders the HTML, since WeasyPrint takes a second
+to import and its first layout in a process is the slowest.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from topicgen.errors import TopicgenError
-from topicgen.pools import WorkerPool
+from topicgen.pools import FORKED, WorkerPool
 from topicgen.publish.pdf.part import Part, cached_part, local_fetcher
 from topicgen.publish.pdf.stamps import drawings, lift_svgs, stamp
 from topicgen.results.keys import pdf_parts
@@ -84,8 +85,10 @@ class Layout:
 
     def warm(self) -> None:
         """Start a worker that imports and warms up WeasyPrint while this process renders
-        the HTML; nothing to gain where this process has WeasyPrint loaded already."""
-        if self.jobs > 1 and "weasyprint" not in sys.modules:
+        the HTML; nothing to gain where this process has WeasyPrint loaded already, or where
+        workers are forked with it loaded (pools.FORKED: starting one would wait for the
+        server's imports)."""
+        if self.jobs > 1 and "weasyprint" not in sys.modules and not FORKED:
             self._pool().submit(warm_up)
 
     def parts(self, htmls: list[str], root: Path, cache: ResultCache | None) -> list[Part]:
