@@ -157,6 +157,22 @@ def test_ctrl_c_of_a_build_leaves_nothing(two_figures, mark):
     assert marked(mark) == []
 
 
+def test_ctrl_c_while_the_server_still_imports_prints_no_traceback(two_figures, mark):
+    """The server that workers are forked from starts with the build and imports torch for
+    a second or two: a Ctrl+C then must not make it print a traceback of its imports."""
+    process = subprocess.Popen(build(two_figures), stderr=subprocess.PIPE, text=True,
+                               env=environment(mark), start_new_session=True)
+    for line in process.stderr:
+        if line.startswith("load"):
+            break
+    time.sleep(0.5)  # the server is importing by now
+    os.killpg(process.pid, signal.SIGINT)
+    rest = process.stderr.read()
+    process.wait(60)  # whether it stopped is test_ctrl_c_of_a_build_leaves_nothing's question
+    assert "Traceback" not in rest
+    assert left_after(mark, 15) == []
+
+
 class Running:
     """A long-running command (serve, --watch) in its own session, its output read by
     threads so it never blocks on a full pipe."""

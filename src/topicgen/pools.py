@@ -52,7 +52,17 @@ def start_server() -> None:
         from multiprocessing import forkserver
 
         forkserver.set_forkserver_preload(list(PRELOAD))
-        forkserver.ensure_running()
+        # Started with Ctrl+C ignored, which it inherits: a terminal sends Ctrl+C to every
+        # process of the command, and the server would print a traceback from its imports.
+        # (Only the main thread may set a handler; a pool made in another thread finds the
+        # server running already.)
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            forkserver.ensure_running()
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
         atexit.unregister(stop_server)  # registered once, however many pools started it
         atexit.register(stop_server)
 
