@@ -119,18 +119,18 @@ def test_drawings_come_from_the_cache_and_an_edit_draws_only_what_changed(tmp_pa
     cache = ResultCache(tmp_path / "cache")
     first = render_part(sample(), tmp_path, cache)
     drawn = []
-    real_alone, real_formula = stamps.draw_alone, stamps.formula_pdf
+    real_alone, real_vector = stamps.draw_alone, stamps.svg_pdf
 
     def alone(svgs, root, fetched):
         drawn.extend(svgs)
         return real_alone(svgs, root, fetched)
 
-    def formula(svg, ink, margin):
+    def vector(svg, ink, margin):
         drawn.append(svg)
-        return real_formula(svg, ink, margin)
+        return real_vector(svg, ink, margin)
 
     monkeypatch.setattr(stamps, "draw_alone", alone)
-    monkeypatch.setattr(stamps, "formula_pdf", formula)
+    monkeypatch.setattr(stamps, "svg_pdf", vector)
     assert render_part(sample(), tmp_path, cache).pdf == first.pdf
     assert drawn == []
     edited = sample().replace(render_math(r"h_t = \tanh(W h_{t-1})", False),

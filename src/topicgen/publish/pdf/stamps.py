@@ -3,9 +3,11 @@
 Most of a chapter's layout time goes into drawing its SVGs (a figure is thousands of paths, and
 a chapter holds dozens of formulas), and a prose edit lays its chapter out again. So before a
 part is laid out, every inline <svg> becomes an empty one with the same attributes (the same
-box, nothing to draw) and an id; the SVG itself is drawn alone, once, and its one-page PDF is
-cached by its markup. After layout, each drawing is placed over the box its placeholder left
-(a PDF form XObject, scaled to the box as WeasyPrint scales an SVG to its box).
+box, nothing to draw) and an id; the SVG itself is drawn alone, once (straight into PDF
+operators where it is a formula or a figure of topicgen's, see vector; by WeasyPrint
+otherwise), and its one-page PDF is cached by its markup. After layout, each drawing is placed
+over the box its placeholder left (a PDF form XObject, scaled to the box as WeasyPrint scales
+an SVG to its box).
 
 Invisible text (a formula's words, there to be searched and copied) stays in the placeholder:
 WeasyPrint lays it out in place with the fonts the rest of the part uses; in every drawing it
@@ -23,8 +25,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from topicgen.publish.pdf.formulas import formula_pdf
 from topicgen.publish.pdf.part import PX, local_fetcher, pdf_box
+from topicgen.publish.pdf.vector import svg_pdf
 from topicgen.results.keys import pdf_parts
 
 if TYPE_CHECKING:
@@ -65,13 +67,14 @@ def lift_svgs(html: str) -> tuple[str, dict[str, str]]:
 
 def drawings(svgs: list[str], root: Path, cache: ResultCache | None,
              fetched: list[str]) -> list[bytes]:
-    """Each SVG's one-page PDF, from `cache` where it is there: a formula drawn straight
-    into PDF operators (see formulas), anything else by WeasyPrint (see draw_alone)."""
+    """Each SVG's one-page PDF, from `cache` where it is there: drawn straight into PDF
+    operators where it is topicgen's own kind of SVG (see vector), else by WeasyPrint (see
+    draw_alone)."""
     keys = {svg: pdf_parts("pdf-stamp", svg) for svg in svgs}  # a formula met twice: once
     found = {svg: None if cache is None else cache.find(key, ".pdf", folder="pdf")
              for svg, key in keys.items()}
     missing = sorted(svg for svg, data in found.items() if data is None)
-    drawn = {svg: formula_pdf(svg, INK, MARGIN) for svg in missing}
+    drawn = {svg: svg_pdf(svg, INK, MARGIN) for svg in missing}
     rest = [svg for svg in missing if drawn[svg] is None]
     read: list[str] = []
     if rest:
