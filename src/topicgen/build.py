@@ -31,7 +31,7 @@ from topicgen.experiments.loader import Experiment
 from topicgen.files import write_atomic
 from topicgen.freshness import file_digest, fingerprint, previous_manifest, up_to_date
 from topicgen.lock import build_lock
-from topicgen.pools import start_server
+from topicgen.pools import PDF_PRELOAD, start_server
 from topicgen.results.cache import ResultCache
 
 if TYPE_CHECKING:
@@ -157,15 +157,21 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
                                                                      kind.manifest):
             log.debug("inputs %s match the last build; every output is intact", inputs)
             return BuildSummary([], [], time.perf_counter() - started, up_to_date=True)
-        if config.jobs > 1:
-            start_server()  # it imports torch, matplotlib and WeasyPrint while this plans
-        if kind.pdf and "pdf" in config.formats:
+        pdf = kind.pdf and "pdf" in config.formats
+        if pdf:
             layout.warm()  # a PDF worker starts up while the figures and HTML are made
         with stage("load") as note:
             topic = load_topic(config.content_dir, config.topic)
             note["text"] = f"{topic.slug}: {len(topic.chapters)} chapters"
         built = Built(config, out_dir, argv, topic, ResultCache(config.cache_path, config.force),
                       layout, options=options)
+        if config.jobs > 1:
+            # Workers' server imports what they will need while this plans: everything for a
+            # topic this cache has no results of, else only WeasyPrint (a prose edit).
+            if not built.cache.has_results(topic.slug):
+                start_server()
+            elif pdf:
+                start_server(PDF_PRELOAD)
         with stage("plan") as note:
             built.runs, built.shown = kind.plan(topic, config, built.cache, options)
             for shown in built.shown:

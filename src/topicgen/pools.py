@@ -32,11 +32,13 @@ from multiprocessing.process import BaseProcess
 PARENT_CHECK_SECONDS = 0.5
 """Where a worker cannot wait on its command's exit, how often it looks for it."""
 
-PRELOAD = ("torch", "weasyprint", "pikepdf", "topicgen.results.runner", "topicgen.figures.draw",
-           "topicgen.figures.style", "topicgen.publish.pdf.layout")
+PDF_PRELOAD = ("weasyprint", "pikepdf", "topicgen.publish.pdf.layout")
+PRELOAD = ("torch", "topicgen.results.runner", "topicgen.figures.draw", "topicgen.figures.style",
+           *PDF_PRELOAD)
 """What the server imports before it forks any worker: what experiments, figures and PDF
 parts need (torch, matplotlib, WeasyPrint and the code that runs them), loaded once for
-every worker of the command. Importing them starts no thread
+every worker of the command; PDF_PRELOAD where only PDF parts are likely to be laid out (a
+rebuild after a prose edit): it takes a third of the time. Importing them starts no thread
 pool, so forking afterwards is safe (PyTorch's own DataLoader workers fork the same way)."""
 
 
@@ -45,13 +47,14 @@ FORKED = "forkserver" in multiprocessing.get_all_start_methods()
 import what they need themselves)."""
 
 
-def start_server() -> None:
-    """Start the server now, where the platform has one: it imports PRELOAD while the command
-    does other work, so that the first pool's workers need not wait for it."""
+def start_server(preload: tuple[str, ...] = PRELOAD) -> None:
+    """Start the server now, where the platform has one: it imports `preload` while the
+    command does other work, so that the first pool's workers need not wait for it. Once it
+    runs, a later call changes nothing (a worker imports what the server lacks itself)."""
     if FORKED:
         from multiprocessing import forkserver
 
-        forkserver.set_forkserver_preload(list(PRELOAD))
+        forkserver.set_forkserver_preload(list(preload))
         # Started with Ctrl+C ignored, which it inherits: a terminal sends Ctrl+C to every
         # process of the command, and the server would print a traceback from its imports.
         # (Only the main thread may set a handler; a pool made in another thread finds the

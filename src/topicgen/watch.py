@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -86,8 +85,7 @@ def warm_up_here() -> None:
     """In the worker, between builds: load and warm up WeasyPrint, so that the next build
     lays its edited chapter out in this process (see pdf.layout.Layout.warm) without paying
     for a process's first layout, the slowest."""
-    if "weasyprint" not in sys.modules:
-        warm_up()
+    warm_up()  # once: a worker forked with WeasyPrint loaded has laid nothing out yet
 
 
 class Watcher:

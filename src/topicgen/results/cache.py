@@ -115,6 +115,10 @@ class ResultCache:
             return "its entry was removed or unreadable"
         return "; ".join(changes)
 
+    def has_results(self, topic: str) -> bool:
+        """Whether any result of `topic` was ever stored here (a rebuild, not a first build)."""
+        return not self.force and any(name.startswith(f"{topic}/") for name in self._index())
+
     def expected_cost(self, material: dict[str, Any]) -> float | None:
         """Seconds the last run of `material`'s parameters and figures took (any run of the
         experiment as a fallback)."""

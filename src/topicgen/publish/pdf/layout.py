@@ -9,6 +9,7 @@ to import and its first layout in a process is the slowest.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections import deque
@@ -94,7 +95,11 @@ class Layout:
     def parts(self, htmls: list[str], root: Path, cache: ResultCache | None) -> list[Part]:
         if not htmls:
             return []
-        if self.pool is None and (self.jobs < 2 or len(htmls) < 2):
+        # One part is laid out here where WeasyPrint is loaded (the warm worker of --watch)
+        # or would be as slow to load in a spawned worker; a forked worker has it loaded.
+        alone = len(htmls) < 2 and self.pool is None and ("weasyprint" in sys.modules
+                                                          or not FORKED)
+        if self.jobs < 2 or alone:
             return [render_part(html, root, cache) for html in htmls]
         lanes = max(1, min(self.jobs, len(htmls)))
         if lanes == 1:
@@ -144,6 +149,7 @@ to be hyphenated, with <em>emphasis</em>, <strong>bold</strong> and <code>code</
 """A small page touching what every part needs: fonts, hyphenation, page margins, an SVG."""
 
 
+@functools.cache  # once per process
 def warm_up() -> None:
     """Import what a layout needs and lay out a small page: a process's first layout also
     loads fonts, hyphenation patterns and WeasyPrint's C bindings."""
