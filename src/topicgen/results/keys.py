@@ -86,8 +86,10 @@ def listing_parts(code: str) -> dict[str, Any]:
             "code": sources.file_hashes("topicgen.content.render")}
 
 
-def pdf_parts(kind: str, html: str) -> dict[str, Any]:
-    """What a laid-out PDF part or a stamped drawing depends on besides fonts: its markup,
-    WeasyPrint and topicgen's PDF code."""
-    return {kind: html, "weasyprint": sources.version("weasyprint"),
-            "code": sources.file_hashes("topicgen.publish.pdf")}
+def pdf_parts(kind: str, htmls: list[str]) -> list[dict[str, Any]]:
+    """What each laid-out PDF part or stamped drawing depends on besides fonts: its markup,
+    WeasyPrint and topicgen's PDF code (hashed once for all: a chapter has hundreds of
+    drawings)."""
+    common = {"weasyprint": sources.version("weasyprint"),
+              "code": sources.file_hashes("topicgen.publish.pdf")}
+    return [{kind: html, **common} for html in htmls]

@@ -163,7 +163,7 @@ def warm_up() -> None:
 def render_parts(htmls: list[str], root: Path, cache: ResultCache | None, layout: Layout
                  ) -> list[Part]:
     """Each document's Part: from `cache` where it is there, else laid out by `layout`."""
-    keys = [pdf_parts("pdf-part", html) for html in htmls]
+    keys = pdf_parts("pdf-part", htmls)
     found = [cached_part(cache, key) for key in keys]
     missing = [i for i, part in enumerate(found) if part is None]
     if len(missing) > 1:  # the long step of a cold build: say what it is waiting for

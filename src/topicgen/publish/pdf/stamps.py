@@ -70,7 +70,7 @@ def drawings(svgs: list[str], root: Path, cache: ResultCache | None,
     """Each SVG's one-page PDF, from `cache` where it is there: drawn straight into PDF
     operators where it is topicgen's own kind of SVG (see vector), else by WeasyPrint (see
     draw_alone)."""
-    keys = {svg: pdf_parts("pdf-stamp", svg) for svg in svgs}  # a formula met twice: once
+    keys = dict(zip(svgs, pdf_parts("pdf-stamp", svgs), strict=True))  # a formula met twice: once
     found = {svg: None if cache is None else cache.find(key, ".pdf", folder="pdf")
              for svg, key in keys.items()}
     missing = sorted(svg for svg, data in found.items() if data is None)
