@@ -266,3 +266,16 @@ def test_workers_are_forked_with_torch_matplotlib_and_weasyprint_loaded():
     assert server != os.getpid()
     for library in ("libtorch_cpu", "matplotlib", "libpango", "pikepdf"):  # WeasyPrint: pango
         assert library in maps
+
+
+def test_a_pool_after_the_server_was_stopped_starts_a_new_one():
+    """`serve` and the tests make pools long after one command-like end stopped the server."""
+    from topicgen.pools import WorkerPool, stop_server
+
+    with WorkerPool(1) as pool:
+        first = pool.submit(os.getppid).result()
+    stop_server()
+    with WorkerPool(1) as pool:
+        second = pool.submit(os.getppid).result()
+    assert first != second
+    assert not Path(f"/proc/{first}").exists() or Path(f"/proc/{first}/environ").read_bytes() == b""

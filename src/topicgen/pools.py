@@ -78,11 +78,12 @@ def stop_server() -> None:
         return
     from multiprocessing import forkserver
 
-    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)  # noqa: SLF001 - no API
+    server = forkserver._forkserver  # noqa: SLF001 - multiprocessing has no API for this
+    pid = getattr(server, "_forkserver_pid", None)
     if pid is not None:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+            server._stop()  # reaps it and forgets it, so that a later pool starts another
 
 
 class WorkerPool(ProcessPoolExecutor):
