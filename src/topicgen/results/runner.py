@@ -152,6 +152,8 @@ class Plan:
 
     run: Any
     parts: list | None
+    whole: dict[str, Any]
+    """What the whole result depends on: its parts are cached under it."""
     outputs: dict = field(default_factory=dict)
     seconds: float = 0.0
     expected: float | None = None
@@ -163,7 +165,7 @@ class Plan:
         needed = experiments.needed_parts(run.exp, params, run.figures)
         if needed is not None and needed != experiments.parts(run.exp, params):
             run.material = figures_material(whole, run.figures)
-        plan = cls(run, needed, expected=cache.expected_cost(run.material))
+        plan = cls(run, needed, whole, expected=cache.expected_cost(run.material))
         for part in needed or []:
             found = cache.load_part(whole, part)
             if found is not None:
@@ -234,7 +236,7 @@ def collect(plan: Plan, part: Any, outcome: Outcome, left: dict[int, int], cache
     if part is None or outcome.error:
         left[id(plan)] = -1
         return outcome
-    cache.store_part(materials(plan.run, ctx)[0], part, outcome.output, outcome.seconds)
+    cache.store_part(plan.whole, part, outcome.output, outcome.seconds)
     plan.outputs[part] = outcome.output
     plan.seconds += outcome.seconds
     left[id(plan)] -= 1
