@@ -13,6 +13,7 @@ TrimBox, and `margin_px` more on every side as its MediaBox; `currentColor` is `
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
@@ -328,8 +329,6 @@ def transform(text: str | None) -> list[str]:
         elif kind == "scale" and len(values) in (1, 2):
             step = (values[0], 0, 0, values[-1], 0, 0)
         elif kind == "rotate" and len(values) == 1:
-            import math
-
             angle = math.radians(values[0])
             step = (math.cos(angle), math.sin(angle), -math.sin(angle), math.cos(angle), 0, 0)
         elif kind == "matrix" and len(values) == 6:
