@@ -157,18 +157,19 @@ def test_ctrl_c_of_a_build_leaves_nothing(two_figures, mark):
     assert marked(mark) == []
 
 
-def test_ctrl_c_while_the_server_still_imports_prints_no_traceback(two_figures, mark):
+def test_ctrl_c_while_torch_is_imported_stops_the_build_without_a_traceback(two_figures, mark):
     """The server that workers are forked from starts with the build and imports torch for
-    a second or two: a Ctrl+C then must not make it print a traceback of its imports."""
+    a second or two, while the build imports it too to plan: a Ctrl+C then must stop the
+    build, and the server must not print a traceback of its imports."""
     process = subprocess.Popen(build(two_figures), stderr=subprocess.PIPE, text=True,
                                env=environment(mark), start_new_session=True)
     for line in process.stderr:
         if line.startswith("load"):
             break
-    time.sleep(0.5)  # the server is importing by now
+    time.sleep(0.3)  # the server is importing by now, and so is this build (torch)
     os.killpg(process.pid, signal.SIGINT)
     rest = process.stderr.read()
-    process.wait(60)  # whether it stopped is test_ctrl_c_of_a_build_leaves_nothing's question
+    assert process.wait(60) != 0, rest  # torch's import once swallowed it: the build ran on
     assert "Traceback" not in rest
     assert left_after(mark, 15) == []
 

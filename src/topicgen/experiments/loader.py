@@ -20,8 +20,11 @@ import importlib.machinery
 import importlib.util
 import os
 import re
+import signal
 import sys
+import threading
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -117,7 +120,8 @@ def import_module(module: str, path: Path) -> ModuleType:
     naming the file and line where it happened."""
     forget_if_edited(module.rpartition(".")[0])
     try:
-        loaded = importlib.import_module(module)
+        with interrupt_after():
+            loaded = importlib.import_module(module)
         remember_imported(module.rpartition(".")[0])
         return loaded
     except SyntaxError as error:
@@ -128,6 +132,22 @@ def import_module(module: str, path: Path) -> ModuleType:
         message = str(error).replace(module.rpartition(".")[0] + ".", "")  # the package's name
         raise ContentError(f"{type(error).__name__} while importing {path.name}: {message}",
                            where or path, line) from None
+
+
+@contextmanager
+def interrupt_after():
+    """Hold a Ctrl+C back until the block ends. An experiment file imports torch, whose import
+    can swallow a SIGINT that arrives at the wrong moment (1 in 40 tries here), and the build
+    then ran on as if no one had asked it to stop."""
+    if threading.current_thread() is not threading.main_thread() \
+            or not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def stamp(path: str) -> tuple[int, int]:
