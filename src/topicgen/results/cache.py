@@ -88,6 +88,8 @@ class ResultCache:
                    seconds: float) -> None:
         """Keep a part's output (tensors, numbers, lists and dicts of them), so that a later
         run drawing another figure computes only the parts it lacks."""
+        if not self.writable:
+            return  # no cache (or it cannot be written): nothing to serialise for
         import torch
 
         buffer = io.BytesIO()
