@@ -112,10 +112,12 @@ def page_files(stem: str, html: str, built: Built) -> dict[Path, bytes | str]:
     if "html" in built.config.formats:
         found[built.out_dir / f"{stem}.html"] = html
     if "pdf" in built.config.formats:
+        from topicgen.pages import render_template
         from topicgen.publish.pdf import html_to_pdf
 
-        found[built.out_dir / f"{stem}.pdf"] = html_to_pdf(html, built.config.project,
-                                                           built.cache, built.layout)
+        project = built.config.project
+        found[built.out_dir / f"{stem}.pdf"] = html_to_pdf(
+            html, project, built.cache, built.layout, render_template(project, "pdf.css"))
     return found
 
 

@@ -15,10 +15,13 @@ if TYPE_CHECKING:
 
 
 def html_to_pdf(html: str, root: Path, cache: ResultCache | None = None,
-                layout: Layout | None = None) -> bytes:
+                layout: Layout | None = None, styles: str = "") -> bytes:
     """The PDF of `html` (see the package's docstring); `cache` (a ResultCache) keeps each
-    part's PDF, and parts not in it are laid out by `layout` (default: in this process)."""
+    part's PDF, and parts not in it are laid out by `layout` (default: in this process).
+    `styles` is CSS for the PDF alone (paged media a browser does not know: the theme's
+    pdf.css), added to the page's own."""
     layout = layout or Layout(jobs=1)
+    html = with_styles(html, styles)
     parts = split_parts(html)
     # Laid out without page numbers first, to learn how many pages the front matter takes.
     draft, *body = render_parts(parts, root, cache, layout)
@@ -34,6 +37,15 @@ def html_to_pdf(html: str, root: Path, cache: ResultCache | None = None,
     total = front.pages + sum(part.pages for part in body)
     furniture = render_parts([furniture_html(html, total)], root, cache, layout)[0]
     return join([front] + body, furniture)
+
+
+def with_styles(html: str, styles: str) -> str:
+    if not styles:
+        return html
+    end = html.lower().find("</head>")
+    if end < 0:
+        return f"<style>{styles}</style>{html}"
+    return f"{html[:end]}<style>{styles}</style>{html[end:]}"
 
 
 def anchor_pages(parts: list[Part]) -> dict[str, int]:
