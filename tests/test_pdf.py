@@ -37,12 +37,14 @@ def page_with(pages: list[str], text: str, start: int = 0) -> int:
 
 
 def links(pdf_reader, page: int) -> list[int]:
-    """The page index each Link annotation on `page` leads to."""
+    """The page index each Link annotation on `page` leads to (through a named destination:
+    a link may point into another part)."""
     found = []
     for annotation in pdf_reader.pages[page].get("/Annots") or []:
         annotation = annotation.get_object()
         if annotation["/Subtype"] == "/Link" and "/Dest" in annotation:
-            found.append(pdf_reader.get_page_number(annotation["/Dest"][0].get_object()))
+            named = pdf_reader.named_destinations[annotation["/Dest"]]
+            found.append(pdf_reader.get_destination_page_number(named))
     return found
 
 
@@ -64,7 +66,8 @@ def section(anchor: str, title: str, sentence: str, extra: str = "") -> str:
 
 
 def book(second: str = "Beta sentence.") -> str:
-    return (f"<!DOCTYPE html><html><head><title>T</title><style>{STYLE}</style></head><body>"
+    return (f"<!DOCTYPE html><html lang='en'><head><title>T</title><style>{STYLE}</style>"
+            "</head><body>"
             '<h1>Synthetic book</h1><nav class="toc"><ol><li><a href="#a">Alpha heading</a></li>'
             '<li><a href="#b">Beta heading</a></li></ol></nav><main>'
             + section("a", "Alpha heading", "Alpha sentence.")
@@ -166,9 +169,9 @@ def test_an_edit_lays_out_only_its_part_again(tmp_path, monkeypatch, synthetic):
     assert html_to_pdf(book(), tmp_path, cache) == synthetic
     real, calls = layout.render_part, []
 
-    def counting(html, root, cache=None):
+    def counting(html, **where):
         calls.append(html)
-        return real(html, root, cache)
+        return real(html, **where)
 
     monkeypatch.setattr(layout, "render_part", counting)
     edited = html_to_pdf(book("Gamma sentence."), tmp_path, cache)

@@ -37,7 +37,9 @@ def test_each_svg_is_emptied_but_keeps_its_attributes_and_invisible_text():
     assert list(svgs) == [f"{PLACEHOLDER}0", f"{PLACEHOLDER}1"]
     assert svgs[f"{PLACEHOLDER}1"] == FIGURE
     assert "<path" not in lifted and "<rect" not in lifted
-    assert f'viewBox="0 0 200 100" id="{PLACEHOLDER}1"></svg>' in lifted
+    # Titled with its id, which finds its Figure in the tagged PDF (see tags).
+    assert (f'viewBox="0 0 200 100" id="{PLACEHOLDER}1"><title>{PLACEHOLDER}1</title></svg>'
+            in lifted)
     # The formula's words stay in the page (searchable), out of its drawing.
     assert 'fill="transparent"' in lifted and 'fill="transparent"' not in svgs[f"{PLACEHOLDER}0"]
     assert "<path" in svgs[f"{PLACEHOLDER}0"]

@@ -6,10 +6,11 @@ prose edit lays out one chapter again, not the book. Within a part, figures and 
 drawn once each and stamped onto the boxes they take (stamps), so laying a chapter out again
 does not draw them again. What must count across parts is filled in afterwards (document): the
 contents page is laid out last, once every anchor's page is known, and page numbers come from
-one pass over empty pages laid over the parts.
+one pass over empty pages laid over the parts. The PDF is tagged (PDF/UA-1) for screen readers:
+WeasyPrint tags each part, and what topicgen does after it keeps one valid structure tree (tags).
 
-The modules import one way: part (shared leaf) and cut; then stamps; then layout and join;
-then document, which this package's names come from.
+The modules import one way: part (shared leaf), cut and tags; then stamps; then layout and
+join; then document, which this package's names come from.
 """
 
 from topicgen.publish.pdf.document import html_to_pdf

@@ -35,7 +35,8 @@ def html_to_pdf(html: str, root: Path, cache: ResultCache | None = None,
             break
         draft = front
     total = front.pages + sum(part.pages for part in body)
-    furniture = render_parts([furniture_html(html, total)], root, cache, layout)[0]
+    furniture = render_parts([furniture_html(html, total)], root, cache, layout,
+                             tagged=False)[0]
     return join([front] + body, furniture)
 
 

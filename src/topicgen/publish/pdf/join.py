@@ -1,9 +1,9 @@
 """Joining laid-out parts into one PDF with pikepdf (qpdf).
 
-The parts' pages go in reading order with the furniture (page N of M) laid over them; then what
-WeasyPrint would have written for the whole document, but cannot for a part that does not hold
-a link's target: internal links, a named destination per id (so `handout.pdf#sec-lstm` opens
-there) and the outline (PDF bookmarks).
+The parts' pages go in reading order with the furniture (page N of M) laid over them, their
+structure trees become one (see tags); then what WeasyPrint would have written for the whole
+document, but cannot for one part: a named destination per id, which links between parts
+point at (so `handout.pdf#sec-lstm` opens there too), and the outline (PDF bookmarks).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import io
 from contextlib import ExitStack
 from itertools import accumulate
 
-from topicgen.publish.pdf.part import PX, Part, pdf_box
+from topicgen.publish.pdf.part import PX, Part
 from topicgen.publish.pdf.stamps import overlay, save
+from topicgen.publish.pdf.tags import merge_structure
 
 
 def join(parts: list[Part], furniture: Part) -> bytes:
@@ -25,23 +26,30 @@ def join(parts: list[Part], furniture: Part) -> bytes:
         *sources, layers = sources
         joined = open_files.enter_context(pikepdf.new())
         for source in sources:
-            joined.pages.extend(source.pages)
+            # Page by page: pages.extend warns that links to named destinations may break,
+            # but the joined PDF names every part's anchors itself (add_destinations).
+            for page in source.pages:
+                joined.pages.append(page)
         for number, (page, layer) in enumerate(zip(joined.pages, layers.pages, strict=True)):
             form = joined.copy_foreign(layer.as_form_xobject())
             # Pages of one part share their resources: each page's layer needs its own name.
-            overlay(page, [(form, f"TgFurniture{number}", (1, 0, 0, 1, 0, 0))])
-        # WeasyPrint's title, author, dates and producer, and the document's language.
+            overlay(page, [(form, f"TgFurniture{number}", (1, 0, 0, 1, 0, 0), None)])
+        merge_structure(joined, sources)
+        # WeasyPrint's title, author, dates and producer, the document's language and its
+        # XMP metadata (which claims PDF/UA-1).
         joined.docinfo = joined.copy_foreign(sources[0].docinfo)
-        if "/Lang" in sources[0].Root:
-            joined.Root.Lang = sources[0].Root.Lang
+        for key in ("/Lang", "/Metadata"):
+            if key in sources[0].Root:
+                value = sources[0].Root[key]
+                joined.Root[key] = joined.copy_foreign(value) if value.is_indirect else value
         offsets = list(accumulate((part.pages for part in parts[:-1]), initial=0))
         anchors: dict[str, tuple[int, float, float]] = {}
         for part, offset in zip(parts, offsets, strict=True):
             for name, (page, x, y) in part.anchors.items():
                 anchors.setdefault(name, (offset + page, x, y))
         place = Placement(joined)
-        add_links(joined, parts, offsets, anchors, place)
         add_destinations(joined, anchors, place)
+        unlink_dangling(joined, anchors)
         add_outline(joined, parts, offsets, place)
         return save(joined, version=sources[0].pdf_version)
 
@@ -64,24 +72,6 @@ class Placement:
         return Array([self.pages[page].obj, Name.XYZ, left, top, 0])
 
 
-def add_links(pdf, parts: list[Part], offsets: list[int],
-              anchors: dict[str, tuple[int, float, float]], place: Placement) -> None:
-    from pikepdf import Array, Dictionary, Name
-
-    for part, offset in zip(parts, offsets, strict=True):
-        for page, x1, y1, x2, y2, target in part.links:
-            if target not in anchors:
-                continue  # a dangling link stays text, as WeasyPrint leaves it
-            rect = pdf_box(place.heights[offset + page], x1, y1, x2, y2)
-            link = pdf.make_indirect(Dictionary(
-                Type=Name.Annot, Subtype=Name.Link, Rect=Array(rect),
-                Border=Array([0, 0, 0]), Dest=place.destination(*anchors[target])))
-            holder = pdf.pages[offset + page].obj
-            if Name.Annots not in holder:
-                holder.Annots = pdf.make_indirect(Array())
-            holder.Annots.append(link)
-
-
 def add_destinations(pdf, anchors: dict[str, tuple[int, float, float]],
                      place: Placement) -> None:
     from pikepdf import Dictionary, NameTree
@@ -90,6 +80,18 @@ def add_destinations(pdf, anchors: dict[str, tuple[int, float, float]],
     for name, (page, x, y) in sorted(anchors.items()):
         destinations[name] = place.destination(page, x, y)
     pdf.Root.Names = Dictionary(Dests=destinations.obj)
+
+
+def unlink_dangling(pdf, anchors: dict) -> None:
+    """A link whose target is in no part leads nowhere: WeasyPrint would drop it, but here its
+    annotation is the object of a tagged Link, so it stays, without a destination."""
+    from pikepdf import Name, String
+
+    for page in pdf.pages:
+        for annotation in page.obj.get(Name.Annots, []):
+            destination = annotation.get(Name.Dest)
+            if isinstance(destination, String) and str(destination) not in anchors:
+                del annotation.Dest
 
 
 def add_outline(pdf, parts: list[Part], offsets: list[int], place: Placement) -> None:

@@ -10,9 +10,11 @@ to import and its first layout in a process is the slowest.
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import sys
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +22,8 @@ from typing import TYPE_CHECKING
 from topicgen.errors import TopicgenError
 from topicgen.pools import FORKED, WorkerPool
 from topicgen.publish.pdf.part import Part, cached_part, local_fetcher
-from topicgen.publish.pdf.stamps import drawings, lift_svgs, stamp
+from topicgen.publish.pdf.stamps import drawings, lift_svgs, save, stamp
+from topicgen.publish.pdf.tags import nest_links, untag_margins
 from topicgen.results.keys import pdf_parts
 
 if TYPE_CHECKING:
@@ -29,9 +32,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def render_part(html: str, root: Path, cache: ResultCache | None = None) -> Part:
+def render_part(html: str, root: Path, cache: ResultCache | None = None, tagged: bool = True
+                ) -> Part:
     """Lay out and draw one standalone document; relative URLs resolve against `root`. Its
-    SVGs are drawn apart and stamped on (see stamps); `cache` keeps those drawings."""
+    SVGs are drawn apart and stamped on (see stamps); `cache` keeps those drawings. `tagged`:
+    a PDF/UA-1 structure tree (see tags), which page furniture laid over the parts lacks."""
+    import pikepdf
     import weasyprint
 
     # WeasyPrint logs every CSS property it ignores; only real problems should reach the user.
@@ -49,21 +55,34 @@ def render_part(html: str, root: Path, cache: ResultCache | None = None) -> Part
                     sites[name] = [number, x1, y1, x2, y2]
                 else:
                     part.anchors.setdefault(name, [number, x1, y1])
-            part.links += [[number, *rectangle, target]
-                           for kind, target, rectangle, _ in page.links if kind == "internal"]
             part.bookmarks += [[number, level, label, x, y]
                                for level, label, (x, y), _ in page.bookmarks]
-            # The joined PDF adds these itself, pointing into whichever part holds the target.
-            page.links[:] = [link for link in page.links if link[0] != "internal"]
-            page.bookmarks.clear()
-        part.pdf = document.write_pdf(pdf_variant=None, uncompressed_pdf=False)
-        if sites:
-            names = sorted(sites)
-            drawn = drawings([svgs[name] for name in names], root, cache, fetched)
-            part.pdf = stamp(part.pdf, sites, dict(zip(names, drawn, strict=True)))
+            page.bookmarks.clear()  # the joined PDF's outline holds every part's
+        keep_links_to_other_parts(document.pages)
+        written = document.write_pdf(pdf_variant="pdf/ua-1" if tagged else None,
+                                     uncompressed_pdf=False)
+        names = sorted(sites)
+        drawn = drawings([svgs[name] for name in names], root, cache, fetched)
+        with pikepdf.open(io.BytesIO(written)) as pdf:
+            untag_margins(pdf)
+            nest_links(pdf)
+            stamp(pdf, sites, dict(zip(names, drawn, strict=True)), svgs)
+            part.pdf = save(pdf)
         return part
     except OSError as error:
         raise TopicgenError(f"PDF rendering failed: {error}") from None
+
+
+def keep_links_to_other_parts(pages) -> None:
+    """WeasyPrint drops a link whose target is not in the document; one to another part is
+    kept by an anchor of that name on the link's page. The link points at the name, which
+    the joined PDF's named destinations resolve (see join), and stays tagged as a Link."""
+    anchors = {name for page in pages for name in page.anchors}
+    for page in pages:
+        for kind, target, *_ in page.links:
+            if kind == "internal" and target not in anchors:
+                page.anchors[target] = (0, 0, 0, 0)
+                anchors.add(target)
 
 
 class Layout:
@@ -92,21 +111,23 @@ class Layout:
         if self.jobs > 1 and "weasyprint" not in sys.modules and not FORKED:
             self._pool().submit(warm_up)
 
-    def parts(self, htmls: list[str], root: Path, cache: ResultCache | None) -> list[Part]:
+    def parts(self, htmls: list[str], root: Path, cache: ResultCache | None,
+              tagged: bool = True) -> list[Part]:
         if not htmls:
             return []
+        render = functools.partial(render_part, root=root, cache=cache, tagged=tagged)
         # One part is laid out here where WeasyPrint is loaded (the warm worker of --watch)
         # or would be as slow to load in a spawned worker; a forked worker has it loaded.
         alone = len(htmls) < 2 and self.pool is None and ("weasyprint" in sys.modules
                                                           or not FORKED)
         if self.jobs < 2 or alone:
-            return [render_part(html, root, cache) for html in htmls]
+            return [render(html) for html in htmls]
         lanes = max(1, min(self.jobs, len(htmls)))
         if lanes == 1:
-            return [self._in_worker(html, root, cache) for html in htmls]
-        return self._lanes(htmls, lanes, root, cache)
+            return [self._in_worker(render, html) for html in htmls]
+        return self._lanes(htmls, lanes, render)
 
-    def _lanes(self, htmls: list[str], lanes: int, root: Path, cache: ResultCache | None
+    def _lanes(self, htmls: list[str], lanes: int, render: Callable[[str], Part]
                ) -> list[Part]:
         """Lay the documents out in `lanes` workers; each lane takes the longest waiting
         document next, so that no lane is left with one big chapter at the end."""
@@ -119,7 +140,7 @@ class Layout:
                     i = waiting.popleft()
                 except IndexError:
                     return
-                made[i] = self._in_worker(htmls[i], root, cache)
+                made[i] = self._in_worker(render, htmls[i])
 
         threads = ThreadPoolExecutor(lanes)
         try:
@@ -130,9 +151,9 @@ class Layout:
             threads.shutdown(wait=False)
         return [made[i] for i in range(len(htmls))]
 
-    def _in_worker(self, html: str, root: Path, cache: ResultCache | None) -> Part:
+    def _in_worker(self, render: Callable[[str], Part], html: str) -> Part:
         self.used = True
-        return self._pool().submit(render_part, html, root, cache).result()
+        return self._pool().submit(render, html).result()
 
     def _pool(self) -> WorkerPool:
         if self.pool is None:  # workers start as work arrives, up to `jobs`
@@ -160,18 +181,18 @@ def warm_up() -> None:
     weasyprint.HTML(string=WARM_UP).write_pdf()
 
 
-def render_parts(htmls: list[str], root: Path, cache: ResultCache | None, layout: Layout
-                 ) -> list[Part]:
+def render_parts(htmls: list[str], root: Path, cache: ResultCache | None, layout: Layout,
+                 tagged: bool = True) -> list[Part]:
     """Each document's Part: from `cache` where it is there, else laid out by `layout`."""
-    keys = pdf_parts("pdf-part", htmls)
+    keys = pdf_parts("pdf-part" if tagged else "pdf-untagged", htmls)
     found = [cached_part(cache, key) for key in keys]
     missing = [i for i, part in enumerate(found) if part is None]
     if len(missing) > 1:  # the long step of a cold build: say what it is waiting for
         log.info("  laying out %d PDF parts (%d reused)%s", len(missing),
                  len(htmls) - len(missing),
                  f" in {layout.jobs} processes" if layout.jobs > 1 else "")
-    for i, part in zip(missing, layout.parts([htmls[i] for i in missing], root, cache),
-                       strict=True):
+    laid_out = layout.parts([htmls[i] for i in missing], root, cache, tagged)
+    for i, part in zip(missing, laid_out, strict=True):
         found[i] = part
         if cache is not None and not part.fetched:
             cache.keep(keys[i], ".json", part.to_bytes(), folder="pdf")

@@ -32,9 +32,6 @@ class Part:
     pages: int
     anchors: dict[str, list] = field(default_factory=dict)
     """id -> [page, x, y]"""
-    links: list[list] = field(default_factory=list)
-    """[page, x1, y1, x2, y2, target id] for each internal link, added when the parts are
-    joined (a link's target may lie in another part)"""
     bookmarks: list[list] = field(default_factory=list)
     """[page, level, label, x, y]"""
     fetched: list[str] = field(default_factory=list)

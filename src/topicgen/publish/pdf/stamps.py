@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from topicgen.publish.pdf.part import PX, local_fetcher, pdf_box
+from topicgen.publish.pdf.tags import placeholder_figures, tag_drawing
 from topicgen.publish.pdf.vector import svg_pdf
 from topicgen.results.keys import pdf_parts
 
@@ -60,7 +61,8 @@ def lift_svgs(html: str) -> tuple[str, dict[str, str]]:
         name = f"{PLACEHOLDER}{len(lifted)}"
         lifted[name] = INVISIBLE_TEXT.sub("", match.group(0))
         kept = "".join(text.group(0) for text in INVISIBLE_TEXT.finditer(content))
-        return f'<svg{attributes} id="{name}">{kept}</svg>'
+        # Its title finds its Figure in the tagged PDF again (see tags).
+        return f'<svg{attributes} id="{name}"><title>{name}</title>{kept}</svg>'
 
     return SVG.sub(empty, html), lifted
 
@@ -119,52 +121,65 @@ def draw_alone(svgs: list[str], root: Path, fetched: list[str]) -> list[bytes]:
     return found
 
 
-def stamp(pdf: bytes, sites: dict[str, list], drawn: dict[str, bytes]) -> bytes:
-    """`pdf` with each drawing laid over its site ([page, x1, y1, x2, y2] in CSS px from the
-    page's top-left), fitted as an SVG fits its box: scaled evenly, centred."""
+def stamp(target, sites: dict[str, list], drawn: dict[str, bytes], svgs: dict[str, str]
+          ) -> None:
+    """Lay each drawing over its site ([page, x1, y1, x2, y2] in CSS px from the page's
+    top-left) on the pikepdf `target`, fitted as an SVG fits its box: scaled evenly, centred.
+    Where `target` is tagged, each drawing is marked content of its placeholder's Figure,
+    with the alt text of its SVG (`svgs`, by placeholder id)."""
     import pikepdf
 
-    with pikepdf.open(io.BytesIO(pdf)) as target:
-        forms: dict[bytes, tuple] = {}  # a formula met twice is stored once
-        by_page: dict[int, list[tuple]] = {}
-        for count, (name, (number, x1, y1, x2, y2)) in enumerate(sorted(sites.items())):
-            if drawn[name] not in forms:
-                with pikepdf.open(io.BytesIO(drawn[name])) as source:
-                    form = source.pages[0].as_form_xobject()
-                    form.BBox = source.pages[0].mediabox  # not the TrimBox: keep the margin
-                    forms[drawn[name]] = (target.copy_foreign(form),
-                                          *map(float, source.pages[0].trimbox))
-            form, left, bottom, right, top = forms[drawn[name]]
-            site = pdf_box(float(target.pages[number].mediabox[3]), x1, y1, x2, y2)
-            width, height = site[2] - site[0], site[3] - site[1]
-            if min(width, height, right - left, top - bottom) <= 0:
-                continue  # WeasyPrint draws nothing in an empty box either
-            scale = min(width / (right - left), height / (top - bottom))
-            x = site[0] + (width - scale * (right - left)) / 2 - scale * left
-            y = site[1] + (height - scale * (top - bottom)) / 2 - scale * bottom
-            by_page.setdefault(number, []).append(
-                (form, f"TgStamp{count}", (scale, 0, 0, scale, x, y)))
-        for number, placements in by_page.items():
-            overlay(target.pages[number], placements)
-        return save(target)
+    figures = placeholder_figures(target, PLACEHOLDER)
+    forms: dict[bytes, tuple] = {}  # a formula met twice is stored once
+    by_page: dict[int, list[tuple]] = {}
+    for count, (name, (number, x1, y1, x2, y2)) in enumerate(sorted(sites.items())):
+        if drawn[name] not in forms:
+            with pikepdf.open(io.BytesIO(drawn[name])) as source:
+                form = source.pages[0].as_form_xobject()
+                form.BBox = source.pages[0].mediabox  # not the TrimBox: keep the margin
+                forms[drawn[name]] = (target.copy_foreign(form),
+                                      *map(float, source.pages[0].trimbox))
+        form, left, bottom, right, top = forms[drawn[name]]
+        site = pdf_box(float(target.pages[number].mediabox[3]), x1, y1, x2, y2)
+        width, height = site[2] - site[0], site[3] - site[1]
+        if min(width, height, right - left, top - bottom) <= 0:
+            continue  # WeasyPrint draws nothing in an empty box either
+        scale = min(width / (right - left), height / (top - bottom))
+        x = site[0] + (width - scale * (right - left)) / 2 - scale * left
+        y = site[1] + (height - scale * (top - bottom)) / 2 - scale * bottom
+        figure = figures.get(name)
+        marked = None if figure is None else tag_drawing(target, target.pages[number],
+                                                          figure, svgs[name])
+        by_page.setdefault(number, []).append(
+            (form, f"TgStamp{count}", (scale, 0, 0, scale, x, y), marked))
+    for number, placements in by_page.items():
+        overlay(target.pages[number], placements)
 
 
 def overlay(page, placements: list[tuple]) -> None:
-    """Draw form XObjects over a pikepdf page: (form, resource name, matrix) each. Names are
-    given, not drawn at random, so the same input gives the same bytes."""
+    """Draw form XObjects over a pikepdf page: (form, resource name, matrix, marked) each,
+    where `marked` is the operator opening the marked content the drawing belongs to (None:
+    an artifact, such as page furniture, which a screen reader skips). Names are given, not
+    drawn at random, so the same input gives the same bytes."""
     from pikepdf import Name
 
     drawing = []
-    for form, name, matrix in placements:
+    for form, name, matrix, marked in placements:
         resource = page.add_resource(form, Name.XObject, name=Name(f"/{name}"))
-        drawing.append(f"q {' '.join(f'{v:.5f}' for v in matrix)} cm {resource} Do Q\n")
+        drawing.append(f"{marked or '/Artifact BMC'} q {' '.join(f'{v:.5f}' for v in matrix)}"
+                       f" cm {resource} Do Q EMC\n")
     # The page's own drawing may leave its coordinate system changed: shut it in q/Q.
     page.contents_add(b"q\n", prepend=True)
     page.contents_add(("Q\n" + "".join(drawing)).encode())
 
 
 def save(pdf, version: str = "") -> bytes:
-    """Compressed, with an /ID made from the content: the same input gives the same bytes."""
+    """Compressed, with an /ID made from the content: the same input gives the same bytes.
+    Small objects go into compressed object streams: a tagged handout's structure tree is
+    thousands of small dictionaries, which doubled its file size written plainly."""
+    from pikepdf import ObjectStreamMode
+
     buffer = io.BytesIO()
-    pdf.save(buffer, compress_streams=True, deterministic_id=True, min_version=version)
+    pdf.save(buffer, compress_streams=True, deterministic_id=True, min_version=version,
+             object_stream_mode=ObjectStreamMode.generate)
     return buffer.getvalue()
