@@ -178,7 +178,7 @@ def warm_up() -> None:
     import weasyprint
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    weasyprint.HTML(string=WARM_UP).write_pdf()
+    weasyprint.HTML(string=WARM_UP).write_pdf(pdf_variant="pdf/ua-1")
 
 
 def render_parts(htmls: list[str], root: Path, cache: ResultCache | None, layout: Layout,
