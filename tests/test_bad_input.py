@@ -82,6 +82,33 @@ BUILD_CASES = [
     pytest.param(replaced(CHAPTER, "{experiment-figure}", "{experiment-figur}"),
                  '<ch>:6: unknown directive "{experiment-figur}" '
                  '(did you mean "experiment-figure"?)', id="directive-unknown"),
+    # -- exercises (the chapter's 13 lines, then these) ---------------------------------------
+    pytest.param(added(CHAPTER, tiny_topic[CHAPTER] + "\n```{solution}\nx\n```\n"),
+                 "<ch>:15: a {solution} must stand inside the {exercise} it answers (give the "
+                 "exercise's fence more backticks or colons than the solution's)",
+                 id="solution-outside-exercise"),
+    pytest.param(added(CHAPTER, tiny_topic[CHAPTER] + "\n````{exercise}\n```{experiment-figure}"
+                       " gradient-decay:grad_norm\n:name: fig-x\n```\n````\n"),
+                 "<ch>:16: {experiment-figure} cannot stand inside an {exercise} (put the figure "
+                 "before the exercise and refer to it with {numref})", id="figure-in-exercise"),
+    pytest.param(added(CHAPTER, tiny_topic[CHAPTER] + "\n````{exercise}\n# Title\n````\n"),
+                 "<ch>:16: a heading cannot stand inside an {exercise}: write the exercise's "
+                 "title as its first sentence", id="heading-in-exercise"),
+    pytest.param(added(CHAPTER, tiny_topic[CHAPTER] + "\n```{exercise}\n:lable: ex-a\nText\n```\n"),
+                 '<ch>:16: unknown option ":lable:" (did you mean "label"?)',
+                 id="exercise-unknown-option"),
+    pytest.param(added(CHAPTER, tiny_topic[CHAPTER]
+                       + "\n```{exercise}\n:try: gradient-decay -p Tx=20\nText\n```\n"),
+                 '<ch>:15: ":try: gradient-decay -p Tx=20": unknown parameter "Tx" for '
+                 'experiment "gradient-decay" (did you mean "T"?)', id="exercise-try"),
+    pytest.param(added(CHAPTER, tiny_topic[CHAPTER] + "\n````{exercise}\nText\n\n```{solution}"
+                       "\n:claim: fig-decay linear-lw\nx\n```\n````\n"),
+                 '<ch>:18: ":claim: fig-decay linear-lw": the run of "fig-decay" has no claim '
+                 '"linear-lw" (did you mean "linear-law"?)', id="solution-unknown-claim"),
+    pytest.param(added(CHAPTER, tiny_topic[CHAPTER]
+                       + "\n```{exercise}\nText\n```\n\nSee {ref}`ex-clip`.\n"),
+                 '<ch>:19: unknown label "ex-clip" in {ref} (Exercise 1.1 has no :label:; give '
+                 'it ":label: ex-clip" to refer to it)', id="reference-to-unlabelled-exercise"),
     # -- labels and citations ----------------------------------------------------------------
     pytest.param(replaced(CHAPTER, "{numref}`fig-decay`", "{numref}`fig-decy`"),
                  '<ch>:4: unknown label "fig-decy" in {numref} (did you mean "fig-decay"?)',

@@ -24,13 +24,21 @@ from typing import TYPE_CHECKING, Any
 from topicgen import experiments, sources
 from topicgen.api import Context, Result
 from topicgen.config import Config, describe
-from topicgen.content.myst import FigureRequest, figure_requests, parse
+from topicgen.content.myst import (
+    EXERCISE,
+    FigureRequest,
+    directive_name,
+    figure_requests,
+    parse,
+    parse_exercise,
+)
 from topicgen.content.topic import Topic, load_topic
 from topicgen.errors import ClaimError, ContentError, ParamError, TopicgenError, did_you_mean
 from topicgen.experiments.loader import Experiment
 from topicgen.files import write_atomic
 from topicgen.freshness import file_digest, fingerprint, previous_manifest, up_to_date
 from topicgen.lock import build_lock
+from topicgen.overrides import parse_overrides
 from topicgen.pools import PDF_PRELOAD, start_server
 from topicgen.results.cache import ResultCache
 
@@ -235,7 +243,12 @@ def plan_figures(topic: Topic) -> list[FigureRequest]:
     """Every figure directive in the topic, checked against the topic's experiments."""
     requests = []
     for chapter in topic.chapters:
-        for request in figure_requests(parse(chapter.text), chapter.path):
+        tokens = parse(chapter.text)
+        for token in tokens:
+            if directive_name(token) == EXERCISE:
+                exercise = parse_exercise(token, chapter.path)
+                check_try(exercise.try_command, topic, chapter.path, exercise.line)
+        for request in figure_requests(tokens, chapter.path):
             try:
                 experiment = topic.experiment(request.experiment)
             except TopicgenError as error:
@@ -247,6 +260,22 @@ def plan_figures(topic: Topic) -> list[FigureRequest]:
                                    request.path, request.line)
             requests.append(request)
     return requests
+
+
+def check_try(command: str, topic: Topic, path: Path, line: int) -> None:
+    """An exercise's `:try: EXPERIMENT -p NAME=VALUE ...` names an experiment of the topic
+    and parameters it accepts, so the command a student copies runs."""
+    if not command:
+        return
+    words = command.split()
+    pairs = words[2::2]
+    if any(word != "-p" for word in words[1::2]) or len(words) % 2 == 0:
+        raise ContentError(f'":try: {command}" must read EXPERIMENT -p NAME=VALUE ...',
+                           path, line)
+    try:
+        experiments.resolve_params(topic.experiment(words[0]), "full", parse_overrides(pairs))
+    except TopicgenError as error:
+        raise ContentError(f'":try: {command}": {error.message}', path, line) from None
 
 
 def plan_runs(requests: list[FigureRequest], topic: Topic, profile: str, seed: int,

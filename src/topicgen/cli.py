@@ -113,6 +113,12 @@ def build() -> None:
 @click.option("-p", "--param", "variant", multiple=True, metavar="EXPERIMENT.NAME=VALUE",
               help="Build a variant: override a parameter of every figure of EXPERIMENT "
                    "(recorded in manifest.json and printed on the title page). Repeatable.")
+@click.option("--edition", type=click.Choice(["instructor", "student"]), default=None,
+              help="instructor: solutions under their exercises (handout.html); student: "
+                   "no solutions (handout-student.html) [instructor].")
+@click.option("--solutions", type=click.Choice(["inline", "appendix", "none"]), default=None,
+              help="Where solutions go [inline for instructors, none for students; "
+                   "appendix prints them at the end].")
 def build_handout_command(fmt: str | None, watch: bool, variant: tuple[str, ...],
                           **options) -> None:
     """Build the HTML and PDF handout of a topic.
@@ -128,6 +134,7 @@ def build_handout_command(fmt: str | None, watch: bool, variant: tuple[str, ...]
       topicgen build handout --topic topic4 --profile quick --format html --out /tmp/h
       topicgen build handout --profile quick --watch
       topicgen build handout -p gradient-decay.T=200 -p gradient-decay.seeds=10 --out variant/
+      topicgen build handout --edition student --solutions appendix
     """
     from topicgen.build import input_roots
     from topicgen.sources import PACKAGE_DIR
@@ -151,9 +158,9 @@ def handout_line(config, argv: list[str], variant: list[str] | None = None) -> s
     """Build the handout (a variant with `-p experiment.name=value` overrides); the line that
     says what was built."""
     from topicgen.build import build
-    from topicgen.publish.handout import TARGET
+    from topicgen.publish.handout import target
 
-    summary = build(config, TARGET, argv, variant=variant or [])
+    summary = build(config, target(config), argv, variant=variant or [])
     if summary.up_to_date:
         return f"Up to date: {config.out_dir} (nothing changed; --force rebuilds)"
     names = ", ".join(p.name for p in summary.outputs if p.name.startswith("handout"))

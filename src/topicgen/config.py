@@ -51,6 +51,15 @@ class Config:
     raw_html: bool = False
     """Let raw HTML in the Markdown through (topicgen.toml only). Off by default: content
     from pull requests could then add scripts, remote images or links the checks never see."""
+    edition: str = "instructor"
+    """The handout's edition: instructor (solutions under their exercises) or student."""
+    solutions: str | None = None
+    """Where solutions go: inline, appendix (at the end) or none; default: inline in the
+    instructor edition, none in the student edition (which never shows them inline)."""
+
+    @property
+    def solutions_placement(self) -> str:
+        return self.solutions or ("inline" if self.edition == "instructor" else "none")
 
     @property
     def out_dir(self) -> Path:
@@ -67,7 +76,10 @@ class Config:
 
 
 FILE_KEYS = {"topic": str, "out": str, "formats": list, "profile": str, "paper": str,
-             "cache_dir": str, "seed": int, "device": str, "jobs": int, "raw_html": bool}
+             "cache_dir": str, "seed": int, "device": str, "jobs": int, "raw_html": bool,
+             "edition": str, "solutions": str}
+EDITIONS = ("instructor", "student")
+PLACEMENTS = ("inline", "appendix", "none")
 
 
 def load_config(project: Path | None = None, **flags: Any) -> Config:
@@ -108,11 +120,15 @@ def source_date_epoch() -> int | None:
 
 def validate(values: dict[str, Any]) -> None:
     source_date_epoch()
-    checks = {"profile": ("quick", "full"), "paper": PAPERS, "device": ("cpu", "cuda")}
+    checks = {"profile": ("quick", "full"), "paper": PAPERS, "device": ("cpu", "cuda"),
+              "edition": EDITIONS, "solutions": PLACEMENTS}
     for key, allowed in checks.items():
         if key in values and values[key] not in allowed:
             raise UsageError(f'{key} must be one of {", ".join(allowed)}, got "{values[key]}"'
                              + did_you_mean(values[key], allowed))
+    if values.get("edition") == "student" and values.get("solutions") == "inline":
+        raise UsageError("the student edition never shows solutions inline: "
+                         "--solutions appendix prints them at the end")
     if "jobs" in values and values["jobs"] < 1:
         raise UsageError(f"jobs must be at least 1, got {values['jobs']}")
     for fmt in values.get("formats", ()):

@@ -1,4 +1,10 @@
-"""The MyST-flavoured Markdown parser and the `experiment-figure` directive it understands."""
+"""The MyST-flavoured Markdown parser and the directives it understands: `experiment-figure`,
+and `exercise` holding its `solution`s (the names sphinx-exercise and Jupyter Book use).
+
+A directive is a fenced block, with backticks or colons (MyST's colon fence), whose info
+string is `{name}`; an exercise holds its solutions as fences of their own, so its fence is
+the longer one (````` ````{exercise} ````` around ```` ```{solution} ````, or `::::` around
+`:::`)."""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from mdit_py_plugins.colon_fence import colon_fence_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.myst_blocks import myst_block_plugin
 from mdit_py_plugins.myst_role import myst_role_plugin
@@ -16,6 +23,10 @@ from topicgen.errors import ContentError, did_you_mean
 
 FIGURE_DIRECTIVE = "experiment-figure"
 FIGURE_OPTIONS = ("name", "params", "alt")
+EXERCISE, SOLUTION = "exercise", "solution"
+EXERCISE_OPTIONS = ("label", "try")
+SOLUTION_OPTIONS = ("claim",)
+DIRECTIVES = (FIGURE_DIRECTIVE, EXERCISE, SOLUTION)
 _LABEL = re.compile(r"[A-Za-z][\w:.-]*")
 
 
@@ -28,6 +39,7 @@ def make_parser(raw_html: bool = False) -> MarkdownIt:
            double_inline=True)
     md.use(myst_role_plugin)
     md.use(myst_block_plugin)
+    md.use(colon_fence_plugin)
     # markdown-it would silently leave a `file:` or `javascript:` link as plain text; let every
     # URL through so the renderer, which knows the file and line, can refuse it with a message.
     md.validateLink = lambda url: True
@@ -53,12 +65,116 @@ class FigureRequest:
     caption_line: int  # where the caption starts in the file, for error messages
 
 
+@dataclass(frozen=True)
+class Solution:
+    body: list[Token]
+    claim: str  # "figure-label claim-id": a claim of a run the handout shows, or ""
+    line: int
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One `exercise` directive: its body without its solutions, and those."""
+
+    label: str | None
+    try_command: str  # `topicgen run` arguments the student may try, or ""
+    body: list[Token]
+    solutions: list[Solution]
+    line: int
+
+
 def figure_requests(tokens: list[Token], path: Path) -> list[FigureRequest]:
-    return [parse_figure(token, path) for token in tokens if is_directive(token)]
+    """Every figure directive, every other directive checked on the way (a build finds a
+    misplaced solution before it runs anything)."""
+    requests = []
+    for token in tokens:
+        name = directive_name(token)
+        if name == FIGURE_DIRECTIVE:
+            requests.append(parse_figure(token, path))
+        elif name == EXERCISE:
+            parse_exercise(token, path)
+        elif name == SOLUTION:
+            raise ContentError(f"a {{{SOLUTION}}} must stand inside the {{{EXERCISE}}} it "
+                               "answers (give the exercise's fence more backticks or colons "
+                               "than the solution's)", path, token.map[0] + 1)
+        elif name is not None:
+            raise ContentError(f'unknown directive "{{{name}}}"' + did_you_mean(name, DIRECTIVES),
+                               path, token.map[0] + 1)
+    return requests
+
+
+def directive_name(token: Token) -> str | None:
+    """The name of a directive fence (`{name}` in its info string), else None."""
+    info = token.info.strip()
+    if token.type not in ("fence", "colon_fence") or not info.startswith("{"):
+        return None
+    return info[1:].partition("}")[0]
 
 
 def is_directive(token: Token) -> bool:
-    return token.type == "fence" and token.info.strip().startswith("{")
+    return directive_name(token) is not None
+
+
+def parse_exercise(token: Token, path: Path, raw_html: bool = False) -> Exercise:
+    """An exercise fence: `:label:` and `:try:` lines, then Markdown holding its solutions.
+    Parsed once per token (numbering and rendering both ask)."""
+    if "exercise" in token.meta:
+        return token.meta["exercise"]
+    line = token.map[0] + 1
+    options, body = parse_body(token, path, EXERCISE, EXERCISE_OPTIONS, raw_html)
+    if "label" in options:
+        check_label(options["label"], path, line)
+    kept, solutions = [], []
+    for inner in body:
+        name = directive_name(inner)
+        inner_line = inner.map[0] + 1 if inner.map else line
+        if name == SOLUTION:
+            claim_options, solution = parse_body(inner, path, SOLUTION, SOLUTION_OPTIONS,
+                                                 raw_html)
+            for nested in solution:
+                refuse_inside(nested, SOLUTION, path)
+            solutions.append(Solution(solution, " ".join(claim_options.get("claim", "").split()),
+                                      inner_line))
+        else:
+            refuse_inside(inner, EXERCISE, path)
+            kept.append(inner)
+    exercise = Exercise(options.get("label"), options.get("try", ""), kept, solutions, line)
+    token.meta["exercise"] = exercise
+    return exercise
+
+
+def refuse_inside(token: Token, container: str, path: Path) -> None:
+    """What an exercise or solution may not hold: a heading (it would renumber the chapter's
+    sections), a figure (planned from the chapter's top level) or another directive."""
+    line = token.map[0] + 1 if token.map else 0
+    name = directive_name(token)
+    if token.type == "heading_open":
+        raise ContentError(f"a heading cannot stand inside an {{{container}}}: write the "
+                           "exercise's title as its first sentence", path, line)
+    if name is not None:
+        hint = (" (put the figure before the exercise and refer to it with {numref})"
+                if name == FIGURE_DIRECTIVE else "")
+        raise ContentError(f"{{{name}}} cannot stand inside an {{{container}}}{hint}",
+                           path, line)
+
+
+def parse_body(token: Token, path: Path, name: str, allowed: tuple[str, ...],
+               raw_html: bool) -> tuple[dict[str, str], list[Token]]:
+    """A directive's options and its body parsed as Markdown, each token's line numbers
+    those of the file."""
+    line = token.map[0] + 1
+    argument = token.info.strip()[1:].partition("}")[2].strip()
+    if argument:
+        raise ContentError(f'{{{name}}} takes no argument, got "{argument}" (give its '
+                           f"options as :key: value lines)", path, line)
+    options, first = split_options(token.content, path, line, allowed)
+    body = "\n".join(token.content.splitlines()[first:])
+    tokens = make_parser(raw_html).parse(body)
+    shift = line + first  # the body's first line, counted from 0
+    for inner in tokens:
+        if inner.map:
+            inner.map = [inner.map[0] + shift, inner.map[1] + shift]
+    return options, tokens
 
 
 def parse_figure(token: Token, path: Path) -> FigureRequest:
@@ -68,7 +184,7 @@ def parse_figure(token: Token, path: Path) -> FigureRequest:
     name, _, argument = head[1:].partition("}")
     if name != FIGURE_DIRECTIVE:
         raise ContentError(f'unknown directive "{{{name}}}"'
-                           + did_you_mean(name, [FIGURE_DIRECTIVE]), path, line)
+                           + did_you_mean(name, DIRECTIVES), path, line)
     experiment, _, figure = argument.strip().partition(":")
     if not experiment or not figure:
         raise ContentError(f"{{{FIGURE_DIRECTIVE}}} needs an argument experiment:figure, "
@@ -94,8 +210,9 @@ def check_label(label: str, path: Path, line: int) -> None:
                            "letters, digits, -, _, : and .", path, line)
 
 
-def split_options(body: str, path: Path, line: int) -> tuple[dict[str, str], int]:
-    """Leading `:key: value` lines are options; returns them and the caption's first line."""
+def split_options(body: str, path: Path, line: int, allowed: tuple[str, ...] = FIGURE_OPTIONS
+                  ) -> tuple[dict[str, str], int]:
+    """Leading `:key: value` lines are options; returns them and the body's first line."""
     options: dict[str, str] = {}
     lines = body.splitlines()
     index = 0
@@ -104,8 +221,8 @@ def split_options(body: str, path: Path, line: int) -> tuple[dict[str, str], int
         if not match:
             break
         key, value = match.groups()
-        if key not in FIGURE_OPTIONS:
-            raise ContentError(f'unknown option ":{key}:"' + did_you_mean(key, FIGURE_OPTIONS),
+        if key not in allowed:
+            raise ContentError(f'unknown option ":{key}:"' + did_you_mean(key, allowed),
                                path, line + 1 + index)
         options[key] = value.strip()
     else:

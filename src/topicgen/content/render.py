@@ -19,12 +19,24 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markupsafe import Markup
 
-from topicgen.content.myst import check_label, is_directive, make_parser, parse_figure
+from topicgen.content.myst import (
+    EXERCISE,
+    FIGURE_DIRECTIVE,
+    Exercise,
+    check_label,
+    directive_name,
+    is_directive,
+    make_parser,
+    parse_exercise,
+    parse_figure,
+)
 from topicgen.errors import ContentError, TopicgenError, did_you_mean
 from topicgen.mathtex import MathError, render_math
 from topicgen.svg import prefix_ids, svg_title
 
-KIND_NAMES = {"section": "Section", "equation": "Equation", "figure": "Figure"}
+KIND_NAMES = {"section": "Section", "equation": "Equation", "figure": "Figure",
+              "exercise": "Exercise"}
+
 LINK_SCHEMES = ("http", "https", "mailto")
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                ".gif": "image/gif", ".webp": "image/webp", ".svg": "image/svg+xml"}
@@ -38,6 +50,7 @@ class Target:
     line: int
     title_html: str = ""
     level: int = 0
+    labelled: bool = True  # False: an exercise known by the anchor it was given (ex-1-2)
 
 
 @dataclass
@@ -93,6 +106,17 @@ class Document:
     math_count: int = 0
     render_figure: Callable[[FigureView], str] | None = None  # default: the theme's figure.html
     views: dict[str, FigureView] = field(default_factory=dict)  # every figure, as rendered
+    solutions: str = "inline"  # config.PLACEMENTS: under each exercise, at the end, nowhere
+    appendix: list[SolutionView] = field(default_factory=list)  # with solutions="appendix"
+
+
+@dataclass(frozen=True)
+class SolutionView:
+    """A solution as the end of an edition prints it: which exercise it answers, its HTML."""
+
+    exercise: str  # the exercise's anchor
+    number: str
+    html: Markup
 
 
 def slugify(text: str) -> str:
@@ -101,10 +125,15 @@ def slugify(text: str) -> str:
 
 
 def number_targets(chapters: list[tuple[Path, list[Token]]], doc: Document) -> None:
-    """Pass 1: number every heading, labelled equation and figure, across all chapters."""
+    """Pass 1: number every heading, labelled equation, figure and exercise, across all
+    chapters (exercises per chapter: Exercise 3.2). Solutions are numbered in every edition,
+    shown or not, so both editions number alike."""
     counters = [0, 0, 0, 0, 0, 0]
     equations = figures = 0
-    for path, tokens in chapters:
+    exercises: dict[int, int] = {}
+
+    def visit(path: Path, tokens: list[Token]) -> None:
+        nonlocal equations, figures
         pending_label = None
         for index, token in enumerate(tokens):
             line = token.map[0] + 1 if token.map else 0
@@ -132,10 +161,24 @@ def number_targets(chapters: list[tuple[Path, list[Token]]], doc: Document) -> N
                 check_label(token.info, path, line)
                 equations += 1
                 add_target(doc, token.info, Target("equation", str(equations), path, line))
+            elif directive_name(token) == EXERCISE:
+                exercise = parse_exercise(token, path, doc.raw_html)
+                exercises[counters[0]] = exercises.get(counters[0], 0) + 1
+                number = f"{counters[0]}.{exercises[counters[0]]}"
+                label = exercise.label or f"ex-{number.replace('.', '-')}"
+                add_target(doc, label, Target("exercise", number, path, line,
+                                              labelled=exercise.label is not None))
+                token.meta["anchor"] = label
+                visit(path, exercise.body)
+                for solution in exercise.solutions:
+                    visit(path, solution.body)
             elif is_directive(token):
                 figures += 1
                 request = parse_figure(token, path)
                 add_target(doc, request.label, Target("figure", str(figures), path, line))
+
+    for path, tokens in chapters:
+        visit(path, tokens)
 
 
 def unique_slug(slug: str, taken: dict) -> str:
@@ -232,9 +275,65 @@ class HandoutRenderer(RendererHTML):
     # -- code and directives ------------------------------------------------------------------
     def fence(self, tokens, idx, options, env):
         token = tokens[idx]
-        if is_directive(token):
+        name = directive_name(token)
+        if name == FIGURE_DIRECTIVE:
             return self.figure(parse_figure(token, self.path))
+        if name == EXERCISE:
+            return self.exercise(parse_exercise(token, self.path, self.doc.raw_html),
+                                 token.meta["anchor"], options, env)
+        if name is not None:  # build.plan_figures refused it already, naming file:line
+            raise self.error(f'{{{name}}} cannot stand here')
         return highlight(token.content, token.info.strip().split(" ")[0])
+
+    colon_fence = fence
+
+    def exercise(self, exercise: Exercise, anchor: str, options, env) -> str:
+        """An exercise and, as the edition places them, its solutions. Solutions are
+        rendered in every edition, so that citations in them number alike in all."""
+        number = self.doc.targets[anchor].number
+        body = self.render(exercise.body, options, env)
+        solutions = [self.render(solution.body, options, env) + self.claim_verdict(solution)
+                     for solution in exercise.solutions]
+        parts = [f'<div class="exercise" id="{html.escape(anchor)}">'
+                 f'<p class="exercise-title">Exercise {number}</p>', body]
+        if exercise.try_command:
+            parts.append('<p class="exercise-try">Try: <code>topicgen run '
+                         f"{html.escape(exercise.try_command)}</code></p>")
+        if solutions and self.doc.solutions == "inline":
+            parts += [f'<div class="solution"><p class="solution-title">Solution</p>{text}</div>'
+                      for text in solutions]
+        elif solutions and self.doc.solutions == "appendix":
+            parts.append(f'<p class="solution-pointer"><a class="xref solution" '
+                         f'href="#solution-{html.escape(anchor)}">Solution to Exercise '
+                         f"{number}</a> (at the end)</p>")
+            self.doc.appendix.append(SolutionView(anchor, number,
+                                                  Markup("".join(solutions))))
+        return "".join(parts) + "</div>\n"
+
+    def claim_verdict(self, solution) -> str:
+        """The verdict of the claim a solution rests on (`:claim: figure-label claim-id`),
+        as the figure prints it: the answer is checked against the same run."""
+        if not solution.claim:
+            return ""
+        label, _, claim_id = solution.claim.partition(" ")
+        drawn = self.doc.figures.get(label)
+        if drawn is None:
+            raise ContentError(f'":claim: {solution.claim}": no figure "{label}" in this '
+                               "handout" + did_you_mean(label, self.doc.figures),
+                               self.path, solution.line)
+        claims = {claim.id: claim for claim in drawn.claims}
+        if claim_id not in claims:
+            raise ContentError(f'":claim: {solution.claim}": the run of "{label}" has no '
+                               f'claim "{claim_id}"' + did_you_mean(claim_id, claims),
+                               self.path, solution.line)
+        from topicgen.pages import inline_math
+
+        claim = claims[claim_id]
+        verdict = {True: "✓ holds", False: "✗ fails", None: "– not judged"}[claim.passed]
+        measured = inline_math(claim.measured, f"{label}-{claim_id}-solution")
+        return (f'<p class="claim-check"><span class="verdict">{verdict}</span> checked '
+                f'against the run of <a class="xref figure" href="#{html.escape(label)}">'
+                f"Figure {self.doc.targets[label].number}</a>; measured: {measured}.</p>")
 
     def code_block(self, tokens, idx, options, env):
         return highlight(tokens[idx].content, "")
@@ -316,8 +415,13 @@ class HandoutRenderer(RendererHTML):
     def role_ref(self, role, label, tokens, idx):
         target = self.doc.targets.get(label)
         if target is None:
-            raise self.error(f'unknown label "{label}" in {{{role}}}'
-                             + did_you_mean(label, self.doc.targets), tokens, idx)
+            unlabelled = [t.number for t in self.doc.targets.values()
+                          if t.kind == "exercise" and not t.labelled]
+            verb = "has" if len(unlabelled) == 1 else "have"
+            hint = (f' (Exercise {", ".join(unlabelled)} {verb} no :label:; give it '
+                    f'":label: {label}" to refer to it)' if unlabelled
+                    else did_you_mean(label, self.doc.targets))
+            raise self.error(f'unknown label "{label}" in {{{role}}}{hint}', tokens, idx)
         if role == "eq" and target.kind != "equation":
             raise self.error(f'{{eq}} needs an equation label, "{label}" is a {target.kind}',
                              tokens, idx)

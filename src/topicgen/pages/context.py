@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from markupsafe import Markup
 
 from topicgen.config import source_date_epoch
-from topicgen.content.render import Document, SourceRef, highlight
+from topicgen.content.render import Document, SolutionView, SourceRef, highlight
 from topicgen.content.topic import Reference, Topic
 from topicgen.results.keys import listing_parts
 
@@ -48,6 +48,9 @@ class HandoutPage:
     profile: str
     variant: list[str] = field(default_factory=list)
     """`-p experiment.name=value` overrides a variant handout was built with."""
+    edition: str = "instructor"
+    solutions: list[SolutionView] = field(default_factory=list)
+    """The solutions printed at the end (--solutions appendix), in exercise order."""
 
 
 def build_date() -> str:
@@ -60,7 +63,8 @@ def build_date() -> str:
 
 
 def handout_page(topic: Topic, chapters_html: list[str], doc: Document, paper: str,
-                 profile: str, cache: ResultCache, variant: list[str]) -> HandoutPage:
+                 profile: str, cache: ResultCache, variant: list[str],
+                 edition: str = "instructor") -> HandoutPage:
     from pygments.formatters import HtmlFormatter
 
     import topicgen
@@ -75,7 +79,7 @@ def handout_page(topic: Topic, chapters_html: list[str], doc: Document, paper: s
                   for ref in doc.sources.values()],
         code_css=Markup(HtmlFormatter(style="default").get_style_defs(".code")),
         paper=paper, version=topicgen.__version__, date=build_date(), profile=profile,
-        variant=variant,
+        variant=variant, edition=edition, solutions=doc.appendix,
     )
 
 

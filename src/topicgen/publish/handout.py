@@ -6,6 +6,7 @@ A failed claim stops the handout before anything is written (see build.check_cla
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -48,7 +49,22 @@ def files(built: Built) -> dict[Path, bytes | str]:
     built.record["figures"] = [{"label": view.label, "number": view.number, "alt": view.alt,
                                 "caption": str(view.caption)} for view in views]
     built.record["variant"] = describe(variant_overrides(built.options, built.topic))
-    return {**page_files("handout", html, built), **figure_files(built)}
+    return {**page_files(stem(built.config), html, built), **figure_files(built)}
+
+
+def stem(config: Config) -> str:
+    """The edition's file name: handout.html for instructors, handout-student.html for
+    students, so that both can lie in one output folder."""
+    return "handout" if config.edition == "instructor" else f"handout-{config.edition}"
+
+
+def target(config: Config) -> Target:
+    """The handout target of `config`'s edition: each edition records what it wrote in its own
+    manifest, so building one never removes the other's files as stale."""
+    if config.edition == "instructor":
+        return TARGET
+    return dataclasses.replace(TARGET, name=stem(config),
+                               manifest=f"manifest-{config.edition}.json")
 
 
 def render_handout(built: Built) -> tuple[str, list[FigureView]]:
@@ -63,7 +79,7 @@ def render_handout(built: Built) -> tuple[str, list[FigureView]]:
     chapters = [(c.path, parse(render_live_values(c.text, c.path, env), config.raw_html))
                 for c in topic.chapters]
     doc = Document(references=topic.references, experiments=topic.experiments,
-                   raw_html=config.raw_html,
+                   raw_html=config.raw_html, solutions=config.solutions_placement,
                    render_figure=lambda view: render_template(config.project, "figure.html",
                                                               figure=view))
     doc.figures = {s.label: FigureHtml(built.drawn[s.label].decode("utf-8"),
@@ -74,7 +90,7 @@ def render_handout(built: Built) -> tuple[str, list[FigureView]]:
     number_targets(chapters, doc)
     chapters_html = [render_chapter(path, tokens, doc) for path, tokens in chapters]
     page = handout_page(topic, chapters_html, doc, config.paper, config.profile, built.cache,
-                        describe(variant_overrides(built.options, topic)))
+                        describe(variant_overrides(built.options, topic)), config.edition)
     return render_page(config.project, "handout.html", page), list(doc.views.values())
 
 

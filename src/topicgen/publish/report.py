@@ -33,8 +33,8 @@ from topicgen.build import (
 from topicgen.config import Config
 from topicgen.content.topic import CAUGHT_BY, PlantedBug, Topic
 from topicgen.publish.compare import compare_reports, read_report
-from topicgen.publish.handout import TARGET as HANDOUT
 from topicgen.publish.handout import page_files
+from topicgen.publish.handout import target as handout_target
 from topicgen.results.cache import ResultCache
 
 
@@ -53,7 +53,8 @@ def build_all(config: Config, argv: list[str] | None = None) -> tuple[BuildSumma
     it too: that would rerun each experiment a second time.
     """
     report = build_report(config, argv)
-    handout = build(dataclasses.replace(config, force=False), HANDOUT, argv)
+    handout = build(dataclasses.replace(config, force=False), handout_target(config),
+                    argv)
     return report, handout
 
 

@@ -1,0 +1,137 @@
+"""Exercises and solutions: numbered per chapter, referenced like figures, and placed by the
+edition (instructor: under each exercise; student: nowhere, or at the end)."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import TOPIC, tiny_topic
+from topicgen.cli import cli
+
+CHAPTER = f"content/{TOPIC}/01-decay.md"
+EXERCISES = """
+::::{exercise}
+:label: ex-factor
+:try: gradient-decay -p T=20 -p cells=rnn
+
+Predict the factor by which the tanh RNN's gradient shrinks per step; see {numref}`fig-decay`.
+
+:::{solution}
+:claim: fig-decay tanh-falls-fastest
+
+It shrinks by {{ result("fig-decay").scalars.decay_factor_rnn | sig(2) }} per step
+{cite}`Pascanu13`.
+:::
+::::
+
+````{exercise}
+Why does $T$ not change the factor?
+
+```{solution}
+The factor is a property of one step, $\\partial h_t / \\partial h_{t-1}$.
+```
+````
+
+{ref}`ex-factor` asks for a prediction.
+"""
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    from conftest import write_project
+
+    return write_project(tmp_path_factory.mktemp("exercises"),
+                         {**tiny_topic, CHAPTER: tiny_topic[CHAPTER] + EXERCISES})
+
+
+def build(project: Path, cache_dir: Path, *extra: str) -> str:
+    result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project), "--topic",
+                                      TOPIC, "--profile", "quick", "--format", "html",
+                                      "--cache-dir", str(cache_dir), *extra])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def text(html: str) -> str:
+    """The page's words: tags dropped, each formula by its spoken title."""
+    html = html[html.index("<body"):]
+    html = re.sub(r"<svg\b.*?<title[^>]*>(.*?)</title>.*?</svg>", r" \1 ", html, flags=re.S)
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def page(project: Path, name: str) -> str:
+    return (project / "output" / TOPIC / name).read_text("utf-8")
+
+
+def test_instructor_edition_numbers_exercises_per_chapter_with_solutions_inline(project,
+                                                                                cache_dir):
+    build(project, cache_dir)
+    html = page(project, "handout.html")
+    words = text(html)
+    assert "Exercise 1.1 Predict the factor" in words and "Exercise 1.2 Why does" in words
+    assert words.count("Solution") == 2
+    # The answer is the run's number, and the claim it rests on is judged on the same run.
+    assert re.search(r"It shrinks by 0\.\d+ per step \[ 1 \] \. ✓ holds checked against the "
+                     r"run of Figure 1 ; measured: rnn 0\.\d+; lstm", words), words
+    assert "Try: topicgen run gradient-decay -p T=20 -p cells=rnn" in words
+    assert 'href="#ex-factor">Exercise 1.1</a> asks' in html
+    assert 'id="ex-1-2"' in html  # an unlabelled exercise still has an anchor
+
+
+def test_student_edition_has_no_solutions_and_the_same_numbers(project, cache_dir):
+    build(project, cache_dir)
+    output = build(project, cache_dir, "--edition", "student")
+    assert "handout-student.html" in output
+    student, instructor = page(project, "handout-student.html"), page(project,
+                                                                      "handout.html")
+    words = text(student)
+    assert "Solution" not in words and "It shrinks by" not in words
+    assert "Student edition" in words and "Student edition" not in text(instructor)
+    assert "Exercise 1.1 Predict the factor" in words and "Exercise 1.2" in words
+    # Cross-references read as in the instructor edition, whose files the build left alone.
+    assert 'href="#ex-factor">Exercise 1.1</a>' in student
+    assert (project / "output" / TOPIC / "handout.html").is_file()
+
+
+def test_solutions_appendix_prints_them_at_the_end_linked_both_ways(project, cache_dir):
+    build(project, cache_dir, "--edition", "student", "--solutions", "appendix")
+    html = page(project, "handout-student.html")
+    end = html.index('id="solutions"')
+    assert html.count('class="solution"') == 2 and html.index('class="solution"') > end
+    assert 'href="#solution-ex-factor">Solution to Exercise 1.1</a>' in html[:end]
+    assert 'href="#ex-factor">Exercise 1.1</a>' in html[end:]
+    assert '<a href="#solutions"><span class="secno"></span> Solutions</a>' in html
+
+
+def test_a_solution_reads_its_number_from_the_run_so_a_parameter_changes_it(tmp_path,
+                                                                            cache_dir):
+    from conftest import write_project
+
+    answers = []
+    for hidden in (4, 8):
+        chapter = (tiny_topic[CHAPTER] + EXERCISES).replace("hidden=4", f"hidden={hidden}")
+        project = write_project(tmp_path / f"hidden-{hidden}", {**tiny_topic, CHAPTER: chapter})
+        build(project, cache_dir)
+        answers.append(re.search(r"It shrinks by (\S+) per step",
+                                 text(page(project, "handout.html"))).group(1))
+    assert answers[0] != answers[1]
+
+
+def test_a_student_edition_with_inline_solutions_is_a_usage_error(project, cache_dir):
+    result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project),
+                                      "--topic", TOPIC, "--edition", "student",
+                                      "--solutions", "inline"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: the student edition never shows solutions inline: --solutions appendix "
+        "prints them at the end")
