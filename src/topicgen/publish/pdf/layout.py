@@ -10,6 +10,7 @@ to import and its first layout in a process is the slowest.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import logging
 import sys
@@ -23,7 +24,7 @@ from topicgen.errors import TopicgenError
 from topicgen.pools import FORKED, WorkerPool
 from topicgen.publish.pdf.part import Part, cached_part, local_fetcher
 from topicgen.publish.pdf.stamps import drawings, lift_svgs, save, stamp
-from topicgen.publish.pdf.tags import nest_links, untag_margins
+from topicgen.publish.pdf.tags import nest_links, unique_header_ids, untag_margins
 from topicgen.results.keys import pdf_parts
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ def render_part(html: str, root: Path, cache: ResultCache | None = None, tagged:
         with pikepdf.open(io.BytesIO(written)) as pdf:
             untag_margins(pdf)
             nest_links(pdf)
+            if tagged and "<th" in html:  # walking every element costs: only for tables
+                unique_header_ids(pdf, hashlib.sha256(html.encode()).hexdigest()[:12] + "-")
             stamp(pdf, sites, dict(zip(names, drawn, strict=True)), svgs)
             part.pdf = save(pdf)
         return part

@@ -3,14 +3,16 @@ draws or joins on its own.
 
 WeasyPrint tags each part it lays out: headings, paragraphs, lists, tables, links, and each
 inline <svg> as a Figure whose /Alt is the SVG's <title>. Two steps of topicgen's would break
-that tree, so they mend it here:
+that tree, and WeasyPrint leaves two things PDF/UA asks otherwise (running heads hang from
+no parent: untag_margins; a link's annotation may sit under a child of the Link: nest_links),
+so they are mended here:
 - a drawing stamped over its placeholder (see stamps) is drawn outside any marked content. The
   placeholder is titled with its own name, which finds its Figure again; the stamp is drawn as
   marked content of that Figure (a new MCID), which takes the drawing's real alt text and, for
   a formula, the structure type Formula.
 - joining parts (see join) copies pages, not structure trees: the joined tree is one Document
   holding each part's elements in reading order, with each part's parent-tree keys moved past
-  the previous part's, and its table-header ids made unique.
+  the previous part's (each part names its table-header cells apart: unique_header_ids).
 """
 
 from __future__ import annotations
@@ -157,7 +159,7 @@ def merge_structure(joined, sources: list) -> None:
     document.P = root
     parent_tree = NumberTree.new(joined)
     first_page = next_key = 0
-    for number, source in enumerate(sources):
+    for source in sources:
         pages = joined.pages[first_page:first_page + len(source.pages)]
         first_page += len(source.pages)
         source_root = source.Root.get(Name.StructTreeRoot)
@@ -180,7 +182,6 @@ def merge_structure(joined, sources: list) -> None:
             element = joined.copy_foreign(top)
             element.P = document
             document.K.append(element)
-            unique_header_ids(element, f"p{number}-")
     root.ParentTree = parent_tree.obj
     root.ParentTreeNextKey = next_key
     joined.Root.StructTreeRoot = root
@@ -188,25 +189,21 @@ def merge_structure(joined, sources: list) -> None:
     joined.Root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
 
 
-def unique_header_ids(element, prefix: str) -> None:
+def unique_header_ids(pdf, prefix: str) -> None:
     """WeasyPrint names a table's header cells by its own object numbers, which repeat from
-    part to part: each /ID under `element`, and each data cell's /Headers naming one, gets
-    `prefix`."""
+    part to part: each /ID, and each data cell's /Headers naming one, gets `prefix` (one per
+    part) so that they stay unique in the joined PDF."""
     from pikepdf import Array, Dictionary, Name, String
 
-    if element.get(Name.S) != Name.Table:
-        for kid in element.get(Name.K, []):
-            if isinstance(kid, Dictionary) and kid.get(Name.Type) == Name.StructElem:
-                unique_header_ids(kid, prefix)
-        return
-    stack = [element]
+    root = pdf.Root.get(Name.StructTreeRoot)
+    stack = [] if root is None else list(root.K)
     while stack:
-        cell = stack.pop()
-        if Name.ID in cell:
-            cell.ID = String(prefix + str(cell.ID))
-        attributes = cell.get(Name.A)
+        element = stack.pop()
+        if Name.ID in element:
+            element.ID = String(prefix + str(element.ID))
+        attributes = element.get(Name.A)
         if isinstance(attributes, Dictionary) and Name.Headers in attributes:
             attributes.Headers = Array([String(prefix + str(header))
                                         for header in attributes.Headers])
-        stack += [kid for kid in cell.get(Name.K, [])
+        stack += [kid for kid in element.get(Name.K, [])
                   if isinstance(kid, Dictionary) and kid.get(Name.Type) == Name.StructElem]
