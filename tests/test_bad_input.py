@@ -109,6 +109,13 @@ BUILD_CASES = [
                        + "\n```{exercise}\nText\n```\n\nSee {ref}`ex-clip`.\n"),
                  '<ch>:19: unknown label "ex-clip" in {ref} (Exercise 1.1 has no :label:; give '
                  'it ":label: ex-clip" to refer to it)', id="reference-to-unlabelled-exercise"),
+    pytest.param(replaced(CHAPTER, "Gradient norm against distance $k$.",
+                          "Gradient norm.\n\n:::{slide}\nx\n:::"),
+                 "<ch>:12: {slide} cannot stand inside an {experiment-figure}: put it after the "
+                 "figure", id="slide-in-figure"),
+    pytest.param(added(CHAPTER, tiny_topic[CHAPTER] + "\n:::{notes}\n## Aside\n:::\n"),
+                 "<ch>:16: a heading cannot stand inside a {notes}: a slide's title is its "
+                 "section's heading", id="heading-in-notes"),
     # -- labels and citations ----------------------------------------------------------------
     pytest.param(replaced(CHAPTER, "{numref}`fig-decay`", "{numref}`fig-decy`"),
                  '<ch>:4: unknown label "fig-decy" in {numref} (did you mean "fig-decay"?)',

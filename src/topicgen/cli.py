@@ -189,6 +189,36 @@ def show(ok: bool, line: str) -> None:
     log.info("watching for changes (Ctrl+C stops)")
 
 
+@build.command("slides")
+@build_options
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "all"]), default=None,
+              help="Which files to write [all].")
+def build_slides_command(fmt: str | None, **options) -> None:
+    """Build the slides of a topic: slides.html and a 16:9 slides.pdf.
+
+    A slide per section (##) with its figures, display equations and first paragraph (or
+    its {slide} text); the section's prose (or its {notes}) becomes the speaker notes. The
+    figures and verdicts are the handout's, from the same cache. In slides.html: arrow
+    keys, Page Up/Down, Space, a swipe or the buttons move; N shows the notes.
+
+    \b
+    Example:
+      topicgen build slides
+      topicgen build slides --topic init-scale --profile quick --format html
+    """
+    from topicgen.build import build
+    from topicgen.publish.slides import TARGET
+
+    config = topic_config(options, formats=format_choice(fmt))
+    summary = build(config, TARGET, sys.argv)
+    if summary.up_to_date:
+        click.echo(f"Up to date: {config.out_dir} (nothing changed; --force rebuilds)")
+        return
+    names = ", ".join(p.name for p in summary.outputs if p.name.startswith("slides"))
+    click.echo(f"Built {names} in {config.out_dir} in {summary.seconds:.1f} s "
+               f"({summary.reused} reused, {len(summary.runs) - summary.reused} computed)")
+
+
 @build.command("report")
 @build_options
 @click.option("--format", "fmt", type=click.Choice(["html", "pdf", "all"]), default=None,

@@ -26,7 +26,10 @@ FIGURE_OPTIONS = ("name", "params", "alt")
 EXERCISE, SOLUTION = "exercise", "solution"
 EXERCISE_OPTIONS = ("label", "try")
 SOLUTION_OPTIONS = ("claim",)
-DIRECTIVES = (FIGURE_DIRECTIVE, EXERCISE, SOLUTION)
+SLIDE, NOTES = "slide", "notes"
+"""Slide-only content and speaker notes for the section they stand in (the handout skips
+both)."""
+DIRECTIVES = (FIGURE_DIRECTIVE, EXERCISE, SOLUTION, SLIDE, NOTES)
 _LABEL = re.compile(r"[A-Za-z][\w:.-]*")
 
 
@@ -93,6 +96,8 @@ def figure_requests(tokens: list[Token], path: Path) -> list[FigureRequest]:
             requests.append(parse_figure(token, path))
         elif name == EXERCISE:
             parse_exercise(token, path)
+        elif name in (SLIDE, NOTES):
+            parse_aside(token, path)
         elif name == SOLUTION:
             raise ContentError(f"a {{{SOLUTION}}} must stand inside the {{{EXERCISE}}} it "
                                "answers (give the exercise's fence more backticks or colons "
@@ -109,10 +114,6 @@ def directive_name(token: Token) -> str | None:
     if token.type not in ("fence", "colon_fence") or not info.startswith("{"):
         return None
     return info[1:].partition("}")[0]
-
-
-def is_directive(token: Token) -> bool:
-    return directive_name(token) is not None
 
 
 def parse_exercise(token: Token, path: Path, raw_html: bool = False) -> Exercise:
@@ -143,18 +144,30 @@ def parse_exercise(token: Token, path: Path, raw_html: bool = False) -> Exercise
     return exercise
 
 
+def parse_aside(token: Token, path: Path, raw_html: bool = False) -> list[Token]:
+    """A `slide` or `notes` directive's body: Markdown without directives or headings."""
+    name = directive_name(token)
+    _, body = parse_body(token, path, name, (), raw_html)
+    for inner in body:
+        refuse_inside(inner, name, path)
+    return body
+
+
 def refuse_inside(token: Token, container: str, path: Path) -> None:
     """What an exercise or solution may not hold: a heading (it would renumber the chapter's
     sections), a figure (planned from the chapter's top level) or another directive."""
     line = token.map[0] + 1 if token.map else 0
     name = directive_name(token)
+    article = "an" if container[0] in "aeiou" else "a"
     if token.type == "heading_open":
-        raise ContentError(f"a heading cannot stand inside an {{{container}}}: write the "
-                           "exercise's title as its first sentence", path, line)
+        advice = ("write the exercise's title as its first sentence" if container == EXERCISE
+                  else "a slide's title is its section's heading")
+        raise ContentError(f"a heading cannot stand inside {article} {{{container}}}: {advice}",
+                           path, line)
     if name is not None:
         hint = (" (put the figure before the exercise and refer to it with {numref})"
-                if name == FIGURE_DIRECTIVE else "")
-        raise ContentError(f"{{{name}}} cannot stand inside an {{{container}}}{hint}",
+                if name == FIGURE_DIRECTIVE and container == EXERCISE else "")
+        raise ContentError(f"{{{name}}} cannot stand inside {article} {{{container}}}{hint}",
                            path, line)
 
 
@@ -195,6 +208,11 @@ def parse_figure(token: Token, path: Path) -> FigureRequest:
     if "name" not in options:
         raise ContentError(f"{{{FIGURE_DIRECTIVE}}} needs a :name: label", path, line)
     check_label(options["name"], path, line)
+    for inner in make_parser().parse("\n".join(body)):
+        if (name := directive_name(inner)) is not None:  # a caption holds prose only
+            raise ContentError(f"{{{name}}} cannot stand inside an {{{FIGURE_DIRECTIVE}}}: "
+                               "put it after the figure", path,
+                               line + 1 + first_caption_line + inner.map[0])
     return FigureRequest(
         label=options["name"], experiment=experiment.strip(), figure=figure.strip(),
         overrides=parse_overrides(options.get("params", ""), path, line),

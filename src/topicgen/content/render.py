@@ -22,10 +22,11 @@ from markupsafe import Markup
 from topicgen.content.myst import (
     EXERCISE,
     FIGURE_DIRECTIVE,
+    NOTES,
+    SLIDE,
     Exercise,
     check_label,
     directive_name,
-    is_directive,
     make_parser,
     parse_exercise,
     parse_figure,
@@ -172,7 +173,7 @@ def number_targets(chapters: list[tuple[Path, list[Token]]], doc: Document) -> N
                 visit(path, exercise.body)
                 for solution in exercise.solutions:
                     visit(path, solution.body)
-            elif is_directive(token):
+            elif directive_name(token) == FIGURE_DIRECTIVE:
                 figures += 1
                 request = parse_figure(token, path)
                 add_target(doc, request.label, Target("figure", str(figures), path, line))
@@ -281,6 +282,8 @@ class HandoutRenderer(RendererHTML):
         if name == EXERCISE:
             return self.exercise(parse_exercise(token, self.path, self.doc.raw_html),
                                  token.meta["anchor"], options, env)
+        if name in (SLIDE, NOTES):
+            return ""  # for the slides alone (see publish.slides)
         if name is not None:  # build.plan_figures refused it already, naming file:line
             raise self.error(f'{{{name}}} cannot stand here')
         return highlight(token.content, token.info.strip().split(" ")[0])

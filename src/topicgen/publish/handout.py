@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
+
+from markdown_it.token import Token
 
 from topicgen.api import Result
 from topicgen.build import Built, Run, Shown, Target, plan_figures, plan_runs
@@ -74,24 +77,33 @@ def render_handout(built: Built) -> tuple[str, list[FigureView]]:
     from topicgen.pages.context import handout_page
 
     config, topic = built.config, built.topic
+    chapters, doc = prepare(built, lambda view: render_template(config.project, "figure.html",
+                                                                figure=view))
+    chapters_html = [render_chapter(path, tokens, doc) for path, tokens in chapters]
+    page = handout_page(topic, chapters_html, doc, config.paper, config.profile, built.cache,
+                        describe(variant_overrides(built.options, topic)), config.edition)
+    return render_page(config.project, "handout.html", page), list(doc.views.values())
+
+
+def prepare(built: Built, render_figure: Callable[[FigureView], str]
+            ) -> tuple[list[tuple[Path, list[Token]]], Document]:
+    """The chapters parsed with their live values filled in, and the Document that numbers
+    and renders them, holding every figure the build drew (for the handout and the slides)."""
+    config, topic = built.config, built.topic
     results = {label: run.result for run in built.runs for label in run.labels}
     env = make_environment(results)
     chapters = [(c.path, parse(render_live_values(c.text, c.path, env), config.raw_html))
                 for c in topic.chapters]
     doc = Document(references=topic.references, experiments=topic.experiments,
                    raw_html=config.raw_html, solutions=config.solutions_placement,
-                   render_figure=lambda view: render_template(config.project, "figure.html",
-                                                              figure=view))
+                   render_figure=render_figure)
     doc.figures = {s.label: FigureHtml(built.drawn[s.label].decode("utf-8"),
                                        s.run.result.claims, s.run.command,
                                        None if s.label == s.run.labels[0] else s.run.labels[0],
                                        s.run.result.deviations)
                    for s in built.shown}
     number_targets(chapters, doc)
-    chapters_html = [render_chapter(path, tokens, doc) for path, tokens in chapters]
-    page = handout_page(topic, chapters_html, doc, config.paper, config.profile, built.cache,
-                        describe(variant_overrides(built.options, topic)), config.edition)
-    return render_page(config.project, "handout.html", page), list(doc.views.values())
+    return chapters, doc
 
 
 def figure_files(built: Built) -> dict[Path, bytes | str]:
@@ -121,9 +133,10 @@ def result_json(result: Result) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
-def page_files(stem: str, html: str, built: Built) -> dict[Path, bytes | str]:
+def page_files(stem: str, html: str, built: Built, pdf_styles: str = "pdf.css"
+               ) -> dict[Path, bytes | str]:
     """`<stem>.html` and `<stem>.pdf` in the output folder, as far as the formats ask; the
-    PDF's parts are laid out by the build's layout workers."""
+    PDF's parts are laid out by the build's layout workers, with the theme's `pdf_styles`."""
     found: dict[Path, bytes | str] = {}
     if "html" in built.config.formats:
         found[built.out_dir / f"{stem}.html"] = html
@@ -133,7 +146,7 @@ def page_files(stem: str, html: str, built: Built) -> dict[Path, bytes | str]:
 
         project = built.config.project
         found[built.out_dir / f"{stem}.pdf"] = html_to_pdf(
-            html, project, built.cache, built.layout, render_template(project, "pdf.css"))
+            html, project, built.cache, built.layout, render_template(project, pdf_styles))
     return found
 
 

@@ -1,0 +1,170 @@
+"""The slides target: a deck from the handout's own chapters, runs and figures.
+
+slides.html is one self-contained file (each slide a <section>, keyboard, touch and button
+navigation, a progress indicator, speaker notes) and slides.pdf has one 16:9 page per slide.
+A title slide opens the deck and each chapter (`#`); each section (`##`) is a slide carrying
+its figures, its display equations and, as its summary, its first paragraph, or instead what
+its `{slide}` directives say. The section's prose becomes the slide's speaker notes, unless
+it has `{notes}`. Figures, formulas and verdicts are the handout's: the same plan, so a
+slides build after a handout build finds every run and drawing in the cache.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from markdown_it.token import Token
+from markupsafe import Markup
+
+from topicgen.build import Built, Target
+from topicgen.content.myst import (
+    FIGURE_DIRECTIVE,
+    NOTES,
+    SLIDE,
+    directive_name,
+    make_parser,
+    parse_aside,
+)
+from topicgen.content.render import Document, HandoutRenderer
+from topicgen.publish.handout import page_files, plan, prepare
+
+
+@dataclass
+class Slide:
+    """One slide as templates/slides.html receives it."""
+
+    anchor: str
+    kind: str  # "chapter" or "section" (the deck's title slide is the template's own)
+    number: str
+    title: Markup
+    body: list[Markup] = field(default_factory=list)
+    """Its summary (or `{slide}` text) and display equations."""
+    figures: list[Markup] = field(default_factory=list)
+    notes: list[Markup] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Deck:
+    title: str
+    label: str
+    summary: str
+    authors: list[str]
+    slides: list[Slide]
+    references: list[tuple[int, object]]  # (number, content.topic.Reference)
+    version: str
+    profile: str
+
+
+def files(built: Built) -> dict[Path, bytes | str]:
+    from topicgen.pages import render_page, render_template
+
+    project = built.config.project
+    chapters, doc = prepare(built, lambda view: render_template(project, "slide_figure.html",
+                                                                figure=view))
+    slides = [slide for path, tokens in chapters for slide in chapter_slides(path, tokens, doc)]
+    built.record["slides"] = len(slides) + 1
+    html = render_page(project, "slides.html", deck(built, doc, slides))
+    return page_files("slides", html, built, pdf_styles="slides-pdf.css")
+
+
+def deck(built: Built, doc: Document, slides: list[Slide]) -> Deck:
+    import topicgen
+
+    topic = built.topic
+    return Deck(title=topic.title, label=topic.label, summary=topic.summary,
+                authors=topic.authors, slides=slides,
+                references=[(n, topic.references[key])
+                            for n, key in enumerate(doc.citations, start=1)],
+                version=topicgen.__version__, profile=built.config.profile)
+
+
+def chapter_slides(path: Path, tokens: list[Token], doc: Document) -> list[Slide]:
+    """A chapter's slides: its title slide, then one per `##` section. Deeper headings stay
+    in their section's slide; what stands before the first section goes to the chapter's."""
+    renderer = HandoutRenderer(doc, path)
+    options = make_parser(doc.raw_html).options
+    slides: list[Slide] = []
+    asides: dict[str, list[Token]] = {}
+    summary_taken = False
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        end = block_end(tokens, index)
+        name = directive_name(token)
+        if token.type == "heading_open" and token.tag in ("h1", "h2"):
+            finish(slides, asides, renderer, options)
+            title = renderer.renderInline(tokens[index + 1].children or [], options, {})
+            slides.append(Slide(token.attrGet("id"), "chapter" if token.tag == "h1"
+                                else "section", token.meta["number"], Markup(title)))
+            summary_taken = False
+        elif not slides:
+            pass  # nothing precedes a chapter's heading in a well-formed chapter
+        elif name == FIGURE_DIRECTIVE:
+            slides[-1].figures.append(Markup(renderer.render(tokens[index:end], options, {})))
+        elif token.type in ("math_block", "math_block_label"):
+            slides[-1].body.append(Markup(renderer.render(tokens[index:end], options, {})))
+        elif name in (SLIDE, NOTES):
+            asides.setdefault(name, []).extend(parse_aside(token, path, doc.raw_html))
+        elif name is None:  # prose: the notes, and its first sentence the summary
+            if token.type == "paragraph_open" and not summary_taken:
+                sentence = first_sentence(tokens[index + 1])
+                summary = renderer.renderInline(sentence.children or [], options, {})
+                slides[-1].body.insert(0, Markup(f'<p class="summary">{summary}</p>'))
+                summary_taken = True
+            slides[-1].notes.append(Markup(renderer.render(tokens[index:end], options, {})))
+        index = end
+    finish(slides, asides, renderer, options)
+    return slides
+
+
+def finish(slides: list[Slide], asides: dict[str, list[Token]], renderer: HandoutRenderer,
+           options) -> None:
+    """Give the last slide what its `{slide}` and `{notes}` directives said: the slide's own
+    text replaces the summary taken from the prose, its notes replace the prose."""
+    if slides and SLIDE in asides:
+        body = slides[-1].body
+        own = Markup(renderer.render(asides[SLIDE], options, {}))
+        slides[-1].body = [own] + [part for part in body if 'class="summary"' not in part]
+    if slides and NOTES in asides:
+        slides[-1].notes = [Markup(renderer.render(asides[NOTES], options, {}))]
+    asides.clear()
+
+
+SENTENCE_END = re.compile(r"[.?!](?=\s)")
+SHORTEST_SUMMARY = 40
+"""Characters a summary has at least, so that "et al." does not end it."""
+
+
+def first_sentence(inline: Token) -> Token:
+    """A paragraph's inline token cut after its first sentence (at a full stop, question or
+    exclamation mark outside any emphasis or link, once SHORTEST_SUMMARY characters are in)."""
+    kept: list[Token] = []
+    depth = length = 0
+    for child in inline.children or []:
+        depth += child.nesting
+        if child.type == "text" and depth == 0:
+            for match in SENTENCE_END.finditer(child.content + " "):
+                if length + match.end() >= SHORTEST_SUMMARY:
+                    cut = child.copy(content=child.content[:match.end()])
+                    return inline.copy(children=kept + [cut])
+            length += len(child.content)
+        kept.append(child)
+    return inline
+
+
+def block_end(tokens: list[Token], index: int) -> int:
+    """Past the block that starts at `index` (its closing token at the same nesting)."""
+    if tokens[index].nesting != 1:
+        return index + 1
+    depth, end = 0, index
+    while True:
+        depth += tokens[end].nesting
+        end += 1
+        if depth == 0:
+            return end
+
+
+TARGET = Target(name="slides", plan=plan, files=files, manifest="manifest-slides.json",
+                claims_stop_it=True)

@@ -1,0 +1,122 @@
+"""The deck: a slide per section from the handout's chapters, runs and figures."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import TOPIC, tiny_topic, write_project
+from topicgen import experiments
+from topicgen.cli import cli
+
+CHAPTER = f"content/{TOPIC}/01-decay.md"
+SECTIONS = """
+## Why it fades
+
+Each step multiplies the gradient by a Jacobian. Its norm is below one here, so the product
+shrinks geometrically.
+
+$$ \\|\\partial h_t / \\partial h_k\\| \\le \\lambda^{t-k} $$ (eq-bound)
+
+More prose that only the speaker needs.
+
+## What to do
+
+:::{slide}
+Clip, gate, or add a residual path.
+:::
+
+:::{notes}
+Say that clipping fixes only explosions.
+:::
+
+The prose of this section, which the notes replace.
+"""
+
+
+def build(project: Path, cache: Path, target: str, *extra: str) -> str:
+    result = CliRunner().invoke(cli, ["build", target, "--project", str(project), "--topic",
+                                      TOPIC, "--profile", "quick", "--cache-dir", str(cache),
+                                      *extra])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """The tiny topic with two sections, its handout and its slides built; the project."""
+    project = write_project(tmp_path_factory.mktemp("slides"),
+                            {**tiny_topic, CHAPTER: tiny_topic[CHAPTER] + SECTIONS})
+    cache = tmp_path_factory.mktemp("cache")
+    build(project, cache, "handout")
+    build(project, cache, "slides")
+    return project
+
+
+def slides(project: Path) -> dict[str, str]:
+    """id -> the HTML of each slide, in order."""
+    html = (project / "output" / TOPIC / "slides.html").read_text("utf-8")
+    return dict(re.findall(r'<section class="slide[^"]*" id="([^"]+)"(.*?)</section>', html,
+                           re.S))
+
+
+def words(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", re.sub(r"<svg.*?</svg>", " ", html,
+                                                   flags=re.S)).split())
+
+
+def notes(slide: str) -> str:
+    return words(re.search(r'<aside class="notes".*?</aside>', slide, re.S).group(0))
+
+
+def test_a_slide_per_chapter_and_section_with_its_figures_equations_and_summary(built):
+    deck = slides(built)
+    assert list(deck) == ["title", "sec-decay", "sec-why-it-fades", "sec-what-to-do",
+                          "references"]
+    chapter, fades, todo = deck["sec-decay"], deck["sec-why-it-fades"], deck["sec-what-to-do"]
+    # The chapter's figure, with the verdict count of its run's claims, as in the handout.
+    assert 'id="fig-decay"' in chapter
+    assert re.search(r"\d of \d claims checked against this run hold", words(chapter))
+    summary = re.search(r'<p class="summary">(.*?)</p>', fades, re.S).group(1)
+    assert words(summary) == "Each step multiplies the gradient by a Jacobian."
+    assert 'id="eq-bound"' in fades
+    assert "More prose that only the speaker needs." in notes(fades)
+    # {slide} replaces the summary; {notes} replaces the prose as the notes.
+    assert "Clip, gate, or add a residual path." in words(todo)
+    assert 'class="summary"' not in todo
+    assert "clipping fixes only explosions" in notes(todo)
+    assert "which the notes replace" not in notes(todo)
+
+
+def test_the_handout_shows_neither_slide_nor_notes_text(built):
+    handout = words((built / "output" / TOPIC / "handout.html").read_text("utf-8"))
+    assert "The prose of this section" in handout
+    assert "Clip, gate" not in handout and "clipping fixes only" not in handout
+
+
+def test_the_pdf_has_one_16_by_9_page_per_slide_without_notes(built):
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(str(built / "output" / TOPIC / "slides.pdf"))
+    sizes = [pdf[i].get_size() for i in range(len(pdf))]
+    assert len(sizes) == len(slides(built))
+    assert all(abs(width / height - 16 / 9) < 0.01 for width, height in sizes)
+    texts = [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+    assert "Why it fades" in texts[2]
+    assert not any("More prose that only" in text for text in texts)
+    pdf.close()
+
+
+def test_slides_after_the_handout_run_and_draw_nothing(tmp_path, monkeypatch):
+    project = write_project(tmp_path / "project", tiny_topic)
+    build(project, tmp_path / "cache", "handout")
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the handout's runs and drawings must be reused")
+
+    monkeypatch.setattr(experiments, "run", fail)
+    monkeypatch.setattr("topicgen.figures.style.save", fail)
+    assert "(1 reused, 0 computed)" in build(project, tmp_path / "cache", "slides")
