@@ -203,8 +203,10 @@ def test_build_all_runs_each_experiment_once(make_project, tiny_topic, quick_cac
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert re.match(r"Built report.html, report.json in .* \(\d+ reused, \d+ computed\); "
-                    r"(\d+) of \1 claims hold$", lines[-2])
-    assert re.match(r"Built handout.html in .* in \d+\.\d s$", lines[-1])
+                    r"(\d+) of \1 claims hold$", lines[-4])
+    assert re.match(r"Built handout.html in .* in \d+\.\d s$", lines[-3])
+    assert re.match(r"Built handout-student.html in .* in \d+\.\d s$", lines[-2])
+    assert re.match(r"Built slides.html in .* in \d+\.\d s$", lines[-1])
     out = project / "output" / TOPIC
     decay = json.loads((out / "report.json").read_text())["experiments"][0]
     assert (decay["figures"], decay["cache"]) == (["fig-decay"], "miss")

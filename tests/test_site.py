@@ -65,8 +65,12 @@ def test_the_site_has_every_page_the_issue_names(topic4_site):
     assert not (topic4_site / "sitemap.xml").exists()  # only with --base-url
     index = (topic4_site / "index.html").read_text()
     for link in ("topic4/handout.html", "topic4/handout.pdf", "topic4/gallery.html",
-                 "topic4/references.html"):
+                 "topic4/references.html", "topic4/slides.html", "topic4/slides.pdf"):
         assert f'href="{link}"' in index
+    # The site publishes the student edition; the instructor one only where configured.
+    assert "Student edition" in (topic4_site / "topic4" / "handout.html").read_text()
+    assert not (topic4_site / "topic4" / "handout-instructor.html").exists()
+    assert "instructor" not in index.lower()
 
 
 def test_every_internal_link_and_anchor_resolves(topic4_site):
@@ -136,6 +140,24 @@ def test_base_url_adds_a_sitemap_and_absolute_404_links(make_project, tiny_topic
     assert "404.html" not in sitemap
     # GitHub Pages serves 404.html at any depth: only absolute links work there.
     assert 'href="https://example.org/course/index.html"' in (site / "404.html").read_text()
+
+
+def test_site_editions_publishes_and_links_the_instructor_edition_too(make_project,
+                                                                      tiny_topic):
+    chapter = f"content/{TOPIC}/01-decay.md"
+    exercise = "\n````{exercise}\nWhy?\n\n```{solution}\nBecause.\n```\n````\n"
+    project = make_project({**tiny_topic, chapter: tiny_topic[chapter] + exercise,
+                            "topicgen.toml": 'site_editions = ["student", "instructor"]\n'})
+    result = invoke("build", "site", "--project", str(project), "--profile", "quick",
+                    "--cache-dir", str(project / "cache"))
+    assert result.exit_code == 0, result.output
+    site = project / "output" / "site"
+    student = (site / TOPIC / "handout.html").read_text()
+    instructor = (site / TOPIC / "handout-instructor.html").read_text()
+    assert "Exercise 1.1" in student and "Because." not in student
+    assert "Because." in instructor
+    assert f'href="{TOPIC}/handout-instructor.html">Instructor edition</a>' in (
+        site / "index.html").read_text()
 
 
 @pytest.mark.parametrize("url", ["example.org", "ftp://example.org/", "https://",

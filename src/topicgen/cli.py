@@ -258,7 +258,8 @@ def build_report_command(fmt: str | None, as_json: bool, compare: Path | None,
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default=None,
               help="PDF page size [a4].")
 def build_all_command(fmt: str | None, **options) -> None:
-    """Build the report and the handout, running each experiment once.
+    """Build the report, the handout in both editions and the slides, running each
+    experiment once.
 
     \b
     Example:
@@ -267,11 +268,14 @@ def build_all_command(fmt: str | None, **options) -> None:
     from topicgen.publish.report import build_all
 
     config = topic_config(options, formats=format_choice(fmt))
-    report, handout = build_all(config, argv=sys.argv)
+    report, others = build_all(config, argv=sys.argv)
     click.echo(report_line(report, config.out_dir))
-    names = ", ".join(p.name for p in handout.outputs if p.name.startswith("handout"))
-    click.echo(f"Up to date: the handout in {config.out_dir}" if handout.up_to_date else
-               f"Built {names} in {config.out_dir} in {handout.seconds:.1f} s")
+    what = ("the instructor handout", "the student handout", "the slides")
+    for summary, name in zip(others, what, strict=True):
+        files = ", ".join(p.name for p in summary.outputs
+                          if p.name.startswith(("handout", "slides")))
+        click.echo(f"Up to date: {name} in {config.out_dir}" if summary.up_to_date else
+                   f"Built {files} in {config.out_dir} in {summary.seconds:.1f} s")
     fail_on_claims(report.failed)
 
 

@@ -57,6 +57,10 @@ class Config:
     """Where solutions go: inline, appendix (at the end) or none; default: inline in the
     instructor edition, none in the student edition (which never shows them inline)."""
 
+    site_editions: tuple[str, ...] = ("student",)
+    """The handout editions the docs site publishes: the first as handout.html, any other
+    as handout-<edition>.html (the site links it)."""
+
     @property
     def solutions_placement(self) -> str:
         return self.solutions or ("inline" if self.edition == "instructor" else "none")
@@ -77,7 +81,7 @@ class Config:
 
 FILE_KEYS = {"topic": str, "out": str, "formats": list, "profile": str, "paper": str,
              "cache_dir": str, "seed": int, "device": str, "jobs": int, "raw_html": bool,
-             "edition": str, "solutions": str}
+             "edition": str, "solutions": str, "site_editions": list}
 EDITIONS = ("instructor", "student")
 PLACEMENTS = ("inline", "appendix", "none")
 
@@ -95,8 +99,9 @@ def load_config(project: Path | None = None, **flags: Any) -> Config:
     for key in ("out", "cache_dir"):
         if isinstance(values.get(key), str):
             values[key] = project / values[key]
-    if isinstance(values.get("formats"), list):
-        values["formats"] = tuple(values["formats"])
+    for key in ("formats", "site_editions"):
+        if isinstance(values.get(key), list):
+            values[key] = tuple(values[key])
     validate(values)
     return Config(**values)
 
@@ -134,6 +139,10 @@ def validate(values: dict[str, Any]) -> None:
     for fmt in values.get("formats", ()):
         if fmt not in FORMATS:
             raise UsageError(f'unknown format "{fmt}"' + did_you_mean(fmt, FORMATS))
+    editions = values.get("site_editions", EDITIONS[-1:])
+    if not editions or any(edition not in EDITIONS for edition in editions):
+        raise UsageError(f"site_editions must list editions among {', '.join(EDITIONS)}, "
+                         f"got {list(editions)}")
 
 
 def describe(config: Config) -> dict[str, Any]:

@@ -15,6 +15,10 @@ class TopicCard:
     summary: str
     has_pdf: bool
     has_report: bool
+    has_slides: bool = False
+    slides_pdf: bool = False
+    other_editions: list[str] = field(default_factory=list)
+    """Editions published beside the main handout, as handout-<edition>.html (and .pdf)."""
 
 
 @dataclass(frozen=True)

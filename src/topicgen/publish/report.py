@@ -45,17 +45,28 @@ def build_report(config: Config, argv: list[str] | None = None,
     return build(config, TARGET, argv, compare=str(compare) if compare else None)
 
 
-def build_all(config: Config, argv: list[str] | None = None) -> tuple[BuildSummary, BuildSummary]:
-    """The report, then the handout from the results the report just ran or reused.
+def build_all(config: Config, argv: list[str] | None = None
+              ) -> tuple[BuildSummary, list[BuildSummary]]:
+    """The report, then from the results it just ran or reused: the handout in both editions
+    (instructor, then student) and the slides.
 
-    The report goes first because a failed claim stops the handout but not the report. The
-    handout then finds every result and figure in the cache, so `--force` must not apply to
-    it too: that would rerun each experiment a second time.
+    The report goes first because a failed claim stops the others but not the report. They
+    then find every result and figure in the cache, so `--force` must not apply to them too:
+    that would rerun each experiment again.
     """
+    from topicgen.config import EDITIONS
+    from topicgen.publish.slides import TARGET as SLIDES
+
     report = build_report(config, argv)
-    handout = build(dataclasses.replace(config, force=False), handout_target(config),
-                    argv)
-    return report, handout
+    again = dataclasses.replace(config, force=False)
+    others = []
+    for edition in EDITIONS:
+        solutions = None if edition == "student" and config.solutions == "inline" \
+            else config.solutions
+        edition_config = dataclasses.replace(again, edition=edition, solutions=solutions)
+        others.append(build(edition_config, handout_target(edition_config), argv))
+    others.append(build(again, SLIDES, argv))
+    return report, others
 
 
 def plan(topic: Topic, config: Config, cache: ResultCache, options: dict

@@ -35,7 +35,7 @@ from topicgen.pages.site import CodeFile, CodePage, GalleryFigure, SitePage, Top
 log = logging.getLogger(__name__)
 
 SITE_TITLE = "Lecture handouts"
-COPIED = ("handout.html", "handout.pdf", "report.html", "report.pdf")
+COPIED = ("report.html", "report.pdf", "slides.html", "slides.pdf")
 SECTION = re.compile(r'<h([23]) id="(?P<id>[^"]+)"[^>]*>(?P<title>.*?)</h\1>', re.S)
 
 
@@ -107,7 +107,7 @@ def build_topics(config: Config, slugs: list[str], topics_dir: Path,
 def site_files(config: Config, slugs: list[str], topics_dir: Path, out_dir: Path,
                base: str | None) -> dict[Path, bytes | str]:
     topics = [load_topic(config.content_dir, slug) for slug in slugs]
-    cards = [topic_card(topic, topics_dir / topic.slug) for topic in topics]
+    cards = [topic_card(config, topic, topics_dir / topic.slug) for topic in topics]
     files: dict[Path, bytes | str] = {}
     index: list[dict[str, str]] = []
     page = SitePage(title=SITE_TITLE, site_title=SITE_TITLE, root="", version=version())
@@ -133,7 +133,9 @@ def topic_files(config: Config, topic: Topic, card: TopicCard, built: Path, out:
     names = [name for name in wrote if name.startswith(("figures/", "data/"))]
     names += [name for name in COPIED if (built / name).is_file()]
     files: dict[Path, bytes | str] = {out / name: (built / name).read_bytes() for name in names}
-    handout = (built / "handout.html").read_text("utf-8")
+    files.update({out / published: (built / written).read_bytes()
+                  for written, published in editions(config, built)})
+    handout = files[out / "handout.html"].decode("utf-8")
     experiment_of = {label: run["experiment"] for run in manifest.get("runs", [])
                      for label in run["figures"]}
     figures = [GalleryFigure(shown["label"], shown["number"],
@@ -159,18 +161,41 @@ def topic_files(config: Config, topic: Topic, card: TopicCard, built: Path, out:
     return files
 
 
+def editions(config: Config, built: Path) -> list[tuple[str, str]]:
+    """(file the topic's build wrote, name on the site) of each handout edition the site
+    publishes: the first of config.site_editions as handout.html, others under their name."""
+    found = []
+    for number, edition in enumerate(config.site_editions):
+        written = stem_of(config, edition)
+        published = "handout" if number == 0 else f"handout-{edition}"
+        found += [(f"{written}{suffix}", f"{published}{suffix}") for suffix in (".html", ".pdf")
+                  if (built / f"{written}{suffix}").is_file()]
+    return found
+
+
 def to_handout(caption: str) -> str:
     """A caption's cross-references point into the handout, not into the gallery."""
     return caption.replace('href="#', 'href="handout.html#')
 
 
-def topic_card(topic: Topic, built: Path) -> TopicCard:
-    if not (built / "handout.html").is_file():
-        raise TopicgenError(f"{built / 'handout.html'} is missing: the handout build of "
+def topic_card(config: Config, topic: Topic, built: Path) -> TopicCard:
+    published = dict((name, written) for written, name in editions(config, built))
+    if "handout.html" not in published:
+        main = stem_of(config, config.site_editions[0])
+        raise TopicgenError(f"{built / (main + '.html')} is missing: the handout build of "
                             f"{topic.slug} did not write HTML (is formats set to pdf only?)")
     return TopicCard(topic.slug, topic.title, topic.label, topic.summary,
-                     has_pdf=(built / "handout.pdf").is_file(),
-                     has_report=(built / "report.html").is_file())
+                     has_pdf="handout.pdf" in published,
+                     has_report=(built / "report.html").is_file(),
+                     has_slides=(built / "slides.html").is_file(),
+                     slides_pdf=(built / "slides.pdf").is_file(),
+                     other_editions=list(config.site_editions[1:]))
+
+
+def stem_of(config: Config, edition: str) -> str:
+    from topicgen.publish.handout import stem
+
+    return stem(dataclasses.replace(config, edition=edition))
 
 
 def code_page(experiment: Experiment) -> CodePage:
