@@ -22,7 +22,7 @@ EXERCISES = """
 Predict the factor by which the tanh RNN's gradient shrinks per step; see {numref}`fig-decay`.
 
 :::{solution}
-:claim: fig-decay tanh-falls-fastest
+:claim: fig-decay tanh-falls-fastest; fig-decay linear-law
 
 It shrinks by {{ result("fig-decay").scalars.decay_factor_rnn | sig(2) }} per step
 {cite}`Pascanu13`.
@@ -83,6 +83,7 @@ def test_instructor_edition_numbers_exercises_per_chapter_with_solutions_inline(
     # The answer is the run's number, and the claim it rests on is judged on the same run.
     assert re.search(r"It shrinks by 0\.\d+ per step \[ 1 \] \. ✓ holds checked against the "
                      r"run of Figure 1 ; measured: rnn 0\.\d+; lstm", words), words
+    assert words.count("checked against the run of Figure 1") == 2  # two claims, two verdicts
     assert "Try: topicgen run gradient-decay -p T=20 -p cells=rnn" in words
     assert 'href="#ex-factor">Exercise 1.1</a> asks' in html
     assert 'id="ex-1-2"' in html  # an unlabelled exercise still has an anchor

@@ -47,6 +47,23 @@ def test_float32_underflow_is_exact_then_total():
     assert "float32-underflow" not in {c.id for c in run(cells="linear").claims}  # float64
 
 
+@pytest.mark.parametrize("rho", [0.3, 0.7])
+def test_float32_underflow_holds_at_any_rho_that_reaches_it(rho):
+    """Where exactness ends and zero begins follows rho (rho^k = 2^-100 and 2^-160)."""
+    result = run(cells="linear", rho=rho, T=gd.zero_from(rho) + 20, hidden=16, dtype="float32")
+    claim = next(c for c in result.claims if c.id == "float32-underflow")
+    assert claim.passed, claim
+    assert gd.precise_up_to(rho) < result.scalars["float32_first_zero_k"] <= gd.zero_from(rho)
+
+
+def test_float64_norms_stay_exact_where_their_squares_would_underflow():
+    """0.5^1100 is about 1e-331: its entries' squares underflow long before (k ~ 510)."""
+    result = run(cells="linear", rho=0.5, T=1000, hidden=16)
+    norms = result.series["grad_norm"].y["linear"]
+    assert norms[900] == pytest.approx(0.5**900, rel=1e-10)
+    assert next(c for c in result.claims if c.id == "linear-law").passed
+
+
 def test_float32_underflow_is_never_read_as_a_measurement():
     """0.5^200 is exactly 0.0 in float32 (below its 1e-45 floor); the fit must skip it."""
     result = run(cells="linear", rho=0.5, T=200, hidden=8, dtype="float32")

@@ -314,23 +314,24 @@ class HandoutRenderer(RendererHTML):
         return "".join(parts) + "</div>\n"
 
     def claim_verdict(self, solution) -> str:
-        """The verdict of the claim a solution rests on (`:claim: figure-label claim-id`),
-        as the figure prints it: the answer is checked against the same run."""
-        if not solution.claim:
-            return ""
-        label, _, claim_id = solution.claim.partition(" ")
-        drawn = self.doc.figures.get(label)
-        if drawn is None:
-            raise ContentError(f'":claim: {solution.claim}": no figure "{label}" in this '
-                               "handout" + did_you_mean(label, self.doc.figures),
-                               self.path, solution.line)
-        claims = {claim.id: claim for claim in drawn.claims}
-        if claim_id not in claims:
-            raise ContentError(f'":claim: {solution.claim}": the run of "{label}" has no '
-                               f'claim "{claim_id}"' + did_you_mean(claim_id, claims),
-                               self.path, solution.line)
+        """The verdicts of the claims a solution rests on (`:claim: FIGURE CLAIM`, several
+        separated by `;`), as their figures print them: the answer is checked against the
+        same runs."""
+        return "".join(self.one_verdict(claim.strip(), solution.line)
+                       for claim in solution.claim.split(";") if claim.strip())
+
+    def one_verdict(self, spec: str, line: int) -> str:
         from topicgen.pages import inline_math
 
+        label, _, claim_id = spec.partition(" ")
+        drawn = self.doc.figures.get(label)
+        if drawn is None:
+            raise ContentError(f'":claim: {spec}": no figure "{label}" in this handout'
+                               + did_you_mean(label, self.doc.figures), self.path, line)
+        claims = {claim.id: claim for claim in drawn.claims}
+        if claim_id not in claims:
+            raise ContentError(f'":claim: {spec}": the run of "{label}" has no claim '
+                               f'"{claim_id}"' + did_you_mean(claim_id, claims), self.path, line)
         claim = claims[claim_id]
         verdict = {True: "✓ holds", False: "✗ fails", None: "– not judged"}[claim.passed]
         measured = inline_math(claim.measured, f"{label}-{claim_id}-solution")
