@@ -21,7 +21,7 @@ shrinks geometrically.
 
 $$ \\|\\partial h_t / \\partial h_k\\| \\le \\lambda^{t-k} $$ (eq-bound)
 
-More prose that only the speaker needs.
+More prose that only the speaker needs, and the code: {source}`gradient-decay:linear_step`.
 
 ## What to do
 
@@ -83,7 +83,9 @@ def test_a_slide_per_chapter_and_section_with_its_figures_equations_and_summary(
     summary = re.search(r'<p class="summary">(.*?)</p>', fades, re.S).group(1)
     assert words(summary) == "Each step multiplies the gradient by a Jacobian."
     assert 'id="eq-bound"' in fades
-    assert "More prose that only the speaker needs." in notes(fades)
+    assert "More prose that only the speaker needs" in notes(fades)
+    # The code appendix is the handout's: the link leads there.
+    assert 'href="handout.html#code-gradient-decay-linear_step"' in fades
     # {slide} replaces the summary; {notes} replaces the prose as the notes.
     assert "Clip, gate, or add a residual path." in words(todo)
     assert 'class="summary"' not in todo

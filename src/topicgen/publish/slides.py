@@ -65,8 +65,16 @@ def files(built: Built) -> dict[Path, bytes | str]:
                                                                 figure=view))
     slides = [slide for path, tokens in chapters for slide in chapter_slides(path, tokens, doc)]
     built.record["slides"] = len(slides) + 1
-    html = render_page(project, "slides.html", deck(built, doc, slides))
+    html = to_handout(render_page(project, "slides.html", deck(built, doc, slides)))
     return page_files("slides", html, built, pdf_styles="slides-pdf.css")
+
+
+def to_handout(html: str) -> str:
+    """Links to what the deck leaves out (a deeper section, an exercise, the code appendix)
+    lead into the handout beside it instead."""
+    ids = set(ID.findall(html))
+    return INTERNAL_LINK.sub(lambda match: match.group(0) if match.group(1) in ids
+                             else f'href="handout.html#{match.group(1)}"', html)
 
 
 def deck(built: Built, doc: Document, slides: list[Slide]) -> Deck:
@@ -132,6 +140,8 @@ def finish(slides: list[Slide], asides: dict[str, list[Token]], renderer: Handou
     asides.clear()
 
 
+ID = re.compile(r'\sid="([^"]+)"')
+INTERNAL_LINK = re.compile(r'href="#([^"]+)"')
 SENTENCE_END = re.compile(r"[.?!](?=\s)")
 SHORTEST_SUMMARY = 40
 """Characters a summary has at least, so that "et al." does not end it."""
