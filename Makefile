@@ -5,6 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # The CPU build that lies on this machine; a looser pin makes pip fetch a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
+A11Y := tests/a11y
 PLANTED_BUG_TESTS := tests/test_mutations_*.py tests/test_exp_*.py
 
 .PHONY: handout site test lint bench planted-bugs clean setup setup-dev
@@ -49,8 +50,15 @@ $(VENV)/.system-browser: scripts/install-system-packages.sh
 	WITH_BROWSER=1 ./scripts/install-system-packages.sh
 	@touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed $(VENV)/.system-browser
+$(VENV)/.installed-dev: $(VENV)/.installed $(VENV)/.system-browser $(VENV)/.a11y-tools
 	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+# The accessibility checkers, pinned by the lockfile: axe-core runs inside the browser tests'
+# pages, the Nu HTML checker (vnu.jar) on the written files. --ignore-scripts: vnu-jar's
+# install script would download a Java runtime; the system packages provide Debian's.
+$(VENV)/.a11y-tools: $(A11Y)/package-lock.json $(VENV)/.system-browser
+	cd $(A11Y) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 clean:

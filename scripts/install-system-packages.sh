@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Debian packages topicgen needs outside Python: Pango/HarfBuzz for WeasyPrint (PDF) and the
-# TeX Gyre fonts the handout is set in. Installs only what is missing; safe to rerun.
+# TeX Gyre fonts the handout is set in. WITH_BROWSER=1 adds what the browser and HTML tests
+# run: chromium, npm (to install the pinned checkers) and a Java runtime for the Nu HTML
+# checker, the last two only where none is on PATH. Installs only what is missing; safe to rerun.
 set -euo pipefail
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-texgyre
           fonts-dejavu-core)
-if [ "${WITH_BROWSER:-0}" = "1" ]; then packages+=(chromium); fi
+if [ "${WITH_BROWSER:-0}" = "1" ]; then
+  packages+=(chromium)
+  command -v npm >/dev/null || packages+=(npm)
+  command -v java >/dev/null || packages+=(default-jre-headless)
+fi
 
 missing=()
 for package in "${packages[@]}"; do
