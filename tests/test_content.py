@@ -405,6 +405,17 @@ def test_math_is_svg_and_identical_formulas_get_distinct_ids():
     assert {i.split("-")[0] for i in ids if i != "sec-a"} == {"m1", "m2", "m3"}
 
 
+def test_inline_math_is_valid_html_and_its_copied_text_is_composed():
+    (html,), _ = render("# A\n\nThe clipped $\\hat g$ and $$ \\hat g $$\n")
+    svgs = re.findall(r"<svg\b[^>]*>", html)
+    assert len(svgs) == 2
+    # HTML allows no namespaced attribute on an inline <svg> but xlink's and xml's.
+    assert [a for svg in svgs for a in re.findall(r"\s([\w-]+:[\w.-]+)=", svg)
+            if not a.startswith(("xlink:", "xml:"))] == []
+    copied = re.findall(r"<text\b[^>]*>([^<]*)</text>", html)
+    assert copied == ["\u011d", "\u011d"]  # ĝ as one letter, not g and a combining hat
+
+
 def test_math_error_names_file_and_line():
     assert render_error("# A\n\nFirst line\nthen $\\frac{a$ here.\n") == (
         "Error: c1.md:4: cannot typeset $\\frac{a$: column 6: '{' without a matching '}'"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 
 class MathError(ValueError):
@@ -25,4 +26,9 @@ def render_math(tex: str, display: bool) -> str:
         raise MathError(str(error)) from None
     # The <metadata> block repeats the source and a JSON parse tree: useful to tools, but
     # it triples the size of a handout. The <title> (spoken by screen readers) stays.
-    return re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    # Its namespace goes too: HTML allows no namespaced attribute on an inline <svg> but
+    # xlink's and xml's. NFC, because the text a reader copies writes an accent apart from
+    # its letter (g and a combining hat for \hat g), which a search for "ĝ" would not find.
+    svg = re.sub(r'\s(?:xmlns:mathra|mathra:[\w.-]+)="[^"]*"', "", svg)
+    return unicodedata.normalize("NFC", svg)
