@@ -416,6 +416,16 @@ def test_inline_math_is_valid_html_and_its_copied_text_is_composed():
     assert copied == ["\u011d", "\u011d"]  # ĝ as one letter, not g and a combining hat
 
 
+def test_boxes_that_scroll_sideways_on_a_phone_take_keyboard_focus():
+    wide = " + ".join(f"a_{i}" for i in range(1, 10))  # 18 em: wider than a 320 px screen
+    (html,), _ = render(f"# A\n\n$$ x^2 $$\n\n$$ {wide} $$\n\n"
+                        "```python\nx = 1\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    focusable = re.findall(r'<(\w+)( class="[^"]*")? tabindex="0"', without_svg(html))
+    # The narrow formula is no tab stop: it never scrolls, and a stop there is one too many.
+    assert focusable == [("div", ' class="math-display"'), ("div", ' class="code"'),
+                         ("table", "")]
+
+
 def test_math_error_names_file_and_line():
     assert render_error("# A\n\nFirst line\nthen $\\frac{a$ here.\n") == (
         "Error: c1.md:4: cannot typeset $\\frac{a$: column 6: '{' without a matching '}'"

@@ -41,6 +41,11 @@ KIND_NAMES = {"section": "Section", "equation": "Equation", "figure": "Figure",
 LINK_SCHEMES = ("http", "https", "mailto")
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                ".gif": "image/gif", ".webp": "image/webp", ".svg": "image/svg+xml"}
+# A display formula wider than this scrolls sideways on the narrowest screen a page must fit
+# (WCAG's 320 CSS px, less handout.css's margins and an equation number's room, 1 em = 16 px).
+SCROLLS_BEYOND_EM = 16
+# A keyboard scrolls only what it can focus; scrolling boxes are tab stops (see handout.css).
+FOCUSABLE = ' tabindex="0"'
 
 
 @dataclass
@@ -265,15 +270,20 @@ class HandoutRenderer(RendererHTML):
         return f'<span class="math display-inline">{svg}</span>'
 
     def math_block(self, tokens, idx, options, env):
-        return f'<div class="math-display">{self.math(tokens[idx].content, True)}</div>\n'
+        svg = self.math(tokens[idx].content, True)
+        return f'<div class="math-display"{scroll_focus(svg)}>{svg}</div>\n'
 
     def math_block_label(self, tokens, idx, options, env):
         token = tokens[idx]
         number = self.doc.targets[token.info].number
-        return (f'<div class="math-display numbered" id="{html.escape(token.info)}">'
-                f'{self.math(token.content, True)}<span class="eqno">({number})</span></div>\n')
+        svg = self.math(token.content, True)
+        return (f'<div class="math-display numbered" id="{html.escape(token.info)}"'
+                f'{scroll_focus(svg)}>{svg}<span class="eqno">({number})</span></div>\n')
 
-    # -- code and directives ------------------------------------------------------------------
+    # -- tables, code and directives ----------------------------------------------------------
+    def table_open(self, tokens, idx, options, env):  # a table scrolls sideways on a phone
+        return self.renderToken(tokens, idx, options, env).replace("<table", "<table" + FOCUSABLE)
+
     def fence(self, tokens, idx, options, env):
         token = tokens[idx]
         name = directive_name(token)
@@ -482,6 +492,13 @@ def find_source(spec: str, experiments: dict) -> SourceRef:
     )
 
 
+def scroll_focus(svg: str) -> str:
+    """FOCUSABLE for a display formula wide enough to scroll, else "": a tab stop on every
+    formula would make keyboard users step through those that fit too."""
+    width = re.search(r'\swidth="([\d.]+)em"', svg[:svg.index(">")])
+    return FOCUSABLE if width and float(width.group(1)) > SCROLLS_BEYOND_EM else ""
+
+
 def theme_figure(view: FigureView) -> str:
     """The figure through the default theme's figure.html (a build passes the project's)."""
     from topicgen.pages import render_template
@@ -508,5 +525,6 @@ def highlight(code: str, language: str) -> str:
         lexer = get_lexer_by_name(language) if language else TextLexer()
     except ClassNotFound:
         lexer = TextLexer()
-    return pygments_highlight(code, lexer, HtmlFormatter(cssclass="code"))
+    listing = pygments_highlight(code, lexer, HtmlFormatter(cssclass="code"))
+    return listing.replace('<div class="code">', f'<div class="code"{FOCUSABLE}>', 1)
 
