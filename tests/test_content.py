@@ -463,14 +463,16 @@ def test_figure_html():
             '<g clip-path="url(#f-fig-decay-clip1)" fill="#0072B2"/></svg>') in figure_html
     assert without_svg(figure_html) == (
         '<figure class="experiment" id="fig-decay">\n'
-        '<div class="figure-art" role="img" aria-label="Gradient norm on a log axis">'
-        "<svg/></div>\n"
+        '<div class="figure-art" role="img" aria-label="Gradient norm on a log axis" '
+        'aria-describedby="fig-decay-data"><svg/></div>\n'
         '<figcaption><span class="figno">Figure 1.</span> Caption on line 8 with '
         '<span class="math"><svg/></span>.\nCaption line 9, '
         '<a class="xref section" href="#sec-a">Section 1</a>.'
         '<ul class="claims"><li class="claim pass"><span class="verdict">✓ holds</span> '
         'Bounded. <span class="claim-numbers">Theory: 0 above; measured: 0 of 20 above; '
         "tolerance: 0.</span></li></ul>"
+        '<p class="figure-data"><a id="fig-decay-data" href="data/fig-decay.csv">'
+        "Data behind Figure 1 (CSV table)</a></p>\n"
         '<p class="reproduce">Reproduce: <code>'
         '<span class="nowrap">topicgen run gradient-decay</span> '
         '<span class="nowrap">-p T=10</span> <span class="nowrap">-p cells=rnn</span>'

@@ -89,8 +89,11 @@ def test_cross_references_resolve_to_anchors(html):
     assert not [t for t in targets if t not in anchors]
 
 
-def test_html_is_self_contained(html):
+def test_html_is_self_contained(html, built):
     for attribute, value in re.findall(r'\b(src|href)="([^"]*)"', html):
+        if attribute == "href" and value.startswith("data/"):  # a figure's data, for a reader
+            assert re.fullmatch(r"data/fig-[\w-]+\.csv", value) and (built / value).is_file()
+            continue  # to follow: written beside the handout, never fetched to show it
         assert value.startswith(("#", "data:")), (attribute, value[:80])  # nothing to fetch
     assert "<script" not in html
     assert re.findall(r"<link[^>]*>", html) == ['<link rel="icon" href="data:,">']  # no fetch

@@ -16,7 +16,7 @@ from topicgen.api import as_dict
 from topicgen.config import Config
 from topicgen.content.topic import Topic
 from topicgen.pages.context import build_date
-from topicgen.svg import prefix_ids
+from topicgen.svg import prefix_ids, svg_title
 
 if TYPE_CHECKING:
     from topicgen.build import Run
@@ -68,6 +68,13 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class ReportFigure:
+    name: str
+    alt: str  # what is plotted, read from the drawn figure (figures.alt)
+    svg: Markup
+
+
+@dataclass(frozen=True)
 class RunSection:
     entry: dict[str, Any]  # this run's report.json entry: ids, seeds, cache, claims, command
     anchor: str
@@ -76,7 +83,7 @@ class RunSection:
     summary: str
     params: list[ParamRow]
     profile: str
-    figures: list[tuple[str, Markup]]
+    figures: list[ReportFigure]
     scalars: list[ScalarRow]
     series: list[SeriesRow]
     versions: dict[str, str]
@@ -138,7 +145,8 @@ def run_section(run: Run, entry: dict[str, Any], drawn: list[tuple[str, str]],
         entry=entry, anchor=anchor, title=title, description=first_paragraph(module.__doc__),
         summary=experiments.summary(run.exp), params=param_rows(run, entry["non_default"]),
         profile=profile_label(run, profile),
-        figures=[(name, Markup(prefix_ids(svg, f"{anchor}-{name}"))) for name, svg in drawn],
+        figures=[ReportFigure(name, svg_title(svg), Markup(prefix_ids(svg, f"{anchor}-{name}")))
+                 for name, svg in drawn],
         scalars=scalar_rows(run.result.scalars), series=series_rows(run.result.series),
         versions={k: run.result.provenance.get(k, "?") for k in ("torch", "topicgen")},
     )
