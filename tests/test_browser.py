@@ -3,6 +3,11 @@
 Every page loads from a local server (topicgen's own `serve` handler) with no console error,
 no failed or external request, every image and SVG drawn at a real size and no horizontal
 scrolling on a 375 px phone. Screenshots land in output/screenshots/ for review.
+
+Accessibility: axe-core (the pinned copy `make setup-dev` installs) finds no WCAG 2.1 A/AA
+or best-practice violation on any page, light or dark, wide or 320 px narrow; a keyboard
+reaches every control, and sees where it is; nothing moves for a reader who asked for
+reduced motion; every figure is named by its data and described by a link to it.
 """
 
 from __future__ import annotations
@@ -17,10 +22,20 @@ import pytest
 
 from conftest import ROOT
 from topicgen.serve import make_server
+from topicgen.svg import svg_title
 
 PHONE = {"width": 375, "height": 740}
+NARROWEST = {"width": 320, "height": 740}  # WCAG 1.4.10: content reflows down to 320 CSS px
 DESKTOP = {"width": 1280, "height": 900}
 SCREENSHOTS = ROOT / "output" / "screenshots"
+AXE = ROOT / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+# Each page as a reader sees it in either colour scheme and on the narrowest screen.
+AXE_VIEWS = [("light", "light", DESKTOP), ("dark", "dark", DESKTOP),
+             ("320 px", "light", NARROWEST)]
+# One page of each template, for the checks that depend on the page's markup and CSS alone.
+TEMPLATES = ["index.html", "404.html", "topic4/handout.html", "topic4/report.html",
+             "topic4/gallery.html", "topic4/references.html", "topic4/code/gradient_decay.html"]
 
 
 def chromium_path() -> str:
@@ -57,8 +72,10 @@ def browser():
 class Visit:
     """One page load with everything that went wrong on the way."""
 
-    def __init__(self, browser, url: str, viewport: dict, color_scheme: str = "light"):
-        self.context = browser.new_context(viewport=viewport, color_scheme=color_scheme)
+    def __init__(self, browser, url: str, viewport: dict, color_scheme: str = "light",
+                 reduced_motion: str = "no-preference"):
+        self.context = browser.new_context(viewport=viewport, color_scheme=color_scheme,
+                                           reduced_motion=reduced_motion)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.failed: list[str] = []
@@ -120,8 +137,9 @@ def test_search_finds_the_handout_for_forget_gate(browser, base_url):
     visit.close()
 
 
-def test_keyboard_users_can_skip_to_the_content(browser, base_url):
-    visit = Visit(browser, base_url + "index.html", DESKTOP)
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_keyboard_users_can_skip_to_the_content(browser, base_url, name):
+    visit = Visit(browser, base_url + name, DESKTOP)
     visit.page.keyboard.press("Tab")
     assert visit.page.evaluate("document.activeElement.className") == "skip-link"
     visit.page.keyboard.press("Enter")
@@ -129,17 +147,21 @@ def test_keyboard_users_can_skip_to_the_content(browser, base_url):
     visit.close()
 
 
+# The WCAG contrast ratio of two computed CSS colours, "rgb(r, g, b)", in JavaScript.
+CONTRAST = """(one, two) => {
+    const lum = css => { const [r, g, b] = css.match(/[\\d.]+/g).slice(0, 3).map(v => {
+        v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    const [a, b] = [lum(one), lum(two)];
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
 def contrast(page, selector: str) -> float:
     """WCAG contrast ratio of the element's text colour against the page background."""
-    return page.evaluate("""selector => {
-        const rgb = s => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
-        const lum = c => { const [r, g, b] = c.map(v => { v /= 255;
-            return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
-            return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
-        const text = lum(rgb(getComputedStyle(document.querySelector(selector)).color));
-        const back = lum(rgb(getComputedStyle(document.body).backgroundColor));
-        return (Math.max(text, back) + 0.05) / (Math.min(text, back) + 0.05);
-    }""", selector)
+    return page.evaluate(f"""selector => ({CONTRAST})(
+        getComputedStyle(document.querySelector(selector)).color,
+        getComputedStyle(document.body).backgroundColor)""", selector)
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -161,3 +183,119 @@ def test_screenshots_for_review(browser, base_url):
             visit.page.screenshot(path=str(path))
             assert path.stat().st_size > 10_000  # a real page, not a blank one
             visit.close()
+
+
+# -- accessibility --------------------------------------------------------------------------
+
+def axe_script() -> str:
+    if not AXE.is_file():  # a failure, not a skip, as for chromium
+        pytest.fail(f"axe-core is not installed in {AXE.parents[1]}: run `make setup-dev` (it "
+                    "installs the pinned accessibility checkers with npm ci)")
+    return str(AXE)
+
+
+def axe_violations(page) -> list[str]:
+    """'rule at selector: what is wrong' for each element axe-core finds at fault."""
+    return page.evaluate("""tags => axe.run(document, {runOnly: {type: "tag", values: tags},
+        resultTypes: ["violations"]}).then(result => result.violations.flatMap(rule =>
+            rule.nodes.map(node => `${rule.id} at ${node.target.join(" ")}: ${rule.help}`)))""",
+                         AXE_TAGS)
+
+
+def test_axe_finds_no_violation_on_any_page_light_dark_or_narrow(browser, base_url,
+                                                                  topic4_site):
+    found: list[str] = []
+    for name in site_pages(topic4_site):
+        visit = Visit(browser, base_url + name, DESKTOP)
+        visit.page.add_script_tag(path=axe_script())
+        for view, scheme, viewport in AXE_VIEWS:  # one load: axe's own run costs the most
+            visit.page.emulate_media(color_scheme=scheme)
+            visit.page.set_viewport_size(viewport)
+            found += [f"{name} ({view}): {line}" for line in axe_violations(visit.page)]
+        visit.close()
+    assert not found, f"axe-core ({', '.join(AXE_TAGS)}) found {len(found)}:\n" + "\n".join(found)
+
+
+# Every element a keyboard should reach, in the order it should reach them, gets its number
+# as data-tab-stop: what can take focus and is shown (a skip link parked off-screen is shown).
+MARK_TAB_STOPS = """() => {
+    const stops = [...document.querySelectorAll(
+        "a[href], button, input, select, textarea, summary, [tabindex]:not([tabindex='-1'])")]
+        .filter(e => e.checkVisibility({visibilityProperty: true}));
+    stops.forEach((e, i) => { e.dataset.tabStop = i; });
+    return stops.length;
+}"""
+FOCUSED = f"""() => {{
+    const e = document.activeElement;
+    if (e === document.body) return null;
+    const style = getComputedStyle(e), box = e.getBoundingClientRect();
+    return {{stop: e.dataset.tabStop === undefined ? null : Number(e.dataset.tabStop),
+             what: e.outerHTML.slice(0, 100),
+             shown: box.width > 0 && box.height > 0 && box.bottom > 0 && box.right > 0
+                 && box.top < innerHeight && box.left < innerWidth,
+             ring: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2
+                 && ({CONTRAST})(style.outlineColor,
+                                 getComputedStyle(document.body).backgroundColor) >= 3}};
+}}"""
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_tab_reaches_every_control_in_reading_order_and_rings_it(browser, base_url, name):
+    visit = Visit(browser, base_url + name, DESKTOP)
+    expected = visit.page.evaluate(MARK_TAB_STOPS)
+    reached = []
+    for _ in range(expected + 1):  # one more Tab than stops: focus must then leave the page
+        visit.page.keyboard.press("Tab")
+        focused = visit.page.evaluate(FOCUSED)
+        if focused is None:
+            break
+        reached.append(focused)
+    visit.close()
+    assert [f["what"] for f in reached if f["stop"] is None] == [], "hidden or unexpected"
+    assert [f["stop"] for f in reached] == list(range(expected))
+    # WCAG 2.4.7 and 1.4.11: a ring of 2 px or more, 3:1 against the page.
+    assert [f["what"] for f in reached if not (f["shown"] and f["ring"])] == []
+
+
+MOVING = """() => [...document.querySelectorAll("*")].flatMap(e =>
+    [null, "::before", "::after"].map(pseudo => [e, getComputedStyle(e, pseudo), pseudo]))
+    .filter(([e, style]) => style.animationName !== "none" || style.scrollBehavior === "smooth"
+        || style.transitionDuration.split(",").some(d => parseFloat(d) > 0))
+    .map(([e, style, pseudo]) => e.tagName.toLowerCase() + (pseudo || "") + "." + e.className)"""
+
+
+def test_nothing_moves_for_a_reader_who_asked_for_reduced_motion(browser, base_url):
+    for name in TEMPLATES:
+        visit = Visit(browser, base_url + name, DESKTOP, reduced_motion="reduce")
+        assert visit.page.evaluate(MOVING) == [], name
+        visit.close()
+
+
+@pytest.mark.parametrize("name", ["topic4/handout.html", "topic4/report.html",
+                                  "topic4/gallery.html"])
+def test_every_figure_is_named_by_its_data_and_described_by_a_link_to_it(browser, base_url,
+                                                                        name):
+    from playwright.sync_api import expect
+
+    visit = Visit(browser, base_url + name, DESKTOP)
+    figures = visit.page.locator("figure.experiment").all()
+    assert len(figures) >= 20
+    for figure in figures:
+        drawing = figure.locator(":scope > [role=img], :scope > img")
+        if drawing.evaluate("e => e.tagName") == "IMG":  # the gallery's: the SVG file
+            svg = visit.page.request.get(drawing.evaluate("e => e.src")).text()
+        else:
+            svg = drawing.locator("svg").first.evaluate("e => e.outerHTML")
+        alt = svg_title(svg)
+        assert " against " in alt  # what figures.alt reads off the axes, not a caption
+        expect(drawing).to_have_accessible_name(alt)
+        link = figure.locator("figcaption a[id$='-data']")
+        expect(drawing).to_have_accessible_description(link.inner_text())
+        target = link.evaluate("e => e.href")
+        if "#" in target:  # the report's run: its numbers in tables further down the page
+            section = visit.page.locator(f"#{target.split('#')[1]} ~ table")
+            assert section.count() >= 1, target
+        else:
+            data = visit.page.request.get(target)
+            assert data.ok and data.text().startswith("series,x_label,x,y_label"), target
+    visit.close()
