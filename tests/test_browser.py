@@ -279,7 +279,7 @@ MOVING = """() => [...document.querySelectorAll("*")].flatMap(e =>
     [null, "::before", "::after"].map(pseudo => [e, getComputedStyle(e, pseudo), pseudo]))
     .filter(([e, style]) => style.animationName !== "none" || style.scrollBehavior === "smooth"
         || style.transitionDuration.split(",").some(d => parseFloat(d) > 0))
-    .map(([e, style, pseudo]) => e.tagName.toLowerCase() + (pseudo || "") + "." + e.className)"""
+    .map(([e, style, pseudo]) => e.outerHTML.slice(0, 80) + (pseudo || ""))"""
 
 
 def test_nothing_moves_for_a_reader_who_asked_for_reduced_motion(browser, base_url):
