@@ -227,7 +227,7 @@ def _cell_specific_scalars(cell: str, weights: dict[str, torch.Tensor], norms: t
         usable = (theory > tiny) & (theory < 1 / tiny)
         error = ((norms[:, usable] - theory[usable]).abs() / theory[usable]).max()
         found = {"linear_max_rel_error": error.item()}
-        if norms.dtype == torch.float32 and params.rho < 1 and params.T > zero_from(params.rho):
+        if norms.dtype == torch.float32 and params.rho < 1 and zero_from(params.rho) < params.T:
             # float32's smallest normal is 2^-126, its smallest subnormal 2^-149: rho^k is held
             # to full precision up to far below 1, then exactly 0 a few steps past 2^-149.
             precise = k <= precise_up_to(params.rho)
