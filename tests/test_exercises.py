@@ -136,3 +136,14 @@ def test_a_student_edition_with_inline_solutions_is_a_usage_error(project, cache
     assert result.output.strip().splitlines()[-1] == (
         "Error: the student edition never shows solutions inline: --solutions appendix "
         "prints them at the end")
+
+
+def test_an_unknown_edition_in_topicgen_toml_is_named_with_a_suggestion(tmp_path):
+    from conftest import write_project
+
+    project = write_project(tmp_path, {**tiny_topic, "topicgen.toml": 'edition = "students"\n'})
+    result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project)])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == (
+        'Error: edition must be one of instructor, student, got "students" '
+        '(did you mean "student"?)')
