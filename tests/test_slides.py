@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -105,6 +106,8 @@ def test_the_pdf_has_one_16_by_9_page_per_slide_without_notes(built):
     pdf = pypdfium2.PdfDocument(str(built / "output" / TOPIC / "slides.pdf"))
     sizes = [pdf[i].get_size() for i in range(len(pdf))]
     assert len(sizes) == len(slides(built))
+    manifest = json.loads((built / "output" / TOPIC / "manifest-slides.json").read_text())
+    assert manifest["slides"] == len(sizes)
     assert all(abs(width / height - 16 / 9) < 0.01 for width, height in sizes)
     texts = [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
     assert "Why it fades" in texts[2]

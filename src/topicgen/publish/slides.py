@@ -64,8 +64,9 @@ def files(built: Built) -> dict[Path, bytes | str]:
     chapters, doc = prepare(built, lambda view: render_template(project, "slide_figure.html",
                                                                 figure=view))
     slides = [slide for path, tokens in chapters for slide in chapter_slides(path, tokens, doc)]
-    built.record["slides"] = len(slides) + 1
-    html = to_handout(render_page(project, "slides.html", deck(built, doc, slides)))
+    page = deck(built, doc, slides)
+    built.record["slides"] = 1 + len(slides) + bool(page.references)  # title, ..., references
+    html = to_handout(render_page(project, "slides.html", page))
     return page_files("slides", html, built, pdf_styles="slides-pdf.css")
 
 
