@@ -214,7 +214,7 @@ def test_build_all_runs_each_experiment_once(make_project, tiny_topic, quick_cac
     assert [run["cache"] for run in manifest["runs"]] == ["hit"]  # the report's result
 
 
-@pytest.mark.parametrize("command", ["report", "all"])
+@pytest.mark.parametrize("command", ["report", "all", "slides"])
 def test_help_imports_no_heavy_library(command):
     code = ("import sys\nfrom topicgen.cli import cli\n"
             f"try:\n    cli(['build', {command!r}, '--help'], prog_name='topicgen')\n"
