@@ -472,8 +472,10 @@ def test_figures_are_the_same_bytes_when_drawn_again(make_project, tiny_topic):
 
 
 def test_a_prose_edit_imports_neither_torch_nor_matplotlib(make_project, tiny_topic):
-    """Everything a rebuild needs is cached, parameters included: no heavy import."""
-    project = make_project(tiny_topic)
+    """Everything a rebuild needs is cached, parameters included (an exercise's :try:
+    command's too): no heavy import."""
+    exercise = "\n```{exercise}\n:try: gradient-decay -p T=20\nTry it.\n```\n"
+    project = make_project({**tiny_topic, CHAPTER: tiny_topic[CHAPTER] + exercise})
     assert invoke(*build_args(project)).exit_code == 0
     chapter = project / CHAPTER
     chapter.write_text(chapter.read_text().replace("The gradient fades", "Gradients fade"))

@@ -243,12 +243,7 @@ def plan_figures(topic: Topic) -> list[FigureRequest]:
     """Every figure directive in the topic, checked against the topic's experiments."""
     requests = []
     for chapter in topic.chapters:
-        tokens = parse(chapter.text)
-        for token in tokens:
-            if directive_name(token) == EXERCISE:
-                exercise = parse_exercise(token, chapter.path)
-                check_try(exercise.try_command, topic, chapter.path, exercise.line)
-        for request in figure_requests(tokens, chapter.path):
+        for request in figure_requests(parse(chapter.text), chapter.path):
             try:
                 experiment = topic.experiment(request.experiment)
             except TopicgenError as error:
@@ -262,20 +257,27 @@ def plan_figures(topic: Topic) -> list[FigureRequest]:
     return requests
 
 
-def check_try(command: str, topic: Topic, path: Path, line: int) -> None:
-    """An exercise's `:try: EXPERIMENT -p NAME=VALUE ...` names an experiment of the topic
-    and parameters it accepts, so the command a student copies runs."""
-    if not command:
-        return
-    words = command.split()
-    pairs = words[2::2]
-    if any(word != "-p" for word in words[1::2]) or len(words) % 2 == 0:
-        raise ContentError(f'":try: {command}" must read EXPERIMENT -p NAME=VALUE ...',
-                           path, line)
-    try:
-        experiments.resolve_params(topic.experiment(words[0]), "full", parse_overrides(pairs))
-    except TopicgenError as error:
-        raise ContentError(f'":try: {command}": {error.message}', path, line) from None
+def check_exercises(topic: Topic, cache: ResultCache) -> None:
+    """Each exercise's `:try: EXPERIMENT -p NAME=VALUE ...` names an experiment of the topic
+    and parameters it accepts, so the command a student copies runs. Parameters are resolved
+    through the cache, so that a rebuild does not import the experiment (and torch)."""
+    for chapter in topic.chapters:
+        for token in parse(chapter.text):
+            if directive_name(token) != EXERCISE:
+                continue
+            exercise = parse_exercise(token, chapter.path)
+            command, line = exercise.try_command, exercise.line
+            words = command.split()
+            if not words:
+                continue
+            if any(word != "-p" for word in words[1::2]) or len(words) % 2 == 0:
+                raise ContentError(f'":try: {command}" must read EXPERIMENT -p NAME=VALUE ...',
+                                   chapter.path, line)
+            try:
+                cache.params(topic.experiment(words[0]), "full", parse_overrides(words[2::2]))
+            except TopicgenError as error:
+                raise ContentError(f'":try: {command}": {error.message}', chapter.path,
+                                   line) from None
 
 
 def plan_runs(requests: list[FigureRequest], topic: Topic, profile: str, seed: int,

@@ -71,7 +71,7 @@ class FigureRequest:
 @dataclass(frozen=True)
 class Solution:
     body: list[Token]
-    claim: str  # "figure-label claim-id": a claim of a run the handout shows, or ""
+    claim: str  # "FIGURE CLAIM", several separated by ";": claims of runs the handout shows
     line: int
 
 

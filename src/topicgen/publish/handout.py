@@ -14,7 +14,15 @@ from pathlib import Path
 from markdown_it.token import Token
 
 from topicgen.api import Result
-from topicgen.build import Built, Run, Shown, Target, plan_figures, plan_runs
+from topicgen.build import (
+    Built,
+    Run,
+    Shown,
+    Target,
+    check_exercises,
+    plan_figures,
+    plan_runs,
+)
 from topicgen.config import Config
 from topicgen.content.myst import parse
 from topicgen.content.render import Document, FigureHtml, FigureView, number_targets, render_chapter
@@ -30,6 +38,7 @@ def plan(topic: Topic, config: Config, cache: ResultCache, options: dict
          ) -> tuple[list[Run], list[Shown]]:
     """The chapters' figures, with a variant's overrides (`-p experiment.name=value`) applied
     to every figure of their experiment."""
+    check_exercises(topic, cache)
     requests = plan_figures(topic)
     variant = variant_overrides(options, topic)
     shown = {request.experiment for request in requests}
