@@ -11,6 +11,7 @@ import re
 _ID = re.compile(r'id="([^"]+)"')
 _REFERENCE = re.compile(r"#([A-Za-z_][\w.:-]*)")
 _ID_LIST = re.compile(r'aria-labelledby="([^"]*)"')  # space-separated ids, no "#"
+TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.S)
 
 
 def attribute(match: re.Match) -> bool:
@@ -41,8 +42,7 @@ def with_title(svg: str, title: str) -> str:
 
 
 def svg_title(svg: str) -> str:
-    """The text of an SVG's `<title>`, or "" when it has none."""
-    start = svg.find("<title>")
-    if start < 0:
-        return ""
-    return html.unescape(svg[start + len("<title>"):svg.index("</title>", start)])
+    """The text of an SVG's first `<title>` (which may carry attributes, as a formula's id),
+    or "" when it has none."""
+    title = TITLE.search(svg)
+    return "" if title is None else html.unescape(title.group(1))

@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 from html import unescape
 
-TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.S | re.I)
+from topicgen.svg import svg_title
+
 ARIA_LABEL = re.compile(r"""<svg\b[^>]*?\saria-label\s*=\s*(["'])(.*?)\1""", re.S | re.I)
 FORMULA = re.compile(r"<svg\b[^>]*\sdata-mathra-version=", re.I)
 """topicgen's formulas are typeset by mathra, which marks its SVGs."""
@@ -29,8 +30,8 @@ FORMULA = re.compile(r"<svg\b[^>]*\sdata-mathra-version=", re.I)
 def alt_text(svg: str) -> str:
     """What a screen reader says for `svg`: its <title> (a formula's spoken form, a figure's
     alt text), else its aria-label, else nothing."""
-    if title := TITLE.search(svg):
-        return " ".join(unescape(re.sub(r"<[^>]+>", "", title.group(1))).split())
+    if title := svg_title(svg):
+        return " ".join(title.split())
     if label := ARIA_LABEL.search(svg):
         return " ".join(unescape(label.group(2)).split())
     return ""
