@@ -304,10 +304,17 @@ def run_stage(runs: list[Run], config: Config, cache: ResultCache) -> None:
     from topicgen.results.runner import run_all
 
     with stage("run") as note:
-        ctx = Context(seed=config.seed, device=check_device(config.device))
-        run_all(runs, ctx, cache, jobs=config.jobs, fail_fast=config.fail_fast)
+        ctx = Context(seed=config.seed, device=device_of(config))
+        run_all(runs, ctx, cache, jobs=config.jobs, fail_fast=config.fail_fast,
+                scheduler=config.scheduler)
         note["text"] = f"{sum(r.cache_hit for r in runs)} reused, " \
                        f"{sum(not r.cache_hit for r in runs)} computed"
+
+
+def device_of(config: Config) -> str:
+    """The device runs ask for: checked here, unless they run on a cluster, whose workers
+    check it themselves."""
+    return config.device if config.scheduler else check_device(config.device)
 
 
 def check_device(device: str) -> str:
@@ -363,7 +370,7 @@ def manifest(config: Config, built: Built, files: dict[Path, bytes | str], input
         "argv": built.argv if built.argv is not None else sys.argv,
         # How the build ran, not what it built: left out so equal builds write equal bytes.
         "config": {k: v for k, v in describe(config).items()
-                   if k not in ("force", "jobs", "fail_fast")},
+                   if k not in ("force", "jobs", "fail_fast", "scheduler")},
         "versions": versions(),
         "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH") or None,
         "inputs": inputs,

@@ -78,6 +78,10 @@ BUILD_OPTIONS = {
                          help="Experiments run in parallel, one process each [the usable cores]."),
     "fail_fast": click.option("--fail-fast", is_flag=True, default=None,
                               help="Stop at the first experiment that raises."),
+    "scheduler": click.option("--scheduler", metavar="ADDRESS",
+                              help="Run the experiments that are not cached on this Dask "
+                                   "cluster, e.g. tcp://10.0.0.5:8786 [$TOPICGEN_SCHEDULER, "
+                                   "topicgen.toml's scheduler; else this machine]."),
 }
 
 
@@ -437,9 +441,10 @@ PROJECT_OPTION = click.option("--project", type=click.Path(file_okay=False, path
               show_default=True, help="File format of --figures.")
 @click.option("--dpi", type=click.IntRange(min=10, max=2400), default=200, show_default=True,
               help="Resolution of PNG figures.")
+@BUILD_OPTIONS["scheduler"]
 def run_command(name: str, project: Path | None, topic: str | None, pairs: tuple[str, ...],
                 profile: str, seed: int, device: str, as_json: bool, figures_dir: Path | None,
-                fmt: str, dpi: int) -> None:
+                fmt: str, dpi: int, scheduler: str | None) -> None:
     """Run one experiment (never cached) and print its numbers and claims.
 
     \b
@@ -448,17 +453,22 @@ def run_command(name: str, project: Path | None, topic: str | None, pairs: tuple
       topicgen run gradient-decay -p cells=rnn,linear -p rho=1.1 -p T=200 --json
       topicgen run gradient-decay -p T=200 --figures slides/ --format png
       topicgen run my-experiment --topic my-topic --profile quick
+      topicgen run gradient-decay --scheduler tcp://10.0.0.5:8786 --device cuda
     """
+    import dataclasses
+
     from topicgen import experiments
-    from topicgen.build import check_device
+    from topicgen.build import device_of
     from topicgen.content.topic import experiment_named, topic_experiments
     from topicgen.overrides import parse_overrides
+    from topicgen.results.runner import run_one
 
-    config = topic_config({"project": project, "topic": topic}, (name,))
+    config = topic_config({"project": project, "topic": topic, "scheduler": scheduler}, (name,))
     found = topic_experiments(config.content_dir, config.topic)
     experiment = experiment_named(found, name, config.content_dir / config.topic)
     params = experiments.resolve_params(experiment, profile, parse_overrides(pairs))
-    result = experiments.run(experiment, params, experiments.Context(seed, check_device(device)))
+    ctx = experiments.Context(seed, device_of(dataclasses.replace(config, device=device)))
+    result = run_one(experiment, params, ctx, config.scheduler)
     click.echo(result.to_json() if as_json else describe_result(result))
     if figures_dir is not None:
         from topicgen.publish.figures import write_run_figures
@@ -544,8 +554,13 @@ def new_command(slug: str, title: str | None, project: Path | None) -> None:
 @click.option("--profile", type=click.Choice(["quick", "full"]), default=None,
               help="Parameter profile [full].")
 @click.option("--force", is_flag=True, default=None, help="Ignore cached results.")
+@BUILD_OPTIONS["cache_dir"]
+@BUILD_OPTIONS["seed"]
+@BUILD_OPTIONS["device"]
+@BUILD_OPTIONS["jobs"]
+@BUILD_OPTIONS["scheduler"]
 def check_command(names: tuple[str, ...], project: Path | None, topic: str | None,
-                  profile: str | None, force: bool | None) -> None:
+                  **options) -> None:
     """Run a topic's experiments (through the cache) and judge their claims, without rendering.
 
     Exits 1 if any claim fails.
@@ -554,11 +569,11 @@ def check_command(names: tuple[str, ...], project: Path | None, topic: str | Non
     Example:
       topicgen check --profile quick
       topicgen check gradient-decay attention-scaling
+      topicgen check --scheduler tcp://10.0.0.5:8786
     """
     from topicgen.check import check_claims
 
-    config = topic_config({"project": project, "topic": topic, "profile": profile,
-                           "force": force}, names)
+    config = topic_config({"project": project, "topic": topic, **options}, names)
     failed = 0
     for name, result, hit in check_claims(config, names):
         source = "cached" if hit else f"{result.provenance['wall_s']:.1f} s"

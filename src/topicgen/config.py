@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,9 @@ class Config:
     """Experiments run at the same time, each in its own process; default: the usable cores."""
     fail_fast: bool = False
     """Stop at the first experiment that raises instead of running the others."""
+    scheduler: str | None = None
+    """A Dask scheduler's address (tcp://host:8786): the runs that are not cached run on its
+    cluster instead of this machine's pool; else $TOPICGEN_SCHEDULER."""
     raw_html: bool = False
     """Let raw HTML in the Markdown through (topicgen.toml only). Off by default: content
     from pull requests could then add scripts, remote images or links the checks never see."""
@@ -81,8 +85,10 @@ class Config:
 
 FILE_KEYS = {"topic": str, "out": str, "formats": list, "profile": str, "paper": str,
              "cache_dir": str, "seed": int, "device": str, "jobs": int, "raw_html": bool,
-             "edition": str, "solutions": str, "site_editions": list}
+             "edition": str, "solutions": str, "site_editions": list, "scheduler": str}
 EDITIONS = ("instructor", "student")
+SCHEDULER_ADDRESS = r"(?:[a-z]+://)?(?:\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}"
+"""[protocol://]host:port, as Dask writes one (an IPv6 host in brackets)."""
 PLACEMENTS = ("inline", "appendix", "none")
 
 
@@ -95,6 +101,8 @@ def load_config(project: Path | None = None, **flags: Any) -> Config:
         data = read_toml(config_file)
         check_keys(data, FILE_KEYS, (), config_file)
         values.update(data)
+    if os.environ.get("TOPICGEN_SCHEDULER"):  # a machine's setting beats the project's
+        values["scheduler"] = os.environ["TOPICGEN_SCHEDULER"]
     values.update({k: v for k, v in flags.items() if v is not None})
     for key in ("out", "cache_dir"):
         if isinstance(values.get(key), str):
@@ -134,6 +142,10 @@ def validate(values: dict[str, Any]) -> None:
     if values.get("edition") == "student" and values.get("solutions") == "inline":
         raise UsageError("the student edition never shows solutions inline: "
                          "--solutions appendix prints them at the end")
+    scheduler = values.get("scheduler")
+    if scheduler is not None and not re.fullmatch(SCHEDULER_ADDRESS, scheduler):
+        raise UsageError(f'scheduler must be a Dask scheduler\'s address like '
+                         f'tcp://10.0.0.5:8786, got "{scheduler}"')
     if "jobs" in values and values["jobs"] < 1:
         raise UsageError(f"jobs must be at least 1, got {values['jobs']}")
     for fmt in values.get("formats", ()):

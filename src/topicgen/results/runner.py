@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from topicgen import experiments
-from topicgen.api import Context, Result
+from topicgen.api import Context, Result, as_dict
 from topicgen.errors import TopicgenError
 from topicgen.experiments.loader import Experiment
 from topicgen.pools import WorkerPool
@@ -88,13 +88,16 @@ def trimmed_traceback(error: BaseException, folder: Path) -> str:
 
 
 def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
-            fail_fast: bool = False) -> None:
+            fail_fast: bool = False, scheduler: str | None = None) -> None:
     """Fill `run.result`, `run.cache_hit` and `run.material` for each `Run` of the build.
 
     A run computes what its figures need: an experiment split into parts computes only the
     parts its `run.figures` are drawn from (experiments.needed_parts), and each part is
     cached on its own, so a later build that shows another figure computes only what is
     missing. Its claims are judged on those parts; the experiment marks the others not judged.
+
+    With a `scheduler` (a Dask scheduler's address), what must be computed runs on that
+    cluster (see results.cluster), one task per worker at a time.
     """
     todo = []
     for run in runs:
@@ -114,25 +117,57 @@ def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
     # Longest first, so the pool never waits on one long run started last.
     plans.sort(key=lambda plan: -(plan.expected or 0.0))
     failures: list[str] = []
-    with Progress(len(plans), jobs) as progress:
-        for plan in plans:
-            progress.expect(plan.expected)
-        for plan, outcome in outcomes(plans, ctx, cache, jobs, progress):
-            run = plan.run
-            if outcome.result is None:
-                failures.append(f"{run.experiment} ({outcome.summary})")
-                progress.finished(run.experiment, f"{run.experiment} FAILED:\n{outcome.error}")
-                if fail_fast:
-                    break
-                continue
-            run.result = outcome.result
-            cache.store(run.material, run.result)
-            progress.finished(run.experiment, f"{run.experiment:<18} computed in "
-                                              f"{run.result.provenance['wall_s']:.2f} s")
+    cluster = None
+    if scheduler and plans:
+        from topicgen.results.cluster import connect
+
+        cluster = connect(scheduler, ctx.device)
+        jobs = cluster.slots
+    try:
+        with Progress(len(plans), jobs) as progress:
+            for plan in plans:
+                progress.expect(plan.expected)
+            for plan, outcome in outcomes(plans, ctx, cache, jobs, progress, cluster):
+                run = plan.run
+                if outcome.result is None:
+                    failures.append(f"{run.experiment} ({outcome.summary})")
+                    progress.finished(run.experiment,
+                                      f"{run.experiment} FAILED:\n{outcome.error}")
+                    if fail_fast:
+                        break
+                    continue
+                run.result = outcome.result
+                cache.store(run.material, run.result)
+                progress.finished(run.experiment, f"{run.experiment:<18} computed in "
+                                                  f"{run.result.provenance['wall_s']:.2f} s")
+    finally:
+        if cluster is not None:
+            cluster.close(finished=False)  # cancels what still runs there, if anything
     if failures:
         stopped = " (stopped at the first: --fail-fast)" if fail_fast else ""
         raise TopicgenError(f"{len(failures)} of {len(runs)} experiments failed{stopped}: "
                             + "; ".join(failures))
+
+
+def run_one(experiment: Experiment, params: Any, ctx: Context,
+            scheduler: str | None = None) -> Result:
+    """One whole run, never cached: in this process, or on the cluster at `scheduler`. An
+    experiment that raises is an error showing its own traceback lines."""
+    values = as_dict(params)
+    if scheduler is None:
+        outcome = compute(experiment, values, ctx)
+    else:
+        from topicgen.results.cluster import connect
+
+        cluster = connect(scheduler, ctx.device)
+        try:
+            outcome = cluster.submit(compute, experiment, values, ctx).result()
+        finally:
+            cluster.close(finished=False)
+    if outcome.result is None:
+        log.error("%s FAILED:\n%s", experiment.name, outcome.error)
+        raise TopicgenError(f"{experiment.name} failed: {outcome.summary}")
+    return outcome.result
 
 
 def materials(run: Any, ctx: Context) -> list[dict[str, Any]]:
@@ -183,9 +218,10 @@ class Plan:
 
 
 def outcomes(plans: list[Plan], ctx: Context, cache: ResultCache, jobs: int,
-             progress: Progress):
-    """(plan, Outcome) pairs as runs finish; in this process when one worker is enough, or
-    when the runs' recorded costs add up to less than starting a pool would take.
+             progress: Progress, cluster: Any = None):
+    """(plan, Outcome) pairs as runs finish; on the `cluster` (a ClusterPool) if there is
+    one, else in this process when one worker is enough, or when the runs' recorded costs
+    add up to less than starting a pool would take.
 
     Parts are computed as tasks of their own, so one long experiment does not leave the
     other cores idle; their outputs are cached and combined here, into the same numbers a
@@ -198,7 +234,7 @@ def outcomes(plans: list[Plan], ctx: Context, cache: ResultCache, jobs: int,
     for plan in plans:
         if not plan.tasks:  # every part it needs is cached
             yield plan, combined(plan, ctx)
-    if jobs <= 1 or len(tasks) <= 1 or cheap:
+    if cluster is None and (jobs <= 1 or len(tasks) <= 1 or cheap):
         for plan, part in tasks:
             if plan.run.experiment not in progress.running:
                 progress.started(plan.run.experiment, plan.expected)
@@ -206,7 +242,7 @@ def outcomes(plans: list[Plan], ctx: Context, cache: ResultCache, jobs: int,
             if (finished := collect(plan, part, outcome, left, cache, ctx)) is not None:
                 yield plan, finished
         return
-    pool = WorkerPool(min(jobs, len(tasks)))
+    pool = cluster or WorkerPool(min(jobs, len(tasks)))
     running: dict[Future, tuple[Plan, Any]] = {}
     try:
         while tasks or running:
