@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import logging
 import os
 import shutil
@@ -95,7 +96,7 @@ class ClusterPool:
 
     def check_workers(self) -> None:
         """Wait for a worker; refuse workers whose versions differ; count the slots."""
-        if not self.client.scheduler_info()["workers"]:
+        if not every_worker(self.client):
             log.info("waiting up to %d s for a worker to join %s", WORKER_WAIT_SECONDS,
                      self.address)
             try:
@@ -108,7 +109,7 @@ class ClusterPool:
         ours = {**versions(), "python": found["client"]["packages"]["python"]}
         for worker, info in found["workers"].items():
             refuse_if_different(ours, info["packages"], worker)
-        workers = self.client.scheduler_info()["workers"].values()
+        workers = every_worker(self.client).values()
         if self.resources:
             self.slots = int(sum(w["resources"].get("GPU", 0) for w in workers))
             if not self.slots:
@@ -146,6 +147,13 @@ class ClusterPool:
         if not finished:
             self.client.cancel(self.tasks, force=True)
         self.client.close()
+
+
+def every_worker(client: Any) -> dict[str, dict]:
+    """Each worker's address -> information. Dask 2025.x lists five unless asked for all,
+    and earlier versions do not take the question."""
+    asks = "n_workers" in inspect.signature(client.scheduler_info).parameters
+    return client.scheduler_info(**({"n_workers": -1} if asks else {}))["workers"]
 
 
 def settle(outcome: Future, task: Any, name: str) -> None:
