@@ -28,7 +28,8 @@ def build_args(project: Path, *extra: str) -> list[str]:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["build", "--help"], ["build", "handout", "--help"],
-                                  ["run", "--help"], ["list", "--help"]])
+                                  ["run", "--help"], ["list", "--help"],
+                                  ["sweep", "--help"]])
 def test_help_imports_no_heavy_library(args):
     code = (
         "import sys\nfrom topicgen.cli import cli\n"

@@ -352,6 +352,56 @@ def figures_count(count: int) -> str:
     return f"{count} figure" + ("" if count == 1 else "s")
 
 
+@cli.command("sweep")
+@click.argument("name", metavar="EXPERIMENT")
+@click.option("-p", "--param", "pairs", multiple=True, required=True, metavar="NAME=SPEC",
+              help="NAME=START:STOP:COUNT sweeps COUNT evenly spaced values, both ends "
+                   "included (START:STOP:COUNT:log: geometrically spaced); NAME=a,b,c sweeps "
+                   "those values; NAME=VALUE (or a list parameter's a,b) is fixed for every "
+                   "point. Repeatable.")
+@click.option("--scalar", "scalars", multiple=True, metavar="NAME",
+              help="Draw this scalar of the result against the first swept parameter; "
+                   "repeatable [every scalar].")
+@functools.partial(build_options, skip=("out",))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder [output/<topic>/sweep-<experiment>].")
+@click.option("--strict", is_flag=True,
+              help="Exit 1 when a claim fails at some point (default: mark it and go on).")
+def sweep_command(name: str, pairs: tuple[str, ...], scalars: tuple[str, ...],
+                  out: Path | None, strict: bool, **options) -> None:
+    """Run one experiment over a grid of parameter points, through the result cache.
+
+    Writes into the output folder sweep.csv (one row per point and scalar: the swept
+    parameters, scalar, value), sweep.json (each point's parameters, scalars and claim
+    verdicts, and whether it was cached) and one SVG figure per scalar: its value against
+    the first swept parameter, one line per combination of the others, each point marked
+    by its claims' verdicts. Every point is checked before anything runs; the points run in
+    parallel, and a second sweep reuses every point already computed. A failed claim is
+    marked, not fatal, unless --strict.
+
+    \b
+    Example:
+      topicgen sweep gradient-decay -p rho=0.5:2:7:log -p cells=rnn,linear --profile quick
+      topicgen sweep gradient-decay -p T=20:200:10 -p hidden=16,64 --scalar decay_factor_rnn
+      topicgen sweep signal-scale --topic init-scale -p width=32,128,512 --out /tmp/widths
+    """
+    from topicgen.sweep.run import sweep
+
+    config = topic_config(options, (name,))
+    summary = sweep(config, name, pairs, scalars, out)
+    click.echo(sweep_line(summary))
+    if strict:
+        fail_on_claims(summary.failed)
+
+
+def sweep_line(summary) -> str:
+    runs, claims = summary.runs, summary.record["claims"]
+    return (f"Swept {runs[0].exp.name} over {len(runs)} point{'' if len(runs) == 1 else 's'} "
+            f"({summary.reused} reused, {len(runs) - summary.reused} computed): wrote "
+            f"sweep.csv, sweep.json and {figures_count(len(summary.record['figures']))} to "
+            f"{summary.out_dir}; {claims['passed']} of {claims['total']} claim verdicts hold")
+
+
 @build.command("site")
 @site_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
