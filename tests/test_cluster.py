@@ -335,3 +335,25 @@ def test_without_dask_the_error_says_how_to_install_it(monkeypatch):
     with pytest.raises(TopicgenError, match=r"Dask is not installed here; install it with: "
                                             r"pip install 'topicgen\[dask\]'"):
         connect("tcp://127.0.0.1:8786", "cpu")
+
+
+def test_a_sweep_on_the_cluster_writes_the_files_of_a_local_sweep(cluster, make_project,
+                                                                  tiny_topic):
+    project = make_project(tiny_topic)
+
+    def sweep(out: str, *extra: str) -> subprocess.CompletedProcess:
+        return topicgen("sweep", "gradient-decay", "-p", "T=10:40:4", "-p", "hidden=4",
+                        "-p", "seeds=2", "--project", str(project), "--topic", TOPIC,
+                        "--profile", "quick", "--out", str(project / out),
+                        "--cache-dir", str(project / f"cache-{out}"), *extra)
+
+    local, remote = sweep("local"), sweep("remote", "--scheduler", cluster.address)
+    assert local.returncode == remote.returncode == 0, remote.stderr
+    assert f"running on {cluster.address}: 2 workers" in remote.stderr
+    assert "(0 reused, 4 computed)" in remote.stdout
+    assert (project / "remote" / "sweep.csv").read_text().splitlines()[0] == "T,scalar,value"
+    files = sorted(path.name for path in (project / "local").iterdir())
+    assert files == sorted(path.name for path in (project / "remote").iterdir())
+    for name in files:
+        assert (project / "remote" / name).read_bytes() == \
+            (project / "local" / name).read_bytes(), name

@@ -3,10 +3,11 @@ sweep's files published.
 
     topicgen sweep gradient-decay -p rho=0.5:2:7:log -p cells=rnn,linear --profile quick
 
-Each point is one `Run`, so the points run side by side in the worker pool, and a later sweep
-(or a handout, or `check`) reuses every point already computed. Every point is checked
-against the experiment's parameter rules before anything runs, and nothing is written before
-every point has its result: a failing point leaves the output folder as it was.
+Each point is one `Run`, so the points run side by side in the worker pool (or on the
+cluster of `--scheduler`), and a later sweep (or a handout, or `check`) reuses every point
+already computed. Every point is checked against the experiment's parameter rules before
+anything runs, and nothing is written before every point has its result: a failing point
+leaves the output folder as it was.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from topicgen import experiments
-from topicgen.api import Context, as_dict
-from topicgen.build import Run, check_device, publish, stage
+from topicgen.api import as_dict
+from topicgen.build import Run, publish, run_stage, stage
 from topicgen.config import Config
 from topicgen.content.topic import experiment_named, topic_experiments
 from topicgen.errors import ParamError, TopicgenError
@@ -77,7 +78,7 @@ def sweep(config: Config, name: str, pairs: tuple[str, ...], scalars: tuple[str,
     runs = plan_points(experiment, grid, config.profile, config.seed)
     with build_lock(config.project / ".topicgen"):
         try:
-            run_points(runs, config, ResultCache(config.cache_path, config.force))
+            run_stage(runs, config, ResultCache(config.cache_path, config.force))
         except TopicgenError as error:
             error.message += f" (nothing written to {out_dir})"
             raise
@@ -105,18 +106,6 @@ def plan_points(experiment: Experiment, grid: Grid, profile: str, seed: int) -> 
             raise ParamError(f"sweep point {where}: {error.message}") from None
         runs.append(Point(experiment, as_dict(params), seed, point=where))
     return runs
-
-
-def run_points(runs: list[Point], config: Config, cache: ResultCache) -> None:
-    """Every point's result, reused or computed in the worker pool: the sweep's one call of
-    the runner."""
-    from topicgen.results.runner import run_all
-
-    with stage("run") as note:
-        ctx = Context(seed=config.seed, device=check_device(config.device))
-        run_all(runs, ctx, cache, jobs=config.jobs, fail_fast=config.fail_fast)
-        reused = sum(run.cache_hit for run in runs)
-        note["text"] = f"{len(runs)} points: {reused} reused, {len(runs) - reused} computed"
 
 
 def sweep_files(runs: list[Point], grid: Grid, scalars: list[str], out_dir: Path
