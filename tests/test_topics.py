@@ -282,7 +282,7 @@ def test_the_second_topic_of_this_repository_holds_its_claims(tmp_path, profile)
     result = CliRunner(env={"TOPICGEN_CACHE_DIR": str(tmp_path)}).invoke(
         cli, ["check", "--project", str(ROOT), "--topic", "init-scale", "--profile", profile])
     assert result.exit_code == 0, result.output
-    assert [line.split(" (")[0] for line in result.output.splitlines()
+    assert [line.split(" (")[0] for line in result.stdout.splitlines()
             if not line.startswith(" ")] == ["signal-scale", "standard-error", "All claims hold."]
 
 
