@@ -34,3 +34,17 @@ def test_every_topic4_experiment_has_figures_and_a_quick_profile():
         assert experiments.figure_names(experiment), name
         assert set(module.QUICK) <= {f.name for f in dataclasses.fields(module.Params)}, name
         assert module.SUMMARY and callable(module.run) and callable(module.claims), name
+
+
+def test_alt_text_names_the_x_axis_and_reads_negative_values_right():
+    from topicgen.figures.alt import describe
+    from topicgen.figures.style import new_figure
+
+    fig, (ax,) = new_figure()
+    ax.plot([0, 1, 2], [-2.0, 0.0, 2.0], label="straight")
+    ax.plot([0, 1, 2], [-2.0, -5.0, 2.0], label="dips")
+    ax.set_xlabel("depth L")
+    ax.set_ylabel("bias")
+    assert describe(fig) == ("bias against depth L. straight rises from -2 to 2 as depth L goes "
+                             "from 0 to 2. dips rises from -2 to 2 (between -5 and 2 on the "
+                             "way) as depth L goes from 0 to 2.")

@@ -31,15 +31,15 @@ def describe_axes(ax: Axes) -> str:
     curves = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
     text = f"{title}{y_label}{scale} against {x_label}."
     curves = [line for line in curves if len(line.get_xdata()) > 0]  # legend-only proxies
-    trends = [trend(line) for line in curves[:MAX_CURVES]]
+    trends = [trend(line, x_label) for line in curves[:MAX_CURVES]]
     text += "".join(f" {t}." for t in trends if t)
     if len(curves) > MAX_CURVES:
         text += f" And {len(curves) - MAX_CURVES} more curves."
     return text
 
 
-def trend(line: Line2D) -> str:
-    """'<label> falls from 1 to 2.1e-05 as x goes from 0 to 99' for one curve."""
+def trend(line: Line2D, x_label: str = "x") -> str:
+    """'<label> falls from 1 to 2.1e-05 as <x_label> goes from 0 to 99' for one curve."""
     points = [(float(x), float(y)) for x, y in zip(line.get_xdata(), line.get_ydata(),
                                                   strict=False)
               if _finite(x) and _finite(y)]
@@ -56,9 +56,11 @@ def trend(line: Line2D) -> str:
         shape = f"stays near {y0:.3g}"
     else:
         shape = f"{'rises' if y1 > y0 else 'falls'} from {y0:.3g} to {y1:.3g}"
-    if low < min(y0, y1) * 0.95 or high > max(y0, y1) * 1.05:
+    # Beyond the ends by 5% of their size: a margin that also holds for negative values.
+    margin = 0.05 * max(abs(y0), abs(y1))
+    if low < min(y0, y1) - margin or high > max(y0, y1) + margin:
         shape += f" (between {low:.3g} and {high:.3g} on the way)"
-    return f"{label} {shape} as x goes from {x0:g} to {x1:g}"
+    return f"{label} {shape} as {x_label} goes from {x0:g} to {x1:g}"
 
 
 def words(text: str) -> str:
