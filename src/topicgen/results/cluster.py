@@ -106,9 +106,10 @@ class ClusterPool:
                                     f"{WORKER_WAIT_SECONDS} s; start one with `dask worker "
                                     f"{self.address} --nthreads 1`") from None
         found = self.client.get_versions(packages=list(CHECKED))
-        ours = {**versions(), "python": found["client"]["packages"]["python"]}
+        ours = {**versions(), "python": minor(found["client"]["packages"]["python"])}
         for worker, info in found["workers"].items():
-            refuse_if_different(ours, info["packages"], worker)
+            theirs = info["packages"]
+            refuse_if_different(ours, {**theirs, "python": minor(theirs["python"])}, worker)
         workers = every_worker(self.client).values()
         if self.resources:
             self.slots = int(sum(w["resources"].get("GPU", 0) for w in workers))
@@ -118,7 +119,8 @@ class ClusterPool:
                                     "--nthreads 1 --resources GPU=1`")
         else:
             self.slots = len(workers)
-        log.info("running on %s: %d worker%s", self.address, self.slots,
+        unit = "GPU" if self.resources else "worker"
+        log.info("running on %s: %d %s%s", self.address, self.slots, unit,
                  "" if self.slots == 1 else "s")
 
     def submit(self, compute: Any, experiment: Experiment, values: dict[str, Any],
@@ -147,6 +149,11 @@ class ClusterPool:
         if not finished:
             self.client.cancel(self.tasks, force=True)
         self.client.close()
+
+
+def minor(python: str) -> str:
+    """3.11 of Dask's '3.11.7.final.0': what pickles and results depend on."""
+    return ".".join(python.split(".")[:2])
 
 
 def every_worker(client: Any) -> dict[str, dict]:
