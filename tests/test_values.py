@@ -51,6 +51,9 @@ def test_sig(value, digits, text):
     (9.999e-5, 2, "1.0 × 10⁻⁴"),
     (-9.96e-9, 2, "−1.0 × 10⁻⁸"),
     (99999.9, 3, "1.00 × 10⁵"),
+    (71684, 2, "72000"),         # whole numbers keep only the figures asked for
+    (13781.4, 3, "13800"),
+    (-456.7, 1, "−500"),
 ])
 def test_sig_rounds_before_choosing_the_exponent(value, digits, text):
     assert sig(value, digits) == text

@@ -63,7 +63,9 @@ def sig(value: float, digits: int = 3) -> str:
     exponent = int(exponent_text)
     if -3 <= exponent < 5:
         decimals = max(digits - 1 - exponent, 0)
-        return f"{value:.{decimals}f}".replace("-", "−")
+        # Rounded to `digits` figures first: two of 71684 read 72000, not 71684.
+        rounded = float(f"{mantissa}e{exponent}")
+        return f"{rounded:.{decimals}f}".replace("-", "−")
     return f"{mantissa.replace('-', '−')} × 10{str(exponent).translate(SUPERSCRIPT)}"
 
 
