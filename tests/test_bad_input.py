@@ -82,6 +82,10 @@ BUILD_CASES = [
     pytest.param(replaced(CHAPTER, "{experiment-figure}", "{experiment-figur}"),
                  '<ch>:6: unknown directive "{experiment-figur}" '
                  '(did you mean "experiment-figure"?)', id="directive-unknown"),
+    pytest.param(added(CHAPTER, tiny_topic[CHAPTER] + "\nThe sum $a\n+ b$ is wrapped.\n"),
+                 "<ch>:15: a $ without its pair: inline math split by a line break? (a line "
+                 "starting with '+ ', '- ' or '1. ' starts a list: rewrap it; write \\$ for a "
+                 "dollar sign)", id="math-split-by-a-list-item"),
     # -- exercises (the chapter's 13 lines, then these) ---------------------------------------
     pytest.param(added(CHAPTER, tiny_topic[CHAPTER] + "\n```{solution}\nx\n```\n"),
                  "<ch>:15: a {solution} must stand inside the {exercise} it answers (give the "

@@ -91,6 +91,8 @@ def figure_requests(tokens: list[Token], path: Path) -> list[FigureRequest]:
     misplaced solution before it runs anything)."""
     requests = []
     for token in tokens:
+        if token.type == "inline":
+            check_dollars(token, path)
         name = directive_name(token)
         if name == FIGURE_DIRECTIVE:
             requests.append(parse_figure(token, path))
@@ -106,6 +108,18 @@ def figure_requests(tokens: list[Token], path: Path) -> list[FigureRequest]:
             raise ContentError(f'unknown directive "{{{name}}}"' + did_you_mean(name, DIRECTIVES),
                                path, token.map[0] + 1)
     return requests
+
+
+def check_dollars(token: Token, path: Path) -> None:
+    """A paragraph's `$`s pair up. One left over is inline math that Markdown broke, and the
+    handout would show the dollar signs: most often a wrapped line inside the math that
+    starts with `+ ` or `- ` (a list item) or `1. ` (a numbered one)."""
+    text = re.sub(r"(`+).*?\1", "", token.content, flags=re.DOTALL)  # code spans
+    text = text.replace("\\$", "").replace("$$", "")
+    if text.count("$") % 2:
+        raise ContentError("a $ without its pair: inline math split by a line break? (a line "
+                           "starting with '+ ', '- ' or '1. ' starts a list: rewrap it; "
+                           "write \\$ for a dollar sign)", path, token.map[0] + 1)
 
 
 def directive_name(token: Token) -> str | None:
