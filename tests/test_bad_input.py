@@ -86,6 +86,11 @@ BUILD_CASES = [
                  "<ch>:15: a $ without its pair: inline math split by a line break? (a line "
                  "starting with '+ ', '- ' or '1. ' starts a list: rewrap it; write \\$ for a "
                  "dollar sign)", id="math-split-by-a-list-item"),
+    pytest.param(added(CHAPTER, tiny_topic[CHAPTER]
+                       + "\n```{exercise}\nShow that\n$a\n- b$.\n```\n"),
+                 "<ch>:16: a $ without its pair: inline math split by a line break? (a line "
+                 "starting with '+ ', '- ' or '1. ' starts a list: rewrap it; write \\$ for a "
+                 "dollar sign)", id="math-split-in-an-exercise"),
     # -- exercises (the chapter's 13 lines, then these) ---------------------------------------
     pytest.param(added(CHAPTER, tiny_topic[CHAPTER] + "\n```{solution}\nx\n```\n"),
                  "<ch>:15: a {solution} must stand inside the {exercise} it answers (give the "

@@ -201,6 +201,8 @@ def parse_body(token: Token, path: Path, name: str, allowed: tuple[str, ...],
     for inner in tokens:
         if inner.map:
             inner.map = [inner.map[0] + shift, inner.map[1] + shift]
+        if inner.type == "inline":
+            check_dollars(inner, path)
     return options, tokens
 
 
