@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import inspect
 import json
+import signal
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+# A Ctrl+C must reach the commands the tests start however pytest was started: a shell
+# starts a background job with SIGINT ignored, and its children would inherit that. Caught
+# here, it is back to the default in every child.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 TOPIC = "t1"  # the slug of `tiny_topic`: build it with load_config(project, topic=TOPIC)
 ROOT = Path(__file__).resolve().parents[1]
