@@ -357,3 +357,15 @@ def test_a_sweep_on_the_cluster_writes_the_files_of_a_local_sweep(cluster, make_
     for name in files:
         assert (project / "remote" / name).read_bytes() == \
             (project / "local" / name).read_bytes(), name
+
+
+def test_the_scheduler_comes_from_the_flag_then_the_environment_then_topicgen_toml(
+        make_project, monkeypatch):
+    from topicgen.config import load_config
+
+    project = make_project({"topicgen.toml": 'scheduler = "tcp://file:8786"\n'})
+    monkeypatch.delenv("TOPICGEN_SCHEDULER", raising=False)
+    assert load_config(project).scheduler == "tcp://file:8786"
+    monkeypatch.setenv("TOPICGEN_SCHEDULER", "tcp://env:8786")
+    assert load_config(project).scheduler == "tcp://env:8786"
+    assert load_config(project, scheduler="tcp://flag:8786").scheduler == "tcp://flag:8786"
