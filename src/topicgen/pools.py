@@ -104,6 +104,9 @@ class WorkerPool(ProcessPoolExecutor):
         self.close(finished=error_type is None)
         return False
 
+    def submit(self, fn, /, *args, **kwargs):
+        return super().submit(call_then_release, fn, *args, **kwargs)
+
     def close(self, finished: bool = True) -> None:
         """Wait for the workers to exit if the work `finished`; otherwise stop them now."""
         if finished:
@@ -139,6 +142,38 @@ def recording_context() -> BaseContext:
             return process
 
     return Recording()
+
+
+def call_then_release(fn, /, *args, **kwargs):
+    """`fn(*args, **kwargs)` in a worker, then hand the memory it freed back to the system.
+
+    glibc keeps freed heap pages for later, so a worker that ran one large experiment would
+    hold that experiment's tensors' worth of memory through every task after it; with two
+    workers that made two such peaks at once the common case. (The result is still
+    referenced here, so only what `fn` let go of is given back.)
+    """
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        release_free_memory()
+
+
+def release_free_memory() -> None:
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _find_malloc_trim():
+    """glibc's malloc_trim, or None (macOS, Windows, musl)."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _find_malloc_trim()
 
 
 def worker_started(command: int) -> None:

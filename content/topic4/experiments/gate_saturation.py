@@ -208,10 +208,15 @@ def scale_sweep(cell: str, params: Params, inputs: torch.Tensor, ctx: Context
     # of their own so the sweep's numbers do not change.
     gen = generator(ctx.seed + FIRST_STEP_STREAM, ctx.device)
     first_inputs = torch.randn((s, FIRST_STEP_INPUTS, INPUT_SIZE), generator=gen, dtype=DTYPE,
-                               device=ctx.device).repeat(k, 1, 1)  # (K*S, N, I)
-    zeros = first_inputs.new_zeros(k * s, FIRST_STEP_INPUTS, params.hidden)
-    _, _, pre = STEPS[cell](weights, first_inputs, zeros, zeros)
-    first = saturated(pre).to(DTYPE).mean(-1).view(k, s * FIRST_STEP_INPUTS)  # (K, S*N)
+                               device=ctx.device)  # (S, N, I)
+    zeros = first_inputs.new_zeros(s, FIRST_STEP_INPUTS, params.hidden)
+    first = []
+    for index in range(k):  # one scale at a time: every scale at once held ~160 MiB
+        rows = slice(index * s, (index + 1) * s)
+        _, _, pre = STEPS[cell]({name: v[rows] for name, v in weights.items()}, first_inputs,
+                                zeros, zeros)
+        first.append(saturated(pre).to(DTYPE).mean(-1).flatten())  # (S*N,)
+    first = torch.stack(first)  # (K, S*N)
     out["first_step_saturated"] = first.mean(1)  # (K,)
     out["first_step_saturated_se"] = first.std(1, correction=0) / math.sqrt(first.shape[1])
     return out

@@ -61,18 +61,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from torch.func import functional_call
 
 from topicgen.api import Claim, Context, Result, Series, as_dict, not_judged, param
 
 from ._tensors import generator, log_slope, uniform
-from ._training import clip_per_seed, stack_seeds, window_means
+from ._training import clip_per_seed, lstm_sequence, stack_seeds, window_means
 
 SUMMARY = "Adding problem vs delay T: tanh RNN at the 1/6 baseline, LSTM, GRU, attention below."
 MODELS = ("rnn", "lstm", "gru", "attention")
 INPUT_SIZE = 2  # (value, marker) per step
 RECURRENT = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")  # PyTorch's names
 GATE_ROWS = {"rnn": 1, "lstm": 4, "gru": 3}  # rows of W_ih per hidden unit, PyTorch's layouts
+# Seconds per 1000 Adam steps at T = 100 (3 seeds, the defaults), measured on the 2-core
+# development machine: only the order matters, so that the longest trainings start first.
+STEP_COST = {"gru": 25.0, "lstm": 9.4, "rnn": 6.5, "attention": 3.6}
 BASELINE_MSE = 1 / 6  # Var(u_a + u_b) for two independent U[0, 1] values
 # Var((y - 1)^2) = E[z^4] - E[z^2]^2 = 1/15 - 1/36 for the triangular z = y - 1 on [-1, 1]:
 # the exact spread of one squared error of the constant predictor.
@@ -221,10 +223,7 @@ def lstm_forward(w: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     twice as fast here as the same cell written out step by step; it is called once per seed
     with that seed's slice of the weights, so the gradients land in the seed-batched tensors.
     """
-    hidden = w["weight_hh_l0"].shape[-1]
-    # Only a shape: on the meta device it holds no numbers and draws no random ones.
-    lstm = torch.nn.LSTM(INPUT_SIZE, hidden, batch_first=True, device="meta")
-    last = [functional_call(lstm, {k: w[k][s] for k in RECURRENT}, (x[s],))[0][:, -1]
+    last = [lstm_sequence([w[k][s] for k in RECURRENT], x[s])[0][:, -1]
             for s in range(x.shape[0])]  # each (B, H): h_T of seed s
     return readout(w, torch.stack(last))
 
@@ -273,9 +272,10 @@ FORWARD: dict[str, Callable] = {"rnn": rnn_forward, "lstm": lstm_forward, "gru":
                                 "attention": attention_forward}
 
 
-def train_and_test(params: Params, T: int, first_seed: int,
-                   device: str) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], float]:
-    """Train every model at delay T; return test MSEs (S,), loss curves (steps, S), baseline.
+def train_and_test(params: Params, T: int, first_seed: int, device: str,
+                   models: tuple[str, ...]) -> tuple[dict[str, torch.Tensor],
+                                                     dict[str, torch.Tensor], float]:
+    """Train `models` at delay T; return test MSEs (S,), loss curves (steps, S), baseline.
 
     One random stream per seed, read in a fixed order (all initial weights, the test set, the
     training batches), so a seed's numbers depend neither on `models` nor on the other seeds.
@@ -285,13 +285,13 @@ def train_and_test(params: Params, T: int, first_seed: int,
     test_x, test_y = adding_batch(gens, T, params.test_size, device)  # (S, N, T, 2), (S, N)
     baseline = (test_y - 1.0).pow(2).mean().item()  # the constant predictor E[y] = 1
 
-    weights = {m: stack_seeds(inits[m]) for m in params.models}
+    weights = {m: stack_seeds(inits[m]) for m in models}
     optimizers = {m: torch.optim.Adam(weights[m].values(), lr=params.lr, foreach=True)
-                  for m in params.models}
-    losses = {m: torch.empty(params.steps, params.seeds) for m in params.models}
+                  for m in models}
+    losses = {m: torch.empty(params.steps, params.seeds) for m in models}
     for step in range(params.steps):
         x, y = adding_batch(gens, T, params.batch, device)
-        for m in params.models:
+        for m in models:
             loss = (FORWARD[m](weights[m], x) - y).pow(2).mean(1)  # (S,), one per model
             optimizers[m].zero_grad()
             loss.sum().backward()  # seeds share no weight, so the sum keeps them apart
@@ -301,7 +301,7 @@ def train_and_test(params: Params, T: int, first_seed: int,
 
     with torch.no_grad():
         test = {m: (FORWARD[m](weights[m], test_x) - test_y).pow(2).mean(1).cpu()
-                for m in params.models}
+                for m in models}
     return test, losses, baseline
 
 
@@ -325,11 +325,17 @@ def gradient_reach(params: Params, ctx: Context) -> dict[str, float]:
     for m in ("rnn", "lstm"):
         if m not in params.models:
             continue
-        w = {k: torch.stack([init[k] for init in inits[m]]) for k in inits[m][0]}
-        inputs = x.clone().requires_grad_()
-        (grad,) = torch.autograd.grad(FORWARD[m](w, inputs).sum(), inputs)
-        reach = grad[..., 0].square().mean(1).sqrt().flip(1)  # (S * draws, k): RMS over B
-        rate = log_slope(reach, REACH_FIT_START).exp()  # (S * draws,)
+        rates = []
+        # One seed's draws at a time: the graph of all of them at once (float64, T = 100)
+        # held about 200 MiB, and each draw's gradient is its own either way.
+        for first in range(0, len(inits[m]), REACH_DRAWS):
+            draws = inits[m][first:first + REACH_DRAWS]
+            w = {k: torch.stack([init[k] for init in draws]) for k in draws[0]}
+            inputs = x[first:first + REACH_DRAWS].clone().requires_grad_()
+            (grad,) = torch.autograd.grad(FORWARD[m](w, inputs).sum(), inputs)
+            reach = grad[..., 0].square().mean(1).sqrt().flip(1)  # (draws, k): RMS over B
+            rates.append(log_slope(reach, REACH_FIT_START).exp())  # (draws,)
+        rate = torch.cat(rates)  # (S * draws,)
         found[f"reach_rate_{m}"] = rate.mean().item()
         found[f"reach_rate_{m}_std"] = rate.std().item()
     forget = torch.stack([(init["bias_ih_l0"] + init["bias_hh_l0"])[params.hidden:
@@ -350,38 +356,50 @@ def deviations(params: Params) -> list[str]:
             "budget"]
 
 
-def parts(params: Params) -> list[int]:
-    """Independent pieces of one run, one per delay, longest first: the runner may train them
-    in parallel processes. Each gives the same numbers as the whole run (train_and_test draws
-    its own streams per delay); the models of one delay share their batches, so they stay
-    together."""
-    return sorted(set(params.delays), reverse=True)
+def parts(params: Params) -> list[str]:
+    """Independent pieces of one run, longest first, so that the runner can spread them over
+    processes: each model at each delay ("T100-gru"), then the gradient's reach ("reach").
+
+    A model trained alone gives the same numbers as beside the others: its seed's stream is
+    read the same way (every model's initial weights, the test set, then one batch per step,
+    which all models share), whichever models train on it.
+    """
+    trainings = [(T, m) for T in set(params.delays) for m in params.models]
+    trainings.sort(key=lambda job: -job[0] * STEP_COST[job[1]])
+    return [f"T{T}-{m}" for T, m in trainings] + ["reach"]
 
 
-def run_part(params: Params, ctx: Context, T: int) -> dict:
-    """Train and test every model at delay T: test MSEs (S,), loss curves (steps, S), baseline."""
-    test, losses, baseline = train_and_test(params, T, ctx.seed, ctx.device)
-    return {"test": test, "losses": losses, "baseline": baseline}
+def run_part(params: Params, ctx: Context, part: str) -> dict:
+    """One model at one delay: test MSEs (S,), loss curve (steps, S), baseline; or the
+    gradient's reach at initialisation."""
+    if part == "reach":
+        return gradient_reach(params, ctx)
+    delay, model = part.split("-")
+    test, losses, baseline = train_and_test(params, int(delay[1:]), ctx.seed, ctx.device,
+                                            (model,))
+    return {"test": test[model], "losses": losses[model], "baseline": baseline}
 
 
 def run(params: Params, ctx: Context) -> Result:
-    return combine(params, ctx, {T: run_part(params, ctx, T) for T in parts(params)})
+    return combine(params, ctx, {part: run_part(params, ctx, part) for part in parts(params)})
 
 
-def combine(params: Params, ctx: Context, outputs: dict[int, dict]) -> Result:
-    """The Result of a run from its parts' outputs (delay -> run_part's dict)."""
+def combine(params: Params, ctx: Context, outputs: dict[str, dict]) -> Result:
+    """The Result of a run from its parts' outputs (part -> run_part's output)."""
     delays = sorted(set(params.delays))
     test_mean, test_std, scalars = {m: [] for m in params.models}, {}, {}
-    baselines = [outputs[T]["baseline"] for T in delays]
+    # Every model at a delay measures the baseline on the same test set: read it once.
+    baselines = [outputs[f"T{T}-{params.models[0]}"]["baseline"] for T in delays]
     for T in delays:
         for m in params.models:
-            test = outputs[T]["test"][m]
+            test = outputs[f"T{T}-{m}"]["test"]
             test_mean[m].append(test.mean().item())
             test_std.setdefault(m, []).append(test.std(correction=0).item())
             scalars[f"test_mse_{m}_T{T}"] = test.mean().item()
             for index, value in enumerate(test.tolist()):  # the claims count seeds
                 scalars[f"test_mse_{m}_T{T}_seed{index}"] = value
-    curves = outputs[delays[-1]]["losses"]  # the longest delay's curves are the ones drawn
+    # The longest delay's curves are the ones drawn.
+    curves = {m: outputs[f"T{delays[-1]}-{m}"]["losses"] for m in params.models}
 
     samples = len(delays) * params.seeds * params.test_size
     scalars["baseline_mse_theory"] = BASELINE_MSE
@@ -389,7 +407,7 @@ def combine(params: Params, ctx: Context, outputs: dict[int, dict]) -> Result:
     scalars["baseline_mse_measured"] = sum(baselines) / len(baselines)
     scalars["baseline_mse_standard_error"] = math.sqrt(BASELINE_SQUARED_ERROR_VAR / samples)
     scalars["baseline_sequences"] = float(samples)
-    scalars.update(gradient_reach(params, ctx))
+    scalars.update(outputs["reach"])
 
     x_steps, loss_mean, loss_std = [], {}, {}
     for m, losses in curves.items():

@@ -41,12 +41,11 @@ import math
 from dataclasses import dataclass
 
 import torch
-from torch.func import functional_call
 
 from topicgen.api import Claim, Context, Result, Series, as_dict, not_judged, param
 
 from ._tensors import generator, uniform
-from ._training import clip_per_seed, stack_seeds, window_means
+from ._training import clip_per_seed, lstm_sequence, stack_seeds, window_means
 
 SUMMARY = "Adding problem, truncated BPTT: blind to an unreachable marker, stuck at (1/12)(1-2/T)."
 ARMS = {  # arm -> (markers, truncated)
@@ -159,17 +158,15 @@ def predict(w: dict[str, torch.Tensor], x: torch.Tensor, window: int | None) -> 
     without a graph and hand over (h, c) as constants: the same numbers as chunking every
     `window` steps, at the cost of one forward pass.
     """
-    hidden = w["weight_hh_l0"].shape[-1]
-    lstm = torch.nn.LSTM(CHANNELS, hidden, batch_first=True, device="meta")  # a shape only
     cut = 0 if window is None else max(0, x.shape[2] - window)
     last = []
     for s in range(x.shape[0]):
-        weights = {k: w[k][s] for k in RECURRENT}
+        weights = [w[k][s] for k in RECURRENT]
         state = None
         if cut:
             with torch.no_grad():
-                _, state = functional_call(lstm, weights, (x[s, :, :cut],))
-        out, _ = functional_call(lstm, weights, (x[s, :, cut:], state))
+                _, state = lstm_sequence(weights, x[s, :, :cut])
+        out, _ = lstm_sequence(weights, x[s, :, cut:], state)
         last.append(out[:, -1])  # (B, H)
     return torch.einsum("sbh,sh->sb", torch.stack(last), w["w_out"]) + w["b_out"][:, None]
 
