@@ -20,7 +20,7 @@ from topicgen import experiments
 from topicgen.api import Context, Result, as_dict
 from topicgen.errors import TopicgenError
 from topicgen.experiments.loader import Experiment
-from topicgen.pools import WorkerPool
+from topicgen.pools import WorkerPool, release_free_memory
 from topicgen.progress import Progress
 from topicgen.results.cache import ResultCache
 from topicgen.results.keys import figures_material, result_material
@@ -239,6 +239,7 @@ def outcomes(plans: list[Plan], ctx: Context, cache: ResultCache, jobs: int,
             if plan.run.experiment not in progress.running:
                 progress.started(plan.run.experiment, plan.expected)
             outcome = compute(plan.run.exp, plan.run.params, ctx, part)
+            release_free_memory()  # as a worker does: see pools.call_then_release
             if (finished := collect(plan, part, outcome, left, cache, ctx)) is not None:
                 yield plan, finished
         return
