@@ -4,7 +4,8 @@ Each colour is seen as a protanope, deuteranope or tritanope would see it (Macha
 and Fernandes 2009, "A physiologically-based model for simulation of color vision deficiency",
 IEEE TVCG 15(6), severity 1.0, applied to linear sRGB), then every pair is compared by its
 CIEDE2000 distance in CIELAB. `style_of` cycles through the whole palette, so a figure with as
-many curves as colours shows every pair together: every pair must pass.
+many curves as colours shows every pair together: every pair must pass. And every colour must
+stand out from the white figure background by WCAG's 3:1 for graphical objects (1.4.11).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import math
 
 import pytest
 
-from topicgen.figures.style import OKABE_ITO
+from topicgen.figures.style import PALETTE
 
 # CIEDE2000 of about 1 is the smallest difference seen between two large patches side by side.
 # A legend swatch and a 1.6 pt line are small and apart, so a pair must be ten times that.
@@ -114,5 +115,25 @@ def test_the_check_rejects_a_palette_that_merges_for_a_protanope():
 
 
 def test_every_pair_of_figure_colours_stays_apart_under_each_colour_vision_deficiency():
-    assert len(set(OKABE_ITO)) == len(OKABE_ITO) >= 6
-    assert too_close(OKABE_ITO) == []
+    assert len(set(PALETTE)) == len(PALETTE) >= 6
+    assert too_close(PALETTE) == []
+
+
+def contrast_with_white(colour: str) -> float:
+    """WCAG 2.1's contrast ratio (L1 + 0.05) / (L2 + 0.05) against white (luminance 1)."""
+    luminance = sum(w * c for w, c in zip((0.2126, 0.7152, 0.0722), linear_rgb(colour),
+                                          strict=True))
+    return 1.05 / (luminance + 0.05)
+
+
+def test_contrast_is_computed_as_wcag_defines_it():
+    # WCAG's own end points and a well-known middle: #767676 is the lightest grey at 4.5:1.
+    assert contrast_with_white("#FFFFFF") == pytest.approx(1.0)
+    assert contrast_with_white("#000000") == pytest.approx(21.0)
+    assert contrast_with_white("#767676") == pytest.approx(4.54, abs=0.01)
+    # Okabe and Ito's orange, which this palette replaced.
+    assert contrast_with_white("#E69F00") < 3
+
+
+def test_every_figure_colour_has_3_to_1_contrast_against_the_white_background():
+    assert [c for c in PALETTE if contrast_with_white(c) < 3] == []

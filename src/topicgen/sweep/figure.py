@@ -34,11 +34,11 @@ def verdict(run: Run) -> str:
 def draw_scalar(runs: list[Run], grid: Grid, scalar: str) -> bytes:
     """The SVG of `scalar` against the first swept parameter."""
     from topicgen.figures.alt import describe
-    from topicgen.figures.style import LINESTYLES, OKABE_ITO, new_figure, to_svg
+    from topicgen.figures.style import LINESTYLES, PALETTE, new_figure, to_svg
     from topicgen.svg import with_title
 
     x_name, *others = grid.swept
-    colours = [colour for colour in OKABE_ITO if colour != FAIL_COLOUR]
+    colours = [colour for colour in PALETTE if colour != FAIL_COLOUR]
     fig, (ax,) = new_figure()
     grouped = lines(runs, others, scalar)
     for index, (label, line) in enumerate(grouped.items()):
