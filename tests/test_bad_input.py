@@ -88,9 +88,14 @@ BUILD_CASES = [
                  "dollar sign)", id="math-split-by-a-list-item"),
     pytest.param(added(CHAPTER, tiny_topic[CHAPTER]
                        + "\n```{exercise}\nShow that\n$a\n- b$.\n```\n"),
-                 "<ch>:16: a $ without its pair: inline math split by a line break? (a line "
+                 "<ch>:17: a $ without its pair: inline math split by a line break? (a line "
                  "starting with '+ ', '- ' or '1. ' starts a list: rewrap it; write \\$ for a "
                  "dollar sign)", id="math-split-in-an-exercise"),
+    pytest.param(added(CHAPTER, tiny_topic[CHAPTER] + "\nA paragraph with $x$ and `$`,\n"
+                       "costing \\$5, then $$y$$ and\nthe sum $a\n+ b$ wrapped.\n"),
+                 "<ch>:17: a $ without its pair: inline math split by a line break? (a line "
+                 "starting with '+ ', '- ' or '1. ' starts a list: rewrap it; write \\$ for a "
+                 "dollar sign)", id="math-split-names-the-line-of-its-dollar"),
     # -- exercises (the chapter's 13 lines, then these) ---------------------------------------
     pytest.param(added(CHAPTER, tiny_topic[CHAPTER] + "\n```{solution}\nx\n```\n"),
                  "<ch>:15: a {solution} must stand inside the {exercise} it answers (give the "

@@ -31,6 +31,9 @@ SLIDE, NOTES = "slide", "notes"
 both)."""
 DIRECTIVES = (FIGURE_DIRECTIVE, EXERCISE, SOLUTION, SLIDE, NOTES)
 _LABEL = re.compile(r"[A-Za-z][\w:.-]*")
+# What a `$` in a paragraph can belong to, scanned from the left: a code span, an escaped
+# dollar sign, display math's `$$`, or a single `$` of inline math.
+DOLLAR = re.compile(r"(`+).*?\1|\\\$|\$\$|\$", re.DOTALL)
 
 
 def make_parser(raw_html: bool = False) -> MarkdownIt:
@@ -113,13 +116,15 @@ def figure_requests(tokens: list[Token], path: Path) -> list[FigureRequest]:
 def check_dollars(token: Token, path: Path) -> None:
     """A paragraph's `$`s pair up. One left over is inline math that Markdown broke, and the
     handout would show the dollar signs: most often a wrapped line inside the math that
-    starts with `+ ` or `- ` (a list item) or `1. ` (a numbered one)."""
-    text = re.sub(r"(`+).*?\1", "", token.content, flags=re.DOTALL)  # code spans
-    text = text.replace("\\$", "").replace("$$", "")
-    if text.count("$") % 2:
+    starts with `+ ` or `- ` (a list item) or `1. ` (a numbered one). Paired from the left,
+    the one left over is the last: the error names its line."""
+    singles = [match.start() for match in DOLLAR.finditer(token.content)
+               if match.group(0) == "$"]
+    if len(singles) % 2:
+        line = token.map[0] + 1 + token.content.count("\n", 0, singles[-1])
         raise ContentError("a $ without its pair: inline math split by a line break? (a line "
                            "starting with '+ ', '- ' or '1. ' starts a list: rewrap it; "
-                           "write \\$ for a dollar sign)", path, token.map[0] + 1)
+                           "write \\$ for a dollar sign)", path, line)
 
 
 def directive_name(token: Token) -> str | None:
