@@ -369,3 +369,28 @@ def test_the_scheduler_comes_from_the_flag_then_the_environment_then_topicgen_to
     monkeypatch.setenv("TOPICGEN_SCHEDULER", "tcp://env:8786")
     assert load_config(project).scheduler == "tcp://env:8786"
     assert load_config(project, scheduler="tcp://flag:8786").scheduler == "tcp://flag:8786"
+
+
+def test_a_worker_removes_shipped_experiments_no_task_has_used_for_a_week(tmp_path,
+                                                                           monkeypatch):
+    from topicgen.results.cluster import UNUSED_DAYS, ShippedCode
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    source = tmp_path / "experiments"
+    source.mkdir()
+    (source / "one.py").write_text("A = 1\n")
+    old, recent = (tmp_path / "topicgen-worker" / name for name in ("0ld", "recent"))
+    for folder in (old, recent):
+        (folder / "experiments").mkdir(parents=True)
+    week = UNUSED_DAYS * 86400
+    os.utime(old, (time.time() - week - 60,) * 2)
+    os.utime(recent, (time.time() - week + 3600,) * 2)
+
+    unpacked = ShippedCode.of(source).unpacked()
+
+    assert (unpacked / "one.py").read_text() == "A = 1\n"
+    assert not old.exists() and recent.exists()
+    # Using a content again marks it used, so a long-lived one is never removed mid-use.
+    os.utime(unpacked.parent, (time.time() - week - 60,) * 2)
+    assert ShippedCode.of(source).unpacked() == unpacked
+    assert unpacked.parent.stat().st_mtime > time.time() - 60

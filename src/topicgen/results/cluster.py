@@ -16,6 +16,7 @@ so a worker started with `--resources GPU=1` runs one at a time.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import inspect
@@ -24,6 +25,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -43,6 +45,8 @@ CONNECT_SECONDS = 5
 """How long to try reaching the scheduler: a wrong address should fail fast."""
 WORKER_WAIT_SECONDS = 60
 """How long a cluster without workers is given for one to join."""
+UNUSED_DAYS = 7
+"""How long a worker keeps a shipped experiments folder that no task has used."""
 CHECKED = ("topicgen", "torch")
 """The distributions a worker must have in this machine's versions: the results depend on
 them (Python's own version is in Dask's, checked the same way)."""
@@ -212,11 +216,16 @@ class ShippedCode:
         return cls(str(folder), files, digest.hexdigest()[:16])
 
     def unpacked(self) -> Path:
-        """The files in a folder of this worker's, written once for each content."""
+        """The files in a folder of this worker's, written once for each content. Each use
+        marks the content's folder as used; writing a new one removes those unused for
+        UNUSED_DAYS (every edit of an experiment ships a new content)."""
         folder = Path(tempfile.gettempdir()) / "topicgen-worker" / self.digest / "experiments"
         if folder.is_dir():
+            with contextlib.suppress(OSError):
+                os.utime(folder.parent)
             return folder
         folder.parent.mkdir(parents=True, exist_ok=True)
+        remove_unused(folder.parent.parent, UNUSED_DAYS * 86400)
         staging = Path(tempfile.mkdtemp(dir=folder.parent))
         for name, data in self.files.items():
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
@@ -230,6 +239,15 @@ class ShippedCode:
     def here(self, text: str, folder: Path) -> str:
         """`text` with the worker's copy of the folder named as this machine's."""
         return text.replace(str(folder), self.folder)
+
+
+def remove_unused(shipped: Path, seconds: float) -> None:
+    """Remove the shipped contents under `shipped` that no task has used for `seconds`."""
+    cutoff = time.time() - seconds
+    for content in shipped.iterdir():
+        with contextlib.suppress(OSError):
+            if content.is_dir() and content.stat().st_mtime < cutoff:
+                shutil.rmtree(content, ignore_errors=True)
 
 
 def on_worker(code: ShippedCode, expected: dict[str, str], compute: Any, experiment: Experiment,
