@@ -125,3 +125,24 @@ def test_a_claim_on_a_part_not_computed_says_which_and_why():
     assert marked.passed is None and marked.measured == "" and marked.statement == "A statement."
     assert marked.line("gate-saturation [c]").startswith(
         "[NOT JUDGED] gate-saturation [c]: the training run was not computed")
+
+
+def test_a_value_from_a_part_not_computed_says_which_figures_the_build_computed_for(
+        make_project, tiny_topic):
+    prose = ('\nThe trained loss is {{ result("fig-sweep").scalars.train_loss_last_lstm '
+             '| sig }}.\n')
+    project = make_project({**tiny_topic, **topic4_files("gate_saturation"),
+                            CHAPTER: tiny_topic[CHAPTER] + SWEEP + prose})
+    result = CliRunner().invoke(cli, [
+        "build", "handout", "--project", str(project), "--topic", TOPIC, "--profile", "quick",
+        "--cache-dir", str(project / "cache"), "--format", "html", "--jobs", "1"])
+    assert result.exit_code == 1
+    error = result.output.splitlines()[-1]
+    assert error.startswith("Error: ") and 'has no "train_loss_last_lstm"' in error
+    assert error.endswith("; this build computed only what fig-sweep needs of gate-saturation, "
+                          "and a value drawn for another of its figures needs that figure shown "
+                          "too")
+
+    # Shown, the training figure computes the training part, and the same value reads.
+    (project / CHAPTER).write_text(tiny_topic[CHAPTER] + SWEEP + TRAINING + prose)
+    build(project)

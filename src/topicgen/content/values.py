@@ -26,9 +26,10 @@ class LiveValueError(Exception):
 class Values(dict):
     """A mapping whose entries read as attributes and whose misses suggest the closest key."""
 
-    def __init__(self, data: dict[str, Any], what: str):
+    def __init__(self, data: dict[str, Any], what: str, why_missing: str = ""):
         super().__init__(data)
         self.what = what
+        self.why_missing = why_missing
 
     def __getattr__(self, key: str) -> Any:
         if key.startswith("_"):
@@ -36,14 +37,19 @@ class Values(dict):
         return self[key]
 
     def __missing__(self, key: str) -> Any:
-        raise LiveValueError(f'{self.what} has no "{key}"' + did_you_mean(key, self))
+        raise LiveValueError(f'{self.what} has no "{key}"' + did_you_mean(key, self)
+                             + self.why_missing)
 
 
 class ResultView:
     """What a chapter may read from the run behind a figure."""
 
     def __init__(self, label: str, result: Result):
-        self.scalars = Values(result.scalars, f'result("{label}").scalars')
+        shown = result.provenance.get("computed_for")
+        partial = (f"; this build computed only what {', '.join(shown)} "
+                   f"need{'s' if len(shown) == 1 else ''} of {result.experiment}, and a value "
+                   "drawn for another of its figures needs that figure shown too") if shown else ""
+        self.scalars = Values(result.scalars, f'result("{label}").scalars', partial)
         self.params = Values(result.params, f'result("{label}").params')
         self.claims = Values({c.id: c for c in result.claims}, f'result("{label}").claims')
 

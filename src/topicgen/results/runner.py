@@ -65,8 +65,10 @@ def combined(plan: Plan, ctx: Context) -> Outcome:
     run = plan.run
     try:
         params = experiments.params_object(run.exp, run.params)
-        return Outcome(result=experiments.combine(run.exp, params, ctx, plan.outputs,
-                                                  plan.seconds))
+        result = experiments.combine(run.exp, params, ctx, plan.outputs, plan.seconds)
+        if plan.partial:  # so that a value the prose reads from a missing part says why
+            result.provenance["computed_for"] = sorted(run.labels)
+        return Outcome(result=result)
     except TopicgenError:
         raise
     except Exception as error:
@@ -192,15 +194,19 @@ class Plan:
     outputs: dict = field(default_factory=dict)
     seconds: float = 0.0
     expected: float | None = None
+    partial: bool = False
+    """Whether it computes only the parts its run's figures need, not every part."""
 
     @classmethod
     def of(cls, run: Any, ctx: Context, cache: ResultCache) -> Plan:
         whole = materials(run, ctx)[0]
         params = experiments.params_object(run.exp, run.params)
         needed = experiments.needed_parts(run.exp, params, run.figures)
-        if needed is not None and needed != experiments.parts(run.exp, params):
+        partial = needed is not None and needed != experiments.parts(run.exp, params)
+        if partial:
             run.material = figures_material(whole, run.figures)
-        plan = cls(run, needed, whole, expected=cache.expected_cost(run.material))
+        plan = cls(run, needed, whole, expected=cache.expected_cost(run.material),
+                   partial=partial)
         for part in needed or []:
             found = cache.load_part(whole, part)
             if found is not None:
