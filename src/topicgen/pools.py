@@ -169,7 +169,7 @@ def _find_malloc_trim():
         import ctypes
 
         return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # TypeError: Windows opens no "None"
         return None
 
 
