@@ -311,3 +311,22 @@ def test_unreadable_file(make_project, cache_dir, relative, shown):
 def test_run_with_bad_arguments_is_a_usage_error(args, message):
     result = CliRunner().invoke(cli, ["run", *args])
     assert_one_error_line(result, f"Error: {message}", exit_code=2)
+
+
+@pytest.mark.parametrize("command", [
+    ["build", "handout", "--topic", TOPIC, "--format", "html"],
+    ["build", "site"],
+    ["sweep", "gradient-decay", "--topic", TOPIC, "-p", "T=5:8:2"],
+])
+def test_an_output_folder_that_cannot_be_made_fails_before_anything_runs(
+        make_project, cache_dir, command, monkeypatch):
+    from topicgen.results import runner
+
+    project = write(make_project, tiny_topic)
+    (project / "taken").write_text("a file where the output folder would go\n")
+    out = project / "taken" / "out"
+    monkeypatch.setattr(runner, "run_all", lambda *_, **__: pytest.fail("it ran"))
+    result = CliRunner().invoke(cli, [*command, "--project", str(project), "--profile", "quick",
+                                      "--cache-dir", str(cache_dir), "--out", str(out)])
+    assert_one_error_line(result, f"Error: cannot write to {out}: {project / 'taken'} is a "
+                                  "file, not a folder")

@@ -35,7 +35,7 @@ from topicgen.content.myst import (
 from topicgen.content.topic import Topic, load_topic
 from topicgen.errors import ClaimError, ContentError, ParamError, TopicgenError, did_you_mean
 from topicgen.experiments.loader import Experiment
-from topicgen.files import write_atomic
+from topicgen.files import check_output_folder, write_atomic
 from topicgen.freshness import file_digest, fingerprint, previous_manifest, up_to_date
 from topicgen.lock import build_lock
 from topicgen.overrides import parse_overrides
@@ -165,6 +165,7 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
                                                                      kind.manifest):
             log.debug("inputs %s match the last build; every output is intact", inputs)
             return BuildSummary([], [], time.perf_counter() - started, up_to_date=True)
+        check_output_folder(out_dir)  # before minutes of computing, not after
         pdf = kind.pdf and "pdf" in config.formats
         if pdf:
             layout.warm()  # a PDF worker starts up while the figures and HTML are made

@@ -34,6 +34,16 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
     return True
 
 
+def check_output_folder(folder: Path) -> None:
+    """Fail now, not after minutes of computing, where `folder` cannot be made: a file stands
+    in its way, or its nearest existing folder is not writable."""
+    existing = next(path for path in (folder, *folder.parents) if path.exists())
+    if not existing.is_dir():
+        raise TopicgenError(f"cannot write to {folder}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise TopicgenError(f"cannot write to {folder}: {existing} is not writable")
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

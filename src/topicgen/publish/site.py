@@ -27,6 +27,7 @@ from topicgen.config import Config
 from topicgen.content.topic import Topic, available_topics, load_topic
 from topicgen.errors import ClaimError, TopicgenError, UsageError
 from topicgen.experiments.loader import Experiment
+from topicgen.files import check_output_folder
 from topicgen.freshness import previous_manifest
 from topicgen.lock import build_lock
 from topicgen.pages import render_page, theme_dir
@@ -71,6 +72,7 @@ def build_site(config: Config, out_dir: Path, base_url: str | None = None,
     but the cache: the topics are built in a temporary folder, then copied in."""
     started = time.perf_counter()
     base = check_base_url(base_url)
+    check_output_folder(out_dir)
     slugs = available_topics(config.content_dir)
     if not slugs:
         raise TopicgenError(f"no topics in {config.content_dir}: a topic is a folder there "

@@ -24,6 +24,7 @@ from topicgen.config import Config
 from topicgen.content.topic import experiment_named, topic_experiments
 from topicgen.errors import ParamError, TopicgenError
 from topicgen.experiments.loader import Experiment
+from topicgen.files import check_output_folder
 from topicgen.lock import build_lock
 from topicgen.results.cache import ResultCache
 from topicgen.sweep.data import choose_scalars, sweep_csv, sweep_record
@@ -74,6 +75,7 @@ def sweep(config: Config, name: str, pairs: tuple[str, ...], scalars: tuple[str,
     found = topic_experiments(config.content_dir, config.topic)
     experiment = experiment_named(found, name, config.content_dir / config.topic)
     out_dir = out or config.out_dir / f"sweep-{name}"
+    check_output_folder(out_dir)
     grid = parse_grid(pairs, experiments.load(experiment).Params, name)
     runs = plan_points(experiment, grid, config.profile, config.seed)
     with build_lock(config.project / ".topicgen"):
