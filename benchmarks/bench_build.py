@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_build.py            # everything (a few minutes)
     .venv/bin/python benchmarks/bench_build.py --skip-full
     .venv/bin/python benchmarks/bench_build.py --cold-only   # Topic 4's cold builds alone
+    .venv/bin/python benchmarks/bench_build.py --cold-only --jobs 4,8   # on more cores
 
 Measures, on this machine: `topicgen --help` start-up (median of 5); then per profile, in a
 scratch copy P of the project's content/ (the commands shown for quick):
@@ -120,8 +121,10 @@ def append_sentence(path: Path, words: str) -> None:
         handle.write(f"\n{words} for the benchmark.\n")
 
 
-def bench_build(profile: str, cold_only: bool = False) -> dict[str, float]:
-    """Seconds (or MiB) per scenario for one profile, in a scratch project."""
+def bench_build(profile: str, cold_only: bool = False,
+                more_jobs: tuple[int, ...] = ()) -> dict[str, float]:
+    """Seconds (or MiB) per scenario for one profile, in a scratch project; cold builds with
+    --jobs 1, 2 and each of `more_jobs`."""
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         shutil.copytree(ROOT / "content", tmp / "project" / "content")
@@ -129,26 +132,27 @@ def bench_build(profile: str, cold_only: bool = False) -> dict[str, float]:
         common = ["--project", str(tmp / "project"), "--topic", "topic4", "--profile", profile]
         build = TOPICGEN + ["-q", "build", "handout", *common]
         figures: dict[str, float] = {}
-        for jobs in ("1", "2"):  # each cold: its own empty cache and output folder
+        for jobs in sorted({1, 2, *more_jobs}):  # each cold: its own empty cache and output
             cache = ["--cache-dir", str(tmp / f"cache-{jobs}"), "--out", str(tmp / f"out-{jobs}")]
-            seconds, peak, _ = timed(build + cache + ["--jobs", jobs], tmp)
+            seconds, peak, _ = timed(build + cache + ["--jobs", str(jobs)], tmp)
             figures[f"cold --jobs {jobs}"] = seconds
             figures[f"cold --jobs {jobs}, peak PSS of the process tree MiB"] = peak
-        figures["cold --jobs 2 / --jobs 1 %"] = (
-            100 * figures["cold --jobs 2"] / figures["cold --jobs 1"])
-        figures["cold --jobs 2 / --jobs 1 peak PSS %"] = (
-            100 * figures["cold --jobs 2, peak PSS of the process tree MiB"]
-            / figures["cold --jobs 1, peak PSS of the process tree MiB"])
+            if jobs > 1:
+                figures[f"cold --jobs {jobs} / --jobs 1 %"] = (
+                    100 * seconds / figures["cold --jobs 1"])
+                figures[f"cold --jobs {jobs} / --jobs 1 peak PSS %"] = (
+                    100 * peak / figures["cold --jobs 1, peak PSS of the process tree MiB"])
         # The targets were set when Topic 4 had ten experiments: the same cold build with the
         # results of the four added since already cached computes only those ten.
         ten = ["--cache-dir", str(tmp / "cache-ten"), "--out", str(tmp / "out-ten")]
-        for name in ADDED_SINCE_TARGETS:
-            timed(TOPICGEN + ["-q", "figures", name, *common, *ten], tmp)
+        for experiment in ADDED_SINCE_TARGETS:
+            timed(TOPICGEN + ["-q", "figures", experiment, *common, *ten], tmp)
         figures["cold --jobs 2, the first ten experiments computed"] = timed(
             build + ten + ["--jobs", "2"], tmp)[0]
         if cold_only:
             return figures
-        # From here on, everything rebuilds the --jobs 2 build (cache is still its flags).
+        # From here on, everything rebuilds the --jobs 2 build.
+        cache = ["--cache-dir", str(tmp / "cache-2"), "--out", str(tmp / "out-2")]
 
         def edit(chapter: str, label: str, fmt: str) -> float:
             runs = []
@@ -287,6 +291,9 @@ def main() -> None:
                         help="only the small three-figure topic")
     parser.add_argument("--cold-only", action="store_true",
                         help="Topic 4's cold builds only, no rebuilds")
+    parser.add_argument("--jobs", default="", metavar="N,N",
+                        help="more --jobs values for the cold builds (1 and 2 always run), "
+                             "for machines with more cores, e.g. --jobs 4,8")
     args = parser.parse_args()
     import torch
 
@@ -304,7 +311,8 @@ def main() -> None:
     if args.small_only:
         return
     profiles = ("quick",) if args.skip_full else ("quick", "full")
-    columns = {profile: bench_build(profile, args.cold_only) for profile in profiles}
+    more_jobs = tuple(int(n) for n in args.jobs.split(",") if n.strip())
+    columns = {profile: bench_build(profile, args.cold_only, more_jobs) for profile in profiles}
     print(f"{'what':52s} {'quick':>7s}     {'full':>7s}")
     for name in columns["quick"]:
         unit = name.rsplit(" ", 1)[1] if name.endswith(("MiB", "%")) else "s"
