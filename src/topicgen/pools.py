@@ -104,9 +104,6 @@ class WorkerPool(ProcessPoolExecutor):
         self.close(finished=error_type is None)
         return False
 
-    def submit(self, fn, /, *args, **kwargs):
-        return super().submit(call_then_release, fn, *args, **kwargs)
-
     def close(self, finished: bool = True) -> None:
         """Wait for the workers to exit if the work `finished`; otherwise stop them now."""
         if finished:
@@ -144,21 +141,10 @@ def recording_context() -> BaseContext:
     return Recording()
 
 
-def call_then_release(fn, /, *args, **kwargs):
-    """`fn(*args, **kwargs)` in a worker, then hand the memory it freed back to the system.
-
-    glibc keeps freed heap pages for later, so a worker that ran one large experiment would
-    hold that experiment's tensors' worth of memory through every task after it; with two
-    workers that made two such peaks at once the common case. (The result is still
-    referenced here, so only what `fn` let go of is given back.)
-    """
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        release_free_memory()
-
-
 def release_free_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's malloc_trim; elsewhere a no-op).
+    Not after every task of every pool: a warm --watch worker reuses its heap build after
+    build."""
     if _malloc_trim is not None:
         _malloc_trim(0)
 

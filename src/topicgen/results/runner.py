@@ -46,7 +46,13 @@ class Outcome:
 
 def compute(experiment: Experiment, values: dict[str, Any], ctx: Context,
             part: Any = None) -> Outcome:
-    """The whole run (part None) or one part of it, as an Outcome."""
+    """The whole run (part None) or one part of it, as an Outcome.
+
+    Then the memory the run freed goes back to the system: glibc keeps freed heap pages for
+    later, so a worker (or this process, with one job) that ran one large experiment would
+    hold its tensors' worth of memory through every run after it, and two workers would make
+    two such peaks at once the common case.
+    """
     started = time.perf_counter()
     try:
         params = experiments.params_object(experiment, values)
@@ -58,6 +64,8 @@ def compute(experiment: Experiment, values: dict[str, Any], ctx: Context,
         raise
     except Exception as error:  # an experiment's bug: report it, let the others finish
         return failed(experiment, error)
+    finally:
+        release_free_memory()  # what the Outcome holds is still referenced, so it stays
 
 
 def combined(plan: Plan, ctx: Context) -> Outcome:
@@ -245,7 +253,6 @@ def outcomes(plans: list[Plan], ctx: Context, cache: ResultCache, jobs: int,
             if plan.run.experiment not in progress.running:
                 progress.started(plan.run.experiment, plan.expected)
             outcome = compute(plan.run.exp, plan.run.params, ctx, part)
-            release_free_memory()  # as a worker does: see pools.call_then_release
             if (finished := collect(plan, part, outcome, left, cache, ctx)) is not None:
                 yield plan, finished
         return
