@@ -29,7 +29,7 @@ def lstm_sequence(weights: list[torch.Tensor], x: torch.Tensor,
 
     The kernel call nn.LSTM.forward makes, with its zero initial state, so the numbers are
     nn.LSTM's; calling it directly skips torch.func.functional_call's swapping of a module's
-    parameters, which took a third of a training step at T = 20.
+    parameters, which cost truncated-bptt 14% of its time (measured at T = 20).
     """
     if state is None:
         zeros = x.new_zeros((1, x.shape[0], weights[1].shape[1]))
