@@ -189,6 +189,15 @@ def test_parallel_layout_gives_the_same_bytes(tmp_path, synthetic):
         assert html_to_pdf(book(), tmp_path, None, parallel) == synthetic
 
 
+def test_lanes_take_dense_markup_before_svg_heavy_bytes():
+    """A figure's path data is drawn apart (stamps), so it must not rank a chapter as long:
+    Topic 4's code appendix, a tenth of a chapter's bytes, took longer than any chapter."""
+    figure = '<svg viewBox="0 0 9 9"><path d="' + "M1 2L3 4" * 40_000 + '"/></svg>'
+    listing = "<pre>" + '<span class="k">def</span> <span class="n">f</span>\n' * 2_000 + "</pre>"
+    assert len(figure) > 2 * len(listing)
+    assert layout.layout_cost(listing) > layout.layout_cost(figure)
+
+
 @pytest.fixture(scope="module")
 def handout(topic4_site):
     """(reader, page texts, HTML) of the handout the docs-site build wrote."""
