@@ -112,6 +112,23 @@ def test_out_of_range(name, text, message):
     assert resolve_error(**{name: text}) == f"Error: {message}"
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("rnn,,lstm", 'parameter "cells" has an empty item in "rnn,,lstm"'),
+    ("rnn,lstm,", 'parameter "cells" has an empty item in "rnn,lstm,"'),
+    ("rnn,lstm,rnn", 'parameter "cells" of "gradient-decay" lists \'rnn\' twice'),
+])
+def test_a_list_with_a_gap_or_a_repeat_is_refused(text, message):
+    """A repeat would be computed twice and drawn as two points at one x; a gap is a value
+    left out, not a shorter list."""
+    assert resolve_error(cells=text) == f"Error: {message}"
+
+
+def test_repeated_numbers_are_repeats_however_written():
+    with pytest.raises(ParamError, match="lists 0.9 twice"):
+        experiments.resolve_params(topic4("residual-depth"), "quick",
+                                   {"shortcut_scales": "1.1,0.9,.90"})
+
+
 def test_unknown_profile():
     assert resolve_error("quik") == 'Error: unknown profile "quik" (did you mean "quick"?)'
 

@@ -127,6 +127,7 @@ def test_listed_values_fixed_overrides_and_the_points():
                                   "swept with START:STOP:COUNT or START:STOP:COUNT:log; "
                                   "-p cells=a,b sets its value for every point"),
     (["T=,"], UsageError, "-p T=,: lists no values"),
+    (["T=10,,20"], UsageError, "-p T=10,,20: an empty item (a value left out?)"),
     (["T=5"], UsageError, "nothing to sweep: give a parameter a range (-p T=10:100:4) or "
                           "several values (-p T=10,20,40)"),
     (["T=1:40:40", "rho=1:30:30"], UsageError,

@@ -41,8 +41,10 @@ def parse_value(params_cls: type, name: str, text: str) -> Any:
     origin = typing.get_origin(kind)
     if origin is tuple:
         item = typing.get_args(kind)[0]
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        return tuple(_parse_scalar(item, name, p) for p in parts)
+        parts = [p.strip() for p in text.split(",")]
+        if "" in parts and any(parts):  # "4,,16": a value left out, not a shorter list
+            raise ParamError(f'parameter "{name}" has an empty item in "{text}"')
+        return tuple(_parse_scalar(item, name, p) for p in parts if p)
     return _parse_scalar(kind, name, text.strip())
 
 
@@ -88,6 +90,12 @@ def validate(params: Any, experiment: str) -> None:
         items = value if isinstance(value, tuple) else (value,)
         if isinstance(value, tuple) and len(value) < field.metadata.get("min_len", 1):
             raise _out_of_range(experiment, field, "an empty list")
+        # Every list is a set of things to compare (delays, models, scales): one listed twice
+        # would be computed twice and drawn as two points at one x.
+        repeated = [item for i, item in enumerate(items) if item in items[:i]]
+        if repeated:
+            raise ParamError(f'parameter "{field.name}" of "{experiment}" lists '
+                             f"{repeated[0]!r} twice")
         for item in items:
             if not _in_range(field.metadata, item):
                 raise _out_of_range(experiment, field, repr(item))

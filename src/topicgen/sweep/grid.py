@@ -109,9 +109,12 @@ def spaced(name: str, kind: Any, text: str) -> tuple[list[Any], bool]:
 def listed(params_cls: type, name: str, text: str) -> list[Any]:
     """The comma-separated values of `-p NAME=a,b,c`, each parsed by the field's type."""
     where = f"-p {name}={text}"
-    values = [parse_value(params_cls, name, item) for item in text.split(",") if item.strip()]
-    if not values:
+    items = [item.strip() for item in text.split(",")]
+    if not any(items):
         raise UsageError(f"{where}: lists no values")
+    if not all(items):
+        raise UsageError(f"{where}: an empty item (a value left out?)")
+    values = [parse_value(params_cls, name, item) for item in items]
     return distinct(where, values, "a value is repeated")
 
 
