@@ -259,3 +259,10 @@ def test_full_profile_claims_pass():
     assert s["test_mse_rnn_T100"] > 0.10
     assert s["test_mse_lstm_T100"] < 0.05 and s["test_mse_attention_T100"] < 0.02
     assert s["test_mse_gru_T100"] < 0.05 and s["test_mse_rnn_T10"] < 0.05
+
+
+def test_deviations_name_only_what_departs_from_the_recipe_scaled_down():
+    default = lrm.deviations(lrm.Params())
+    assert len(default) == 3 and any("raised" in d for d in default)
+    slower = lrm.deviations(dataclasses.replace(lrm.Params(), lr=1e-3, hidden=64, steps=2000))
+    assert slower == []
