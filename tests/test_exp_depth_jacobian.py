@@ -65,3 +65,23 @@ MUTATIONS = {"Pre-LN and Post-LN swapped": placements_swapped,
 def test_a_planted_bug_fails_an_evidence_claim(plant, monkeypatch):
     plant(monkeypatch)
     assert evidence_failed(run())
+
+
+def test_the_order_of_the_depths_changes_nothing():
+    shuffled, ordered = run(depths="16,2,8"), run(depths="2,8,16")
+    assert shuffled.scalars == ordered.scalars
+    assert shuffled.series["rms"].x == [2, 8, 16]
+    assert [(c.id, c.passed, c.measured) for c in shuffled.claims] == \
+        [(c.id, c.passed, c.measured) for c in ordered.claims]
+
+
+def test_one_depth_cannot_grow():
+    (grows,) = [c for c in run(depths="4").claims if c.id == "pre-ln-grows"]
+    assert grows.passed is None and "two depths" in grows.not_judged
+
+
+@pytest.mark.parametrize("overrides", [{"width": 16}, {"seeds": 8}])
+def test_too_few_or_too_narrow_draws_are_not_judged(overrides):
+    """Measured: pre-ln-grows failed in up to 11 of 20 first seeds there."""
+    result = run(**overrides)
+    assert all(c.passed is None and "width >= 32" in c.not_judged for c in result.claims)

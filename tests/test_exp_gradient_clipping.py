@@ -175,3 +175,14 @@ def test_full_profile_reproduces_the_published_cliff():
     assert s["descent_catapulted_starts"] == 146
     assert s["descent_unclipped_stranded_catapulted"] == 1.0
     assert s["descent_clipped_stranded_catapulted"] == 0.0
+
+
+def test_bounds_that_clipping_never_had_to_enforce_are_not_judged():
+    """With a threshold far above every gradient they would hold with clipping removed."""
+    params = E.resolve_params(NAME, "quick", {"threshold": "1000", "lr": "100", "steps": "5",
+                                             "train_steps": "5", "starts": "10"})
+    verdicts = {c.id: c for c in E.run(NAME, params, E.Context()).claims}
+    for id in ("clipped-norm-bounded", "no-catapult"):
+        assert verdicts[id].passed is None, verdicts[id]
+        assert "clipping never acted" in verdicts[id].not_judged
+        assert verdicts[id].kind == "sanity"

@@ -72,3 +72,16 @@ MUTATIONS = {"no nonlinearity in the recurrence": no_nonlinearity,
 def test_a_planted_bug_fails_an_evidence_claim(plant, monkeypatch):
     plant(monkeypatch)
     assert evidence_failed(run())
+
+
+def test_explosion_is_judged_only_inside_the_linear_regime():
+    """From T = 140 the states leave tanh's linear regime and 1.1^T no longer holds."""
+    (late,) = [c for c in run(T=150).claims if c.id == "linear-explosion"]
+    assert late.passed is None and "T <= 120" in late.not_judged
+    (edge,) = [c for c in run(T=120).claims if c.id == "linear-explosion"]
+    assert edge.passed
+
+
+def test_saturation_needs_steps_to_vanish():
+    (short,) = [c for c in run(T=5).claims if c.id == "necessary-not-sufficient"]
+    assert short.passed is None and "T >= 20" in short.not_judged

@@ -122,3 +122,17 @@ def test_a_planted_bug_fails_an_evidence_claim(plant, monkeypatch):
     plant(monkeypatch)
     result = run()
     assert evidence_failed(result), result.claims
+
+
+TINY = {"T": 4, "steps": 1, "seeds": 1, "test_size": 100}
+
+
+def test_an_untrained_model_meets_the_bound_without_being_judged():
+    (bound,) = [c for c in run(window=1, **TINY).claims if c.id == "unreachable-not-learned"]
+    assert bound.passed is None and "full-BPTT arm did not go below" in bound.not_judged
+
+
+def test_a_window_over_the_whole_sequence_has_no_outside_to_check():
+    (window,) = [c for c in run(window=4, **TINY).claims if c.id == "window-stops-gradient"]
+    assert window.passed is None and "window < T" in window.not_judged
+    assert window.kind == "sanity"

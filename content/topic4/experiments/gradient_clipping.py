@@ -415,7 +415,7 @@ def claims(result: Result) -> list[Claim]:
             passed=s["clip_value_cosine"] < 1 - 1e-3,
             kind="sanity",  # arithmetic on one fixed vector: (10c, 0.1c) -> (c, 0.1c)
         ),
-        Claim(
+        _unless_never_clipped(s["train_clipped_max_norm_before"], c, Claim(
             id="clipped-norm-bounded",
             statement="While training next to the cliff, the clipped gradient never exceeds "
                       "the threshold (Pascanu et al. 2013, §3.2).",
@@ -425,7 +425,7 @@ def claims(result: Result) -> list[Claim]:
             tolerance="relative 1e-12",
             passed=s["train_clipped_max_norm_after"] <= c * (1 + 1e-12),
             kind="sanity",  # clip_grad_norm_'s output checked against its bound
-        ),
+        )),
         Claim(
             id="linear-derivatives",
             statement="In the linear single unit $x_t = w x_{t-1}$ the first and second "
@@ -458,7 +458,7 @@ def claims(result: Result) -> list[Claim]:
             tolerance="ratio >= 100, distance <= 0.05",
             passed=ratio >= 100 and s["surface_argmax_edge_distance"] <= 0.05,
         ),
-        Claim(
+        _unless_never_clipped(s["descent_unclipped_max_step"], lr * c, Claim(
             id="no-catapult",
             statement=r"With clipping, no gradient-descent step is longer than $\eta c$, from "
                       "every start (Pascanu et al. 2013, §3.2); the final loss is not claimed.",
@@ -468,9 +468,19 @@ def claims(result: Result) -> list[Claim]:
             tolerance="relative 1e-12",
             passed=s["descent_clipped_max_step"] <= lr * c * (1 + 1e-12),
             kind="sanity",  # clip_rows' own bound; catapult-strands is the evidence
-        ),
+        )),
         _catapult_strands(p, s),
     ]
+
+
+def _unless_never_clipped(unclipped: float, bound: float, claim: Claim) -> Claim:
+    """`claim`, a bound clipping enforces, not judged where nothing ever went past the bound:
+    it would hold with clipping broken or gone."""
+    if unclipped > bound:
+        return claim
+    return not_judged(claim.id, claim.statement, claim.expected,
+                      f"clipping never acted: the largest value unclipped, {unclipped:.3g}, is "
+                      f"within the bound {bound:g}", kind=claim.kind)
 
 
 def _catapult_strands(p: dict, s: dict[str, float]) -> Claim:

@@ -62,6 +62,11 @@ UNDERFLOW_REL_TOLERANCE = 1e-5
 # 1.16. The bias allowance covers the first, and is well short of the second.
 TANH_SHARE_BIAS, TANH_SHARE_Z = 0.02, 3.0
 TANH_SHARE_MIN_HIDDEN, TANH_SHARE_MIN_T = 32, 40
+# The per-step factors are fitted past the first quarter of the steps: below 16 steps that is a
+# fit of a few points of the transient. tanh-falls-fastest failed at T = 3 to 8 for some
+# seeds and held at T = 12 to 100 for the ten first seeds 0, 10, ..., 90 (five seeds each) at
+# hidden 2, 4, 8, 32 and 64; with one hidden unit it failed twice in those thirty.
+DECAY_MIN_T, ORDER_MIN_HIDDEN = 16, 2
 
 
 @dataclass(frozen=True)
@@ -279,7 +284,10 @@ def tanh_share(weights: dict[str, torch.Tensor], inputs: torch.Tensor, readout: 
     window = torch.stack(slopes, dim=1)[:, :params.T - start]  # (S, steps, H)
     rms = window.square().mean(2).sqrt().log().mean(1).exp()  # (S,)
     ratio = measured / rms
-    return {"tanh_share_ratio": ratio.mean().item(), "tanh_share_ratio_std": ratio.std().item(),
+    # One seed has no spread (and torch warns): NaN, reported as not finite; the claim that
+    # reads it needs two seeds.
+    spread = ratio.std().item() if ratio.numel() > 1 else math.nan
+    return {"tanh_share_ratio": ratio.mean().item(), "tanh_share_ratio_std": spread,
             "tanh_rms_slope": rms.mean().item()}
 
 
@@ -302,7 +310,11 @@ def claims(result: Result) -> list[Claim]:
                  "sufficient condition for vanishing (2013, eq. 6) is not met, yet the tanh "
                  "RNN's gradient still shrinks geometrically in every seed: the condition is "
                  "sufficient, not necessary.")
-    if "rnn" in p["cells"] and s["rnn_largest_singular_value_min"] <= 1:
+    fit_unjudged = _fit_unjudged(p, s)
+    if "rnn" in p["cells"] and fit_unjudged:
+        found.append(not_judged("vanishes-above-the-bound", statement,
+                                "a per-step factor < 1 in every seed", fit_unjudged))
+    elif "rnn" in p["cells"] and s["rnn_largest_singular_value_min"] <= 1:
         found.append(not_judged(
             "vanishes-above-the-bound", statement, "a per-step factor < 1 in every seed",
             f"a seed drew lambda_1 = {s['rnn_largest_singular_value_min']:.3f} <= 1, where the "
@@ -320,7 +332,15 @@ def claims(result: Result) -> list[Claim]:
     if "float32_nonzero_late" in s:
         found.append(_underflow_claim(p, s))
     gated = [cell for cell in ("lstm", "gru") if cell in p["cells"]]
-    if "rnn" in p["cells"] and gated:
+    order_unjudged = fit_unjudged or (
+        p["hidden"] < ORDER_MIN_HIDDEN and f"judged at hidden >= {ORDER_MIN_HIDDEN}: one "
+                                           "unit's gates order the cells by chance") or (
+        p["seeds"] < 2 and "needs two seeds or more: its margin is the seeds' spread")
+    if "rnn" in p["cells"] and gated and order_unjudged:
+        found.append(not_judged("tanh-falls-fastest", "The tanh RNN's gradient falls fastest.",
+                                "per-step factor of the tanh RNN below each gated cell's",
+                                order_unjudged))
+    elif "rnn" in p["cells"] and gated:
         factors = ", ".join(f"{cell} {s[f'decay_factor_{cell}']:.2f}" for cell in gated)
         # Two standard errors of the seed-mean factors apart, so seed noise cannot order them.
         spread = max(s["decay_factor_rnn_std"], *(s[f"decay_factor_{c}_std"] for c in gated))
@@ -342,6 +362,19 @@ def claims(result: Result) -> list[Claim]:
     if "rnn" in p["cells"]:
         found.append(_tanh_share_claim(p, s))
     return found
+
+
+def _fit_unjudged(p: dict, s: dict[str, float]) -> str:
+    """Why the fitted per-step factors cannot be judged ("" where they can)."""
+    if p["T"] < DECAY_MIN_T:
+        return (f"judged at T >= {DECAY_MIN_T}: the per-step factor is fitted past the first "
+                "quarter of the steps, and fewer leave a few points of the start-up transient")
+    unfitted = [cell for cell in p["cells"] if cell != "linear"
+                and not math.isfinite(s[f"decay_factor_{cell}"])]
+    if unfitted:
+        return (f"no per-step factor for {', '.join(unfitted)}: fewer than two steps kept a "
+                f"gradient inside {p['dtype']}'s range")
+    return ""
 
 
 def _tanh_share_claim(p: dict, s: dict[str, float]) -> Claim:

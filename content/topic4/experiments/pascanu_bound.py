@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-from topicgen.api import Claim, Context, Result, Series, as_dict, param
+from topicgen.api import Claim, Context, Result, Series, as_dict, not_judged, param
 
 from ._tensors import generator, haar_orthogonal
 
@@ -43,11 +43,19 @@ SLACK = 1e-12  # relative rounding allowance in float64 over 60 products
 EXPLOSION_RHO = 1.1
 EXPLOSION_H0 = 1e-8  # keeps every state far inside tanh's linear regime for 60 steps
 EXPLOSION_DIGITS = 5e-5  # "to 4 digits": tanh'(x) = 1 - x^2 with |x| < 1e-5 moves it by ~1e-10
+# The states grow like h_0 1.1^t; the product of tanh' stays within EXPLOSION_DIGITS of 1 while
+# they stay below 1e-3 (the sum of x_t^2 over the steps is ~5 x_T^2). Past that T the claim
+# leaves the regime it states: measured, it held up to T = 130 and failed from 140.
+EXPLOSION_MAX_STATE = 1e-3
+EXPLOSION_MAX_T = math.floor(math.log(EXPLOSION_MAX_STATE / EXPLOSION_H0) / math.log(EXPLOSION_RHO))
 SATURATION_RHO = 1.5
 # Standard deviation of the input noise that keeps units saturated. At 0.5 the units leave the
 # tails too often: over 80 draws at n = 32 and 64 the ratio at lag 60 reached 1.9 (median 0.2);
 # at 1.0 it stayed below 0.004 (median 1e-4).
 SATURATION_NOISE = 1.0
+# Vanishing needs steps to show: at lags 3 to 10 the ratio reached 1.3 to 4.2 in some draws;
+# at lag 20 it stayed below 0.37 in all 400 (20 first seeds of 5 draws at n = 2, 4, 8, 32).
+SATURATION_MIN_T = 20
 
 
 @dataclass(frozen=True)
@@ -134,7 +142,6 @@ def run(params: Params, ctx: Context) -> Result:
 def claims(result: Result) -> list[Claim]:
     p, s = result.params, result.scalars
     runs = len(CELLS) * len(p["rhos"]) * p["seeds"] * p["T"]
-    error = abs(s["explosion_ratio"] / s["explosion_theory"] - 1)
     return [
         Claim(id="bound",
               statement=r"No backpropagated gradient exceeds $(\gamma\rho)^k$, the bound of "
@@ -145,21 +152,37 @@ def claims(result: Result) -> list[Claim]:
                        f"{s['bound_tightest_factor']:.3g}x below",
               tolerance=f"relative rounding {SLACK:g}",
               passed=s["bound_violations"] == 0),
-        Claim(id="linear-explosion",
-              statement=f"In tanh's linear regime $W = {EXPLOSION_RHO}\\,Q$ multiplies the "
-                        f"gradient by exactly {EXPLOSION_RHO} per step (Pascanu et al. 2013, "
-                        "§2.1).",
-              expected=f"${EXPLOSION_RHO}^{{{p['T']}}}$ = {s['explosion_theory']:.2f}",
-              measured=f"{s['explosion_ratio']:.2f}",
-              tolerance=f"relative {EXPLOSION_DIGITS:g}",
-              passed=error <= EXPLOSION_DIGITS),
-        Claim(id="necessary-not-sufficient",
-              statement=f"$\\lambda_1 = {SATURATION_RHO} > 1/\\gamma$ is necessary for "
-                        "explosion, not sufficient: with saturated units the gradient still "
-                        "vanishes (Pascanu et al. 2013, §2.1).",
-              expected=r"$\lVert \partial L / \partial x_0 \rVert / \lVert \partial L / "
-                       rf"\partial x_T \rVert < 1$ in every seed at lag {p['T']}",
-              measured=f"largest {s['saturation_ratio_max']:.3g}",
-              tolerance="strictly below 1",
-              passed=s["saturation_ratio_max"] < 1),
+        _explosion_claim(p, s),
+        _saturation_claim(p, s),
     ]
+
+
+def _explosion_claim(p: dict, s: dict) -> Claim:
+    statement = (f"In tanh's linear regime $W = {EXPLOSION_RHO}\\,Q$ multiplies the gradient "
+                 f"by exactly {EXPLOSION_RHO} per step (Pascanu et al. 2013, §2.1).")
+    expected = f"${EXPLOSION_RHO}^{{{p['T']}}}$ = {s['explosion_theory']:.2f}"
+    if p["T"] > EXPLOSION_MAX_T:
+        return not_judged("linear-explosion", statement, expected,
+                          f"judged at T <= {EXPLOSION_MAX_T}: longer, the states outgrow "
+                          f"{EXPLOSION_MAX_STATE:g} and leave tanh's linear regime")
+    error = abs(s["explosion_ratio"] / s["explosion_theory"] - 1)
+    return Claim(id="linear-explosion", statement=statement, expected=expected,
+                 measured=f"{s['explosion_ratio']:.2f}",
+                 tolerance=f"relative {EXPLOSION_DIGITS:g}",
+                 passed=error <= EXPLOSION_DIGITS)
+
+
+def _saturation_claim(p: dict, s: dict) -> Claim:
+    statement = (f"$\\lambda_1 = {SATURATION_RHO} > 1/\\gamma$ is necessary for explosion, "
+                 "not sufficient: with saturated units the gradient still vanishes (Pascanu "
+                 "et al. 2013, §2.1).")
+    expected = (r"$\lVert \partial L / \partial x_0 \rVert / \lVert \partial L / "
+                rf"\partial x_T \rVert < 1$ in every seed at lag {p['T']}")
+    if p["T"] < SATURATION_MIN_T:
+        return not_judged("necessary-not-sufficient", statement, expected,
+                          f"judged at T >= {SATURATION_MIN_T}: over fewer steps the "
+                          "vanishing has not shown yet")
+    return Claim(id="necessary-not-sufficient", statement=statement, expected=expected,
+                 measured=f"largest {s['saturation_ratio_max']:.3g}",
+                 tolerance="strictly below 1",
+                 passed=s["saturation_ratio_max"] < 1)
