@@ -30,6 +30,7 @@ SLIDE, NOTES = "slide", "notes"
 """Slide-only content and speaker notes for the section they stand in (the handout skips
 both)."""
 DIRECTIVES = (FIGURE_DIRECTIVE, EXERCISE, SOLUTION, SLIDE, NOTES)
+FENCE_CHARACTERS = {"`": "backticks", "~": "tildes", ":": "colons"}
 _LABEL = re.compile(r"[A-Za-z][\w:.-]*")
 # What a `$` in a paragraph can belong to, scanned from the left: a code span, an escaped
 # dollar sign, display math's `$$`, or a single `$` of inline math.
@@ -90,10 +91,11 @@ class Exercise:
 
 
 def figure_requests(tokens: list[Token], path: Path) -> list[FigureRequest]:
-    """Every figure directive, every other directive checked on the way (a build finds a
-    misplaced solution before it runs anything)."""
+    """Every figure directive, every other directive and fence checked on the way (a build
+    finds a misplaced solution or an unclosed fence before it runs anything)."""
     requests = []
     for token in tokens:
+        check_closed(token, path)
         if token.type == "inline":
             check_dollars(token, path)
         name = directive_name(token)
@@ -125,6 +127,32 @@ def check_dollars(token: Token, path: Path) -> None:
         raise ContentError("a $ without its pair: inline math split by a line break? (a line "
                            "starting with '+ ', '- ' or '1. ' starts a list: rewrap it; "
                            "write \\$ for a dollar sign)", path, line)
+
+
+def check_closed(token: Token, path: Path, container: Token | None = None) -> None:
+    """A fence without its closing line runs on to the end of what holds it (CommonMark),
+    taking the rest of the chapter or directive with it. Inside a `container`, one marked
+    like the container's own fence took the container's closing line: the container is the
+    fence to fix."""
+    if token.type not in ("fence", "colon_fence") or is_closed(token):
+        return
+    fence, line = token.markup, token.map[0] + 1
+    outer = container.markup if container is not None else ""
+    if container is not None and fence[0] == outer[0] and len(fence) >= len(outer):
+        raise ContentError(f"the {outer} fence opened here runs on to line {container.map[1]}, "
+                           f"swallowing the fence opened on line {line} (close it before line "
+                           f"{line}, or give it more {FENCE_CHARACTERS[outer[0]]} than that "
+                           "one)", path, container.map[0] + 1)
+    raise ContentError(f"the {fence} fence opened here is never closed (add a closing {fence} "
+                       "line)", path, line)
+
+
+def is_closed(fence: Token) -> bool:
+    """Whether a fence has its closing line. Its map spans the opening line, the content and
+    the closing line; an unclosed fence's content runs to the end of the map instead, its
+    last line without a newline where it ends the file."""
+    start, end = fence.map
+    return fence.content.count("\n") == end - start - 2 and fence.content[-1:] in ("", "\n")
 
 
 def directive_name(token: Token) -> str | None:
@@ -200,15 +228,26 @@ def parse_body(token: Token, path: Path, name: str, allowed: tuple[str, ...],
         raise ContentError(f'{{{name}}} takes no argument, got "{argument}" (give its '
                            f"options as :key: value lines)", path, line)
     options, first = split_options(token.content, path, line, allowed)
-    body = "\n".join(token.content.splitlines()[first:])
-    tokens = make_parser(raw_html).parse(body)
-    shift = line + first  # the body's first line, counted from 0
+    tokens = parse_inside(token, first, path, raw_html)
     for inner in tokens:
-        if inner.map:
-            inner.map = [inner.map[0] + shift, inner.map[1] + shift]
         if inner.type == "inline":
             check_dollars(inner, path)
     return options, tokens
+
+
+def parse_inside(token: Token, first: int, path: Path, raw_html: bool = False) -> list[Token]:
+    """A directive's content from its line `first` on, parsed as Markdown, each token's
+    line numbers those of the file; a fence left open, the directive's or one inside it,
+    refused."""
+    # The directive's own fence first: what an unclosed one swallowed is no error of its own.
+    check_closed(token, path)
+    tokens = make_parser(raw_html).parse("\n".join(token.content.splitlines()[first:]))
+    shift = token.map[0] + 1 + first  # the body's first line, counted from 0
+    for inner in tokens:
+        if inner.map:
+            inner.map = [inner.map[0] + shift, inner.map[1] + shift]
+        check_closed(inner, path, token)
+    return tokens
 
 
 def parse_figure(token: Token, path: Path) -> FigureRequest:
@@ -229,11 +268,10 @@ def parse_figure(token: Token, path: Path) -> FigureRequest:
     if "name" not in options:
         raise ContentError(f"{{{FIGURE_DIRECTIVE}}} needs a :name: label", path, line)
     check_label(options["name"], path, line)
-    for inner in make_parser().parse("\n".join(body)):
+    for inner in parse_inside(token, first_caption_line, path):
         if (name := directive_name(inner)) is not None:  # a caption holds prose only
             raise ContentError(f"{{{name}}} cannot stand inside an {{{FIGURE_DIRECTIVE}}}: "
-                               "put it after the figure", path,
-                               line + 1 + first_caption_line + inner.map[0])
+                               "put it after the figure", path, inner.map[0] + 1)
     return FigureRequest(
         label=options["name"], experiment=experiment.strip(), figure=figure.strip(),
         overrides=parse_overrides(options.get("params", ""), path, line),
