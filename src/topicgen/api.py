@@ -50,8 +50,8 @@ def param(default: Any, help: str, *, min: float | None = None, max: float | Non
     """A `Params` field with its allowed range (`min`/`max`, or `choices`) and a help line.
 
     `-p name=value` is parsed by the field's type; a tuple field takes a comma-separated list
-    of at least `min_len` items, each listed once. A `Params.check(self)` method may add rules tying fields
-    together; it raises ValueError with the message a user should see.
+    of at least `min_len` items, each listed once. A `Params.check(self)` method may add rules
+    tying fields together; it raises ValueError with the message a user should see.
     """
     meta = {"help": help, "min": min, "max": max, "choices": choices, "min_len": min_len}
     return dataclasses.field(default=default, metadata=meta)

@@ -242,9 +242,14 @@ def input_roots(config: Config) -> list[Path]:
 
 def plan_figures(topic: Topic) -> list[FigureRequest]:
     """Every figure directive in the topic, checked against the topic's experiments."""
-    requests = []
+    requests: list[FigureRequest] = []
+    by_label: dict[str, FigureRequest] = {}
     for chapter in topic.chapters:
         for request in figure_requests(parse(chapter.text), chapter.path):
+            # Here, before live values look figures up by label and find the wrong one.
+            if (first := by_label.setdefault(request.label, request)) is not request:
+                raise ContentError(f'label "{request.label}" is already used at '
+                                   f"{first.path.name}:{first.line}", request.path, request.line)
             try:
                 experiment = topic.experiment(request.experiment)
             except TopicgenError as error:

@@ -37,7 +37,14 @@ def resolve_params(experiment: Experiment, profile: str,
     module = load(experiment)
     base = module.Params()
     if profile == "quick":
-        base = dataclasses.replace(base, **getattr(module, "QUICK", {}))
+        quick = getattr(module, "QUICK", {})
+        unknown = sorted(set(quick) - {f.name for f in dataclasses.fields(base)})
+        if unknown:
+            raise ContentError(f'QUICK sets "{unknown[0]}", which Params does not have'
+                               + did_you_mean(unknown[0], [f.name for f in
+                                                           dataclasses.fields(base)]),
+                               experiment.path)
+        base = dataclasses.replace(base, **quick)
     return params_mod.resolve(module.Params, base, overrides or {}, experiment.name)
 
 
@@ -118,7 +125,10 @@ def finish(experiment: Experiment, params: Any, ctx: Context, result: Result,
     import torch
 
     import topicgen
+    from topicgen.results.model import malformed
 
+    if problem := malformed(result):  # before anything is written into it
+        raise ContentError(problem, experiment.path)
     result.provenance = {
         "seeds": list(range(ctx.seed, ctx.seed + getattr(params, "seeds", 1))),
         "device": ctx.device,
@@ -129,6 +139,8 @@ def finish(experiment: Experiment, params: Any, ctx: Context, result: Result,
     }
     module = load(experiment)
     result.claims = module.claims(result) if hasattr(module, "claims") else []
+    if problem := malformed(result):
+        raise ContentError(problem, experiment.path)
     result.deviations = list(module.deviations(params) if hasattr(module, "deviations")
                              else getattr(module, "DEVIATIONS", []))
     return result

@@ -127,7 +127,7 @@ def import_module(module: str, path: Path) -> ModuleType:
     except SyntaxError as error:
         raise ContentError(f"syntax error: {error.msg}", error.filename or path,
                            error.lineno) from None
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # sys.exit() in a module would end the command
         where, line = last_frame_in(error, path.parent)
         message = str(error).replace(module.rpartition(".")[0] + ".", "")  # the package's name
         raise ContentError(f"{type(error).__name__} while importing {path.name}: {message}",

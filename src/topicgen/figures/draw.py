@@ -50,11 +50,18 @@ def draw(experiment: Experiment, figure: str, result: Result, fmt: str, dpi: int
 def drawing(experiment: Experiment, figure: str, result: Result):
     """The figure's matplotlib Figure; an exception in its code is a ContentError naming the
     line of the figures file where it happened."""
+    from matplotlib.figure import Figure
+
     draw_function = experiments.load_figures(experiment)[figure]
     try:
-        return draw_function(result)
-    except Exception as error:
+        fig = draw_function(result)
+    except (Exception, SystemExit) as error:  # sys.exit() there would end the command
         path, line = last_frame_in(error, experiment.path.parent)
         raise ContentError(f'figure "{figure}" of {experiment.name} failed: '
                            f"{type(error).__name__}: {error}",
                            path or experiment.figures_path, line) from None
+    if not isinstance(fig, Figure):
+        raise ContentError(f'figure "{figure}" of {experiment.name} returned '
+                           f"{type(fig).__name__}, not a matplotlib Figure",
+                           experiment.figures_path)
+    return fig

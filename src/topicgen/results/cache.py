@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,25 @@ from topicgen.errors import TopicgenError
 from topicgen.experiments.loader import Experiment
 from topicgen.files import write_atomic
 from topicgen.results import keys
+from topicgen.results.model import malformed
 
 log = logging.getLogger(__name__)
+
+FOLDERS = ("figures", "data", "listings", "params", "pdf", "parts")
+"""The subfolders of a cache folder (see the layout above)."""
+ENTRY = re.compile(r"\.?(index|.+-[0-9a-f]{20})\.json(\.\w+\.tmp)?")
+ARTIFACT = re.compile(r"\.?[0-9a-f]{20}\.\w+(\.\w+\.tmp)?")
+"""The names of the files a cache writes at its top and in its subfolders, and of the
+temporary files (see files.write_atomic) a killed build can leave."""
+
+
+def cache_files(directory: Path) -> list[Path]:
+    """The files a cache wrote in `directory`: what `topicgen clean --cache` deletes, so that
+    a cache_dir naming a folder of other files too never loses them."""
+    found = [path for path in directory.glob("*") if ENTRY.fullmatch(path.name)]
+    for name in FOLDERS:
+        found += [path for path in (directory / name).glob("*") if ARTIFACT.fullmatch(path.name)]
+    return [path for path in found if path.is_file()]
 
 
 class ResultCache:
@@ -53,10 +71,13 @@ class ResultCache:
             entry = json.loads(path.read_text("utf-8"))
             if entry["key"] != material:
                 raise ValueError("key mismatch")
-            return Result.from_json_dict(entry["result"])
+            result = Result.from_json_dict(entry["result"])
+            if problem := malformed(result):
+                raise ValueError(problem)
+            return result
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             log.warning("cache entry %s is unreadable (%s); recomputing", path.name, error)
             return None
 

@@ -153,6 +153,58 @@ class Result:
         )
 
 
+def malformed(result: Any) -> str:
+    """What is wrong with what an experiment returned ("" if nothing): a mistake in its code
+    (a tensor where a number goes, claims() returning nothing) read as one line naming the
+    value, instead of an error deep in the JSON writer or a plot."""
+    if not isinstance(result, Result):
+        return f"run() must return a Result, got {_kind(result)}"
+    for name, value in result.scalars.items():
+        if not _is_number(value):
+            return f'scalar "{name}" is {_kind(value)}, not a number{_hint(value)}'
+    for name, series in result.series.items():
+        if not isinstance(series, Series):
+            return f'series "{name}" is {_kind(series)}, not a Series'
+        columns = {"x": series.x, **{f"y[{k!r}]": v for k, v in series.y.items()},
+                   **{f"y_std[{k!r}]": v for k, v in (series.y_std or {}).items()}}
+        for column, values in columns.items():
+            if not isinstance(values, (list, tuple)):
+                return f'series "{name}": {column} is {_kind(values)}, not a list'
+            bad = next((v for v in values if not _is_number(v)), None)
+            if bad is not None:
+                return (f'series "{name}": {column} holds {_kind(bad)}, not a number'
+                        f"{_hint(bad)}")
+            if len(values) != len(series.x):
+                return (f'series "{name}": {column} has {len(values)} values for '
+                        f"{len(series.x)} x values")
+    if not isinstance(result.claims, (list, tuple)):
+        return f"claims() must return a list of Claim, got {_kind(result.claims)}"
+    seen: set[str] = set()
+    for claim in result.claims:
+        if not isinstance(claim, Claim):
+            return f"claims() must return a list of Claim; one is {_kind(claim)}"
+        if claim.passed is not None and not isinstance(claim.passed, bool):
+            return (f'claim "{claim.id}": passed is {_kind(claim.passed)}, not True, False or '
+                    f"None (wrap the comparison in bool(...))")
+        if claim.id in seen:
+            return f'two claims have the id "{claim.id}"'
+        seen.add(claim.id)
+    return ""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float))  # bool is an int: JSON keeps it
+
+
+def _kind(value: Any) -> str:
+    name = type(value).__name__
+    return "None" if value is None else f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+
+
+def _hint(value: Any) -> str:
+    return " (use .item() or float(...))" if hasattr(value, "item") else ""
+
+
 def _finite(value: float, path: str, nonfinite: list[str]) -> float | None:
     if isinstance(value, float) and not math.isfinite(value):
         nonfinite.append(path)

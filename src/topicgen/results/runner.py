@@ -62,7 +62,9 @@ def compute(experiment: Experiment, values: dict[str, Any], ctx: Context,
         return Outcome(output=output, seconds=time.perf_counter() - started)
     except TopicgenError:
         raise
-    except Exception as error:  # an experiment's bug: report it, let the others finish
+    # An experiment's bug: report it, let the others finish. sys.exit() in its code is one
+    # too: left alone it would end the command (or a worker) with no word said.
+    except (Exception, SystemExit) as error:
         return failed(experiment, error)
     finally:
         release_free_memory()  # what the Outcome holds is still referenced, so it stays
@@ -79,13 +81,16 @@ def combined(plan: Plan, ctx: Context) -> Outcome:
         return Outcome(result=result)
     except TopicgenError:
         raise
-    except Exception as error:
+    except (Exception, SystemExit) as error:
         return failed(run.exp, error)
 
 
-def failed(experiment: Experiment, error: Exception) -> Outcome:
-    return Outcome(error=trimmed_traceback(error, experiment.path.parent),
-                   summary=f"{type(error).__name__}: {error}")
+def failed(experiment: Experiment, error: BaseException) -> Outcome:
+    summary = f"{type(error).__name__}: {error}"
+    if isinstance(error, SystemExit):
+        summary = (f"it called sys.exit({error.code!r}): an experiment returns its Result "
+                   "instead of ending the process")
+    return Outcome(error=trimmed_traceback(error, experiment.path.parent), summary=summary)
 
 
 def trimmed_traceback(error: BaseException, folder: Path) -> str:
