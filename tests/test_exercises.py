@@ -46,12 +46,18 @@ def cache_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("cache")
 
 
+def chapter(T: int) -> str:
+    """The tiny chapter and the exercises, its figure run for T steps (tanh-falls-fastest
+    is judged from T = 16)."""
+    return tiny_topic[CHAPTER].replace("T=10 hidden", f"T={T} hidden") + EXERCISES
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     from conftest import write_project
 
     return write_project(tmp_path_factory.mktemp("exercises"),
-                         {**tiny_topic, CHAPTER: tiny_topic[CHAPTER] + EXERCISES})
+                         {**tiny_topic, CHAPTER: chapter(16)})
 
 
 def build(project: Path, cache_dir: Path, *extra: str) -> str:
@@ -145,5 +151,13 @@ def test_an_unknown_edition_in_topicgen_toml_is_named_with_a_suggestion(tmp_path
     result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project)])
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1] == (
-        'Error: edition must be one of instructor, student, got "students" '
-        '(did you mean "student"?)')
+        f'Error: {project / "topicgen.toml"}: edition must be one of instructor, student, '
+        'got "students" (did you mean "student"?)')
+
+
+def test_a_solution_resting_on_a_claim_not_judged_says_why(make_project, cache_dir):
+    project = make_project({**tiny_topic, CHAPTER: chapter(10)})
+    build(project, cache_dir)
+    words = text(page(project, "handout.html"))
+    assert ("– not judged checked against the run of Figure 1 ; why: judged at T >= 16"
+            in words), words

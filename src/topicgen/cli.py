@@ -57,6 +57,10 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     setup_logging(ctx.obj["verbosity"])
 
 
+SEED = click.IntRange(0, 2**31 - 1)
+"""First seeds, as config.SEED_MAX: an experiment's seeds (first + i) then stay below 2**32,
+which every generator takes."""
+
 # Options shared by every build target; None means "not given" so topicgen.toml wins.
 BUILD_OPTIONS = {
     "project": click.option("--project", type=click.Path(file_okay=False, path_type=Path),
@@ -71,7 +75,7 @@ BUILD_OPTIONS = {
                           help="Rerun experiments even when cached results exist."),
     "cache_dir": click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
                               help="Result cache [.topicgen/cache, $TOPICGEN_CACHE_DIR]."),
-    "seed": click.option("--seed", type=int, help="First seed of every experiment [0]."),
+    "seed": click.option("--seed", type=SEED, help="First seed of every experiment [0]."),
     "device": click.option("--device", type=click.Choice(["cpu", "cuda"]),
                            help="Where experiments run [cpu]."),
     "jobs": click.option("-j", "--jobs", type=click.IntRange(min=1),
@@ -480,7 +484,7 @@ PROJECT_OPTION = click.option("--project", type=click.Path(file_okay=False, path
               help="Override one parameter; lists are comma-separated. Repeatable.")
 @click.option("--profile", type=click.Choice(["quick", "full"]), default="full",
               show_default=True, help="Parameter profile the overrides apply to.")
-@click.option("--seed", type=int, default=0, show_default=True, help="First seed.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="First seed.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu",
               show_default=True, help="Where the experiment runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
@@ -640,29 +644,22 @@ def check_command(names: tuple[str, ...], project: Path | None, topic: str | Non
 
 @cli.command("clean")
 @click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None)
-@click.option("--cache", is_flag=True, help="Also delete the result cache.")
+@click.option("--cache", is_flag=True, help="Also delete the files of the result cache.")
 def clean_command(project: Path | None, cache: bool) -> None:
-    """Delete built outputs (and, with --cache, cached results).
+    """Delete built outputs (everything in output/) and, with --cache, cached results.
+
+    Only the files the cache wrote are deleted: any other file in the cache folder stays,
+    and so does the folder.
 
     \b
     Example:
       topicgen clean --cache
     """
-    import shutil
-
+    from topicgen.clean import clean
     from topicgen.config import load_config
 
-    config = load_config(project)
-    output = config.project / "output"
-    targets = [p for p in output.iterdir() if p.name != ".gitkeep"] if output.is_dir() else []
-    for target in targets + ([config.cache_path] if cache else []):
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-        else:
-            continue
-        click.echo(f"Removed {target}")
+    for line in clean(load_config(project), cache):
+        click.echo(line)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,27 +91,35 @@ EDITIONS = ("instructor", "student")
 SCHEDULER_ADDRESS = r"(?:[a-z]+://)?(?:\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}"
 """[protocol://]host:port, as Dask writes one (an IPv6 host in brackets)."""
 PLACEMENTS = ("inline", "appendix", "none")
+SEED_MAX = 2**31 - 1
+"""The largest first seed: an experiment's seeds (first + i) then stay below 2**32, which
+every generator takes (numpy's is the narrowest)."""
 
 
 def load_config(project: Path | None = None, **flags: Any) -> Config:
     """Config from topicgen.toml (if present) overridden by flags that are not None."""
     project = (project or Path.cwd()).resolve()
     values: dict[str, Any] = {"project": project}
+    origins: dict[str, str] = {}  # where a value not given as a flag came from, for errors
     config_file = project / "topicgen.toml"
     if config_file.is_file():
         data = read_toml(config_file)
         check_keys(data, FILE_KEYS, (), config_file)
         values.update(data)
+        origins.update(dict.fromkeys(data, str(config_file)))
     if os.environ.get("TOPICGEN_SCHEDULER"):  # a machine's setting beats the project's
         values["scheduler"] = os.environ["TOPICGEN_SCHEDULER"]
-    values.update({k: v for k, v in flags.items() if v is not None})
+        origins["scheduler"] = "$TOPICGEN_SCHEDULER"
+    given = {k: v for k, v in flags.items() if v is not None}
+    values.update(given)
+    origins = {k: origin for k, origin in origins.items() if k not in given}
     for key in ("out", "cache_dir"):
         if isinstance(values.get(key), str):
             values[key] = project / values[key]
     for key in ("formats", "site_editions"):
         if isinstance(values.get(key), list):
             values[key] = tuple(values[key])
-    validate(values)
+    validate(values, origins)
     return Config(**values)
 
 
@@ -131,30 +140,43 @@ def source_date_epoch() -> int | None:
     return int(epoch)
 
 
-def validate(values: dict[str, Any]) -> None:
+def validate(values: dict[str, Any], origins: dict[str, str] | None = None) -> None:
+    """Raise a UsageError for the first bad value; `origins` names where a value came from
+    (topicgen.toml), so that the message points there rather than at a flag."""
     source_date_epoch()
+    found = next(problems(values), None)
+    if found:
+        key, message = found
+        origin = (origins or {}).get(key)
+        raise UsageError(f"{origin}: {message}" if origin else message)
+
+
+def problems(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(key, message) for each bad value."""
     checks = {"profile": ("quick", "full"), "paper": PAPERS, "device": ("cpu", "cuda"),
               "edition": EDITIONS, "solutions": PLACEMENTS}
     for key, allowed in checks.items():
         if key in values and values[key] not in allowed:
-            raise UsageError(f'{key} must be one of {", ".join(allowed)}, got "{values[key]}"'
-                             + did_you_mean(values[key], allowed))
+            yield key, (f'{key} must be one of {", ".join(allowed)}, got "{values[key]}"'
+                        + did_you_mean(values[key], allowed))
     if values.get("edition") == "student" and values.get("solutions") == "inline":
-        raise UsageError("the student edition never shows solutions inline: "
-                         "--solutions appendix prints them at the end")
+        yield "solutions", ("the student edition never shows solutions inline: "
+                            "--solutions appendix prints them at the end")
     scheduler = values.get("scheduler")
     if scheduler is not None and not re.fullmatch(SCHEDULER_ADDRESS, scheduler):
-        raise UsageError(f'scheduler must be a Dask scheduler\'s address like '
-                         f'tcp://10.0.0.5:8786, got "{scheduler}"')
+        yield "scheduler", (f'scheduler must be a Dask scheduler\'s address like '
+                            f'tcp://10.0.0.5:8786, got "{scheduler}"')
     if "jobs" in values and values["jobs"] < 1:
-        raise UsageError(f"jobs must be at least 1, got {values['jobs']}")
+        yield "jobs", f"jobs must be at least 1, got {values['jobs']}"
+    if "seed" in values and not 0 <= values["seed"] <= SEED_MAX:
+        yield "seed", f"seed must be between 0 and {SEED_MAX}, got {values['seed']}"
     for fmt in values.get("formats", ()):
         if fmt not in FORMATS:
-            raise UsageError(f'unknown format "{fmt}"' + did_you_mean(fmt, FORMATS))
+            yield "formats", f'unknown format "{fmt}"' + did_you_mean(fmt, FORMATS)
     editions = values.get("site_editions", EDITIONS[-1:])
     if not editions or any(edition not in EDITIONS for edition in editions):
-        raise UsageError(f"site_editions must list editions among {', '.join(EDITIONS)}, "
-                         f"got {list(editions)}")
+        yield "site_editions", (f"site_editions must list editions among "
+                                f"{', '.join(EDITIONS)}, got {list(editions)}")
 
 
 def describe(config: Config) -> dict[str, Any]:

@@ -17,6 +17,9 @@ from topicgen.errors import UsageError
 
 STARTER = Path(__file__).resolve().parent / "starter"
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
+MAX_SLUG = 64
+"""The longest slug: file names hold it with more added (a cache entry is
+<topic>-<experiment>-<key>.json), and file systems stop at 255 bytes."""
 
 
 def new_topic(content_dir: Path, slug: str, title: str | None = None) -> Path:
@@ -25,6 +28,9 @@ def new_topic(content_dir: Path, slug: str, title: str | None = None) -> Path:
     if not SLUG.fullmatch(slug):
         raise UsageError(f'"{slug}" cannot name a topic: use lowercase letters, digits, - and _, '
                          "starting with a letter or digit")
+    if len(slug) > MAX_SLUG:
+        raise UsageError(f'"{slug[:20]}..." cannot name a topic: use at most {MAX_SLUG} '
+                         f"characters, not {len(slug)}")
     root = content_dir / slug
     if root.exists():
         raise UsageError(f"{root} already exists: choose another name, or edit that topic")

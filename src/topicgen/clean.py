@@ -1,0 +1,82 @@
+"""`topicgen clean`: delete built outputs and, if asked, the files of the result cache.
+
+A folder named by a setting is never trusted blindly: a mistaken `cache_dir = "."` must not
+cost the project its sources, and a cache folder shared with other files keeps them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from topicgen.config import Config
+from topicgen.errors import TopicgenError, UsageError
+
+
+def clean(config: Config, cache: bool) -> Iterator[str]:
+    """Delete everything in output/ (but .gitkeep) and, with `cache`, the cache's own files;
+    one line per thing removed. Checks every folder before deleting anything."""
+    output = config.project / "output"
+    check_cleanable(config, output, "output", "output/")
+    if cache:
+        check_cleanable(config, config.cache_path, "cache", cache_setting(config))
+    targets = [p for p in output.iterdir() if p.name != ".gitkeep"] if output.is_dir() else []
+    for target in targets:
+        remove(target)
+        yield f"Removed {target}"
+    if cache and config.cache_path.is_dir():
+        yield clean_cache(config.cache_path)
+
+
+def check_cleanable(config: Config, folder: Path, what: str, setting: str) -> None:
+    """Refuse to clean a folder that holds the project or lies in its content/, where a
+    mistaken setting (cache_dir = ".") would cost the project its sources."""
+    folder, project = folder.resolve(), config.project.resolve()
+    content = config.content_dir.resolve()
+    reason = ("is the project folder" if folder == project else
+              "holds the project folder" if folder in project.parents else
+              "is content/" if folder == content else
+              "lies inside content/" if content in folder.parents else None)
+    if reason:
+        raise UsageError(f"will not clean the {what} folder {folder} ({setting}): it {reason}; "
+                         f"give the {what} a folder of its own")
+
+
+def cache_setting(config: Config) -> str:
+    """Where the cache folder was set, for an error about it."""
+    if config.cache_dir is not None:
+        return "cache_dir in topicgen.toml"
+    return "$TOPICGEN_CACHE_DIR" if os.environ.get("TOPICGEN_CACHE_DIR") else "the default"
+
+
+def clean_cache(folder: Path) -> str:
+    """Delete the files the result cache wrote in `folder`, then its folders left empty; the
+    line that says what went."""
+    from topicgen.results.cache import FOLDERS, cache_files
+
+    files = cache_files(folder)
+    for path in files:
+        remove(path)
+    for empty in [folder / name for name in FOLDERS] + [folder]:
+        with contextlib.suppress(OSError):  # not empty (or not a folder): it stays
+            empty.rmdir()
+    removed = f"{len(files)} cached file" + ("" if len(files) == 1 else "s")
+    if not folder.exists():
+        return f"Removed {folder} ({removed})"
+    kept = len(list(folder.iterdir()))
+    return f"Removed {removed} from {folder}" + (
+        f"; kept the {kept} other {'entry' if kept == 1 else 'entries'} there" if kept else "")
+
+
+def remove(path: Path) -> None:
+    """Delete a file or a folder; a link is removed, never followed."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except OSError as error:
+        raise TopicgenError(f"cannot remove {path}: {error.strerror or error}") from None
