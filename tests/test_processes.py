@@ -161,6 +161,17 @@ def test_ctrl_c_of_a_build_leaves_nothing(two_figures, mark):
     assert marked(mark) == []
 
 
+def test_sigterm_of_a_build_ends_it_like_ctrl_c(two_figures, mark):
+    """kill, timeout and a cancelled CI job send SIGTERM to the command alone: its workers
+    end with it, and nothing is left for multiprocessing's resource tracker to warn about."""
+    process = start_long_build(two_figures, mark)
+    process.terminate()
+    rest = process.stderr.read()
+    assert process.wait(60) == 128 + signal.SIGTERM, rest
+    assert "Traceback" not in rest and "leaked" not in rest, rest
+    assert left_after(mark, 15) == []
+
+
 def test_ctrl_c_while_torch_is_imported_stops_the_build_without_a_traceback(two_figures, mark):
     """The server that workers are forked from starts with the build and imports torch for
     a second or two, while the build imports it too to plan: a Ctrl+C then must stop the

@@ -10,6 +10,7 @@ import functools
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -662,7 +663,23 @@ def clean_command(project: Path | None, cache: bool) -> None:
         click.echo(line)
 
 
+TERMINATED = 128 + signal.SIGTERM
+"""The exit code of a command ended by SIGTERM, as the shell reports one it killed."""
+terminated = False
+
+
+def terminate(signum, frame) -> None:
+    """SIGTERM (kill, timeout, a cancelled CI job) ends the command the way Ctrl+C does: its
+    pools end their workers and release their locks on the way out. Left to the default, the
+    command died at once and multiprocessing's resource tracker printed a warning about the
+    semaphores it had to clean up."""
+    global terminated
+    terminated = True
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, terminate)
     try:
         cli(prog_name="topicgen")
         code = None
@@ -673,6 +690,8 @@ def main() -> None:
         code = done.code
         if isinstance(code, str):
             click.echo(code, err=True)
+    if terminated:
+        code = TERMINATED
     end_leftover_workers()
     # Every pool has ended its workers and every output is written: Python's teardown, which
     # unloads WeasyPrint, pikepdf and the rest module by module, would only add 0.15 s.
