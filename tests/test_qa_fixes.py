@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import TOPIC
 from topicgen.cli import SEED, cli
 from topicgen.config import SEED_MAX, load_config
-from topicgen.errors import UsageError
+from topicgen.errors import TopicgenError, UsageError
 
 
 def invoke(*args: object):
@@ -152,6 +152,14 @@ def test_a_bad_value_in_topicgen_toml_names_the_file(make_project, line, message
     result = invoke("check", "--project", project)
     assert result.exit_code == 2
     assert result.output == f"Error: {project / 'topicgen.toml'}: {message}\n"
+
+
+@pytest.mark.parametrize("key", ["jobs", "seed"])
+def test_true_is_not_a_number_in_topicgen_toml(make_project, key):
+    """TOML's true is a Python bool, which Python counts as the int 1."""
+    project = make_project({"topicgen.toml": f"{key} = true\n"})
+    with pytest.raises(TopicgenError, match=f'"{key}" must be int, got bool'):
+        load_config(project)
 
 
 def test_a_bad_value_given_as_a_flag_reads_as_before(make_project):

@@ -242,7 +242,9 @@ def check_keys(data: dict[str, Any], schema: dict[str, type], required: tuple[st
     for key, value in data.items():
         if key not in schema:
             problems.append(f'unknown key "{prefix}{key}"' + did_you_mean(key, schema))
-        elif not isinstance(value, schema[key]):
+        # TOML's true is a Python bool, and so an int: `jobs = true` is still a mistake.
+        elif not isinstance(value, schema[key]) or (isinstance(value, bool)
+                                                    and schema[key] is not bool):
             problems.append(f'"{prefix}{key}" must be {schema[key].__name__}, '
                             f"got {type(value).__name__}")
     problems += [f'missing key "{prefix}{key}"' for key in required if key not in data]
