@@ -14,7 +14,9 @@ scratch copy P of the project's content/ (the commands shown for quick):
 each cold: wall time, and peak PSS of the process tree (the command and its descendants,
 sampled every 0.1 s); and the second command once more, cold, with the results of the four
 experiments added after the cold-build targets were set already cached (`topicgen figures`
-of each first), so that it computes the ten the targets were set for. Then, on C2 and O2:
+of each first), so that it computes the ten the targets were set for; and once more with
+every result cached but nothing made from them (a copy of C2 without its figures, data files,
+code listings and PDF parts): what a cold build costs besides its experiments. Then, on C2 and O2:
 the second command again after a one-sentence prose edit in the smallest, a middling and the
 largest chapter (HTML + PDF), and with --format html after one in the middling chapter; the
 same three edits under
@@ -149,6 +151,13 @@ def bench_build(profile: str, cold_only: bool = False,
             timed(TOPICGEN + ["-q", "figures", experiment, *common, *ten], tmp)
         figures["cold --jobs 2, the first ten experiments computed"] = timed(
             build + ten + ["--jobs", "2"], tmp)[0]
+        # What a cold build costs besides its experiments: the --jobs 2 build's results, but
+        # nothing made from them (figures, their data files, code listings, PDF parts).
+        shutil.copytree(tmp / "cache-2", tmp / "cache-results", ignore=shutil.ignore_patterns(
+            "figures", "data", "listings", "pdf"))
+        figures["cold --jobs 2, every experiment's result cached"] = timed(
+            build + ["--cache-dir", str(tmp / "cache-results"), "--out",
+                     str(tmp / "out-results"), "--jobs", "2"], tmp)[0]
         if cold_only:
             return figures
         # From here on, everything rebuilds the --jobs 2 build.
