@@ -67,6 +67,11 @@ CASES = [
     pytest.param(run_changed("    import dataclasses\n    s = result.series['grad_norm']\n"
                              "    result.series['grad_norm'] = dataclasses.replace(s, x=s.x[1:])"),
                  'series "grad_norm": y[', id="series-lengths"),
+    pytest.param(run_changed("    result.scalars = [1.0]"),
+                 "the Result's scalars is a list, not a dict", id="scalars-not-a-dict"),
+    pytest.param(run_changed("    import dataclasses\n    s = result.series['grad_norm']\n"
+                             "    result.series['grad_norm'] = dataclasses.replace(s, y=[1])"),
+                 "y and y_std map each curve's name to its values", id="series-y-not-a-dict"),
     pytest.param(claims_returning("None"), "claims() must return a list of Claim, got None",
                  id="claims-none"),
     pytest.param(claims_returning("[1]"), "claims() must return a list of Claim; one is an int",

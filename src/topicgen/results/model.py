@@ -159,12 +159,17 @@ def malformed(result: Any) -> str:
     value, instead of an error deep in the JSON writer or a plot."""
     if not isinstance(result, Result):
         return f"run() must return a Result, got {_kind(result)}"
+    for field_name in ("series", "scalars"):
+        if not isinstance(getattr(result, field_name), dict):
+            return f"the Result's {field_name} is {_kind(getattr(result, field_name))}, not a dict"
     for name, value in result.scalars.items():
         if not _is_number(value):
             return f'scalar "{name}" is {_kind(value)}, not a number{_hint(value)}'
     for name, series in result.series.items():
         if not isinstance(series, Series):
             return f'series "{name}" is {_kind(series)}, not a Series'
+        if not isinstance(series.y, dict) or not isinstance(series.y_std, (dict, type(None))):
+            return f'series "{name}": y and y_std map each curve\'s name to its values'
         columns = {"x": series.x, **{f"y[{k!r}]": v for k, v in series.y.items()},
                    **{f"y_std[{k!r}]": v for k, v in (series.y_std or {}).items()}}
         for column, values in columns.items():
