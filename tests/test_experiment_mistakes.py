@@ -72,6 +72,9 @@ CASES = [
     pytest.param(run_changed("    import dataclasses\n    s = result.series['grad_norm']\n"
                              "    result.series['grad_norm'] = dataclasses.replace(s, y=[1])"),
                  "y and y_std map each curve's name to its values", id="series-y-not-a-dict"),
+    pytest.param(appended(TINY_EXPERIMENT, "\n\ndef parts(params):\n"
+                                           "    raise ValueError('deliberate')\n"),
+                 "parts() failed: ValueError: deliberate", id="parts-raises"),
     pytest.param(claims_returning("None"), "claims() must return a list of Claim, got None",
                  id="claims-none"),
     pytest.param(claims_returning("[1]"), "claims() must return a list of Claim; one is an int",

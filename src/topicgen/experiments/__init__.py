@@ -15,7 +15,14 @@ from topicgen import sources
 from topicgen.api import Context, Result
 from topicgen.errors import ContentError, UsageError, did_you_mean
 from topicgen.experiments import params as params_mod
-from topicgen.experiments.loader import Experiment, discover, figure_names, load, load_figures
+from topicgen.experiments.loader import (
+    Experiment,
+    discover,
+    figure_names,
+    last_frame_in,
+    load,
+    load_figures,
+)
 
 __all__ = ["Context", "Experiment", "discover", "figure_names", "load", "load_figures",
            "resolve_params", "run"]
@@ -87,7 +94,18 @@ def run(experiment: Experiment, params: Any, ctx: Context) -> Result:
 def parts(experiment: Experiment, params: Any) -> list | None:
     """The independent parts a run may be split into (for the process pool), or None."""
     module = load(experiment)
-    return module.parts(params) if hasattr(module, "parts") else None
+    return planned(experiment, module.parts, params) if hasattr(module, "parts") else None
+
+
+def planned(experiment: Experiment, function: Any, *args: Any) -> Any:
+    """`function(*args)`, a planning function of the experiment's (parts, parts_for) that
+    runs in the command: an exception in it names its line, as one in the run would."""
+    try:
+        return function(*args)
+    except (Exception, SystemExit) as error:
+        path, line = last_frame_in(error, experiment.path.parent)
+        raise ContentError(f"{function.__name__}() failed: {type(error).__name__}: {error}",
+                           path or experiment.path, line) from None
 
 
 def needed_parts(experiment: Experiment, params: Any, figures: set[str]) -> list | None:
@@ -98,7 +116,8 @@ def needed_parts(experiment: Experiment, params: Any, figures: set[str]) -> list
     every = parts(experiment, params)
     if every is None or not hasattr(module, "parts_for") or not figures:
         return every
-    wanted = {part for figure in sorted(figures) for part in module.parts_for(params, figure)}
+    wanted = {part for figure in sorted(figures)
+              for part in planned(experiment, module.parts_for, params, figure)}
     unknown = wanted.difference(every)
     if unknown:
         raise ContentError(f"parts_for names {sorted(map(str, unknown))[0]!r}, which "
