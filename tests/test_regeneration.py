@@ -491,3 +491,25 @@ def test_a_prose_edit_imports_neither_torch_nor_matplotlib(make_project, tiny_to
 @pytest.mark.parametrize("name", sorted(experiments.discover(TOPIC4_EXPERIMENTS, "topic4")))
 def test_figure_names_read_without_importing_match_the_module(name):
     assert experiments.figure_names(topic4(name)) == list(experiments.load_figures(topic4(name)))
+
+
+def test_a_data_file_beside_the_experiments_is_part_of_their_key(tmp_path):
+    """A run may read `Path(__file__).parent / "target.txt"`: editing that file must rerun
+    it; Python's own caches beside the code must not."""
+    from topicgen.results.keys import experiment_code
+
+    folder = tmp_path / "experiments"
+    folder.mkdir()
+    for name, text in topic4_files("gradient_decay").items():
+        if "/experiments/" in name:
+            (folder / Path(name).name).write_text(text)
+    experiment = experiments.discover(folder, "mine")["gradient-decay"]
+    before = experiment_code(experiment)
+    (folder / "__pycache__").mkdir(exist_ok=True)
+    (folder / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
+    assert experiment_code(experiment) == before
+    (folder / "target.txt").write_text("0.25\n")
+    with_data = experiment_code(experiment)
+    assert with_data != before
+    (folder / "target.txt").write_text("0.755\n")  # another size: hashes are memoised by it
+    assert experiment_code(experiment) != with_data

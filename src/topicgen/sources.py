@@ -145,6 +145,14 @@ def file_hashes(*modules: str) -> dict[str, str]:
             for module in modules for path in module_closure(module)}
 
 
+def data_hashes(folder: Path) -> dict[str, str]:
+    """Labelled path -> short sha256 of each file in `folder` (and below) that is not Python:
+    the data files an experiment may read from beside itself."""
+    return {label(path): sha256_file(path)[:16] for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.suffix not in (".py", ".pyc")
+            and not any(part.startswith((".", "__")) for part in path.relative_to(folder).parts)}
+
+
 def label(path: Path) -> str:
     """A file's name in a key: its root's label and its path below that root."""
     for folder, name in ROOTS.values():

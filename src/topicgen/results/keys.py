@@ -21,8 +21,11 @@ DRAWING = ("topicgen.figures.style", "topicgen.figures.alt", "topicgen.svg")
 
 
 def experiment_code(experiment: Experiment) -> dict[str, str]:
-    """Labelled path -> hash for the experiment file and every module it reaches."""
-    return sources.file_hashes(experiment.module)
+    """Labelled path -> hash for the experiment file, every module it reaches and every data
+    file in its folder: a run may read any of them (Path(__file__).parent / "x.csv"), and
+    which one it reads is not known without running it."""
+    return {**sources.file_hashes(experiment.module),
+            **sources.data_hashes(experiment.path.parent)}
 
 
 def result_material(experiment: Experiment, params: dict[str, Any], ctx: Context
