@@ -146,3 +146,31 @@ def test_a_value_from_a_part_not_computed_says_which_figures_the_build_computed_
     # Shown, the training figure computes the training part, and the same value reads.
     (project / CHAPTER).write_text(tiny_topic[CHAPTER] + SWEEP + TRAINING + prose)
     build(project)
+
+
+def test_what_a_build_shows_does_not_depend_on_what_the_cache_held(make_project, tiny_topic,
+                                                                   computed_parts, tmp_path):
+    """Built with both figures first, then with the sweep alone: the sweep's data and the
+    build's verdict are those of a build from an empty cache, which computes no training,
+    however much the cache holds. (Before, the whole cached result served it: its data
+    carried the training series, and prose quoting a training number built only warm.)"""
+    warm = make_project(tmp_path / "warm", {
+        **tiny_topic, **topic4_files("gate_saturation"),
+        CHAPTER: tiny_topic[CHAPTER] + SWEEP + TRAINING})
+    build(warm)
+    (warm / CHAPTER).write_text(tiny_topic[CHAPTER] + SWEEP)
+    computed_parts.clear()
+    build(warm)
+    assert computed_parts == []  # the sweep's parts were cached with the whole run
+    cold = make_project(tmp_path / "cold", {
+        **tiny_topic, **topic4_files("gate_saturation"), CHAPTER: tiny_topic[CHAPTER] + SWEEP})
+    build(cold)
+    data = f"output/{TOPIC}/data/fig-sweep.json"
+    assert (warm / data).read_text() == (cold / data).read_text()
+    quoting = SWEEP + '\n{{ result("fig-sweep").scalars.train_loss_last_lstm }}\n'
+    for project in (warm, cold):
+        (project / CHAPTER).write_text(tiny_topic[CHAPTER] + quoting)
+        result = CliRunner().invoke(cli, [
+            "build", "handout", "--project", str(project), "--topic", TOPIC, "--profile",
+            "quick", "--cache-dir", str(project / "cache"), "--format", "html", "--jobs", "1"])
+        assert result.exit_code == 1 and "computed only what" in result.output, result.output

@@ -116,13 +116,8 @@ def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
     """
     todo = []
     for run in runs:
-        candidates = materials(run, ctx)
-        run.material = candidates[0]
-        for material in candidates:
-            run.result = cache.load(material)
-            if run.result is not None:
-                run.material = material
-                break
+        run.material = materials(run, ctx)[0]
+        run.result = reused(run, ctx, cache)
         run.cache_hit = run.result is not None
         if not run.cache_hit:
             log.debug("  %s (%s) must run: %s", run.experiment, ", ".join(run.labels),
@@ -152,7 +147,9 @@ def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
                         break
                     continue
                 run.result = outcome.result
-                cache.store(run.material, run.result)
+                # A run that computed every part serves a build showing all figures too.
+                for material in materials(run, ctx)[:1 if plan.partial else None]:
+                    cache.store(material, run.result)
                 progress.finished(run.experiment, f"{run.experiment:<18} computed in "
                                                   f"{run.result.provenance['wall_s']:.2f} s")
     finally:
@@ -186,13 +183,37 @@ def run_one(experiment: Experiment, params: Any, ctx: Context,
 
 
 def materials(run: Any, ctx: Context) -> list[dict[str, Any]]:
-    """What a run's result may be cached under: the whole result (which serves any figure),
-    then, for a run that draws only some of its experiment's figures, the result of what
-    those need. Known without importing the experiment."""
+    """What a run's result is cached under, known without importing the experiment: for a
+    run that draws only some of its experiment's figures, the result of what those need,
+    then the whole result; else the whole result alone."""
     whole = result_material(run.exp, run.params, ctx)
     if not run.figures or set(experiments.figure_names(run.exp)) <= run.figures:
         return [whole]
-    return [whole, figures_material(whole, run.figures)]
+    return [figures_material(whole, run.figures), whole]
+
+
+def reused(run: Any, ctx: Context, cache: ResultCache) -> Result | None:
+    """The cached result `run` can show. The whole experiment's result serves a run that
+    draws only some figures only where those need every part: else it would show numbers
+    from parts that a build from an empty cache does not compute, and a build would pass or
+    fail by what the cache happened to hold. Where it serves, it is cached for the figures
+    too, so that the next build finds it without importing the experiment to know that."""
+    own, *wider = materials(run, ctx)
+    found = cache.load(own)
+    if found is not None or not wider:
+        return found
+    found = cache.load(wider[0])
+    if found is None or computes_some_parts(run):
+        return None
+    cache.store(own, found)
+    return found
+
+
+def computes_some_parts(run: Any) -> bool:
+    """Whether the figures `run` draws need only some of its experiment's parts."""
+    params = experiments.params_object(run.exp, run.params)
+    needed = experiments.needed_parts(run.exp, params, run.figures)
+    return needed is not None and needed != experiments.parts(run.exp, params)
 
 
 @dataclass
@@ -212,14 +233,11 @@ class Plan:
 
     @classmethod
     def of(cls, run: Any, ctx: Context, cache: ResultCache) -> Plan:
-        whole = materials(run, ctx)[0]
+        whole = materials(run, ctx)[-1]
         params = experiments.params_object(run.exp, run.params)
         needed = experiments.needed_parts(run.exp, params, run.figures)
-        partial = needed is not None and needed != experiments.parts(run.exp, params)
-        if partial:
-            run.material = figures_material(whole, run.figures)
         plan = cls(run, needed, whole, expected=cache.expected_cost(run.material),
-                   partial=partial)
+                   partial=computes_some_parts(run))
         for part in needed or []:
             found = cache.load_part(whole, part)
             if found is not None:
