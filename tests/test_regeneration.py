@@ -513,3 +513,17 @@ def test_a_data_file_beside_the_experiments_is_part_of_their_key(tmp_path):
     assert with_data != before
     (folder / "target.txt").write_text("0.755\n")  # another size: hashes are memoised by it
     assert experiment_code(experiment) != with_data
+
+
+def test_build_all_force_builds_every_document_anew(make_project, tiny_topic):
+    """--force reruns the experiments once (for the report) and rebuilds the handouts and
+    slides from those results, instead of finding them up to date."""
+    project = make_project(tiny_topic)
+    args = ["build", "all", "--project", str(project), "--topic", TOPIC, "--profile", "quick",
+            "--cache-dir", str(project / "cache"), "--format", "html", "--jobs", "1"]
+    assert invoke(*args).exit_code == 0
+    again = invoke(*args)
+    assert again.output.count("Up to date") == 3, again.output
+    forced = invoke(*args, "--force")
+    assert forced.exit_code == 0 and "Up to date" not in forced.output, forced.output
+    assert "(0 reused, 1 computed)" in forced.output, forced.output

@@ -51,21 +51,25 @@ def build_all(config: Config, argv: list[str] | None = None
     (instructor, then student) and the slides.
 
     The report goes first because a failed claim stops the others but not the report. They
-    then find every result and figure in the cache, so `--force` must not apply to them too:
-    that would rerun each experiment again.
+    then find every result and figure in the cache, so `--force` must not rerun each
+    experiment again for them; it still builds them anew rather than finding them up to date.
     """
     from topicgen.config import EDITIONS
     from topicgen.publish.slides import TARGET as SLIDES
 
     report = build_report(config, argv)
     again = dataclasses.replace(config, force=False)
+
+    def target(kind: Target) -> Target:
+        return dataclasses.replace(kind, reuse_when_fresh=False) if config.force else kind
+
     others = []
     for edition in EDITIONS:
         solutions = None if edition == "student" and config.solutions == "inline" \
             else config.solutions
         edition_config = dataclasses.replace(again, edition=edition, solutions=solutions)
-        others.append(build(edition_config, handout_target(edition_config), argv))
-    others.append(build(again, SLIDES, argv))
+        others.append(build(edition_config, target(handout_target(edition_config)), argv))
+    others.append(build(again, target(SLIDES), argv))
     return report, others
 
 
