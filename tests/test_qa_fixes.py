@@ -50,9 +50,9 @@ def test_clean_refuses_a_cache_folder_that_holds_the_project_or_its_content(
     result = invoke("clean", "--cache", "--project", project)
     assert result.exit_code == 2
     folder = (project / where).resolve()
-    assert result.output == (f"Error: will not clean the cache folder {folder} (cache_dir in "
-                             f"topicgen.toml): it {reason}; give the cache a folder of its "
-                             "own\n")
+    assert result.output == (f"Error: will not clean the cache folder {folder} (--cache-dir or "
+                             f"cache_dir in topicgen.toml): it {reason}; give the cache a "
+                             "folder of its own\n")
     assert files_under(project) == before
 
 
@@ -92,6 +92,18 @@ def test_clean_removes_the_default_cache_folder_once_empty(make_project, tiny_to
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1] == f"Removed {cache} ({count} cached files)"
     assert not cache.exists() and not (project / "output" / TOPIC).exists()
+
+
+def test_clean_takes_the_cache_folder_a_build_was_given(make_project, tiny_topic, tmp_path):
+    project = make_project(tmp_path / "project", tiny_topic)
+    cache = tmp_path / "elsewhere"
+    build(project, "--cache-dir", cache)
+    result = invoke("clean", "--cache", "--cache-dir", cache, "--project", project)
+    assert result.exit_code == 0, result.output
+    assert not cache.exists()
+    refused = invoke("clean", "--cache", "--cache-dir", project, "--project", project)
+    assert refused.exit_code == 2 and "(--cache-dir or cache_dir in topicgen.toml): it is " \
+        "the project folder" in refused.output, refused.output
 
 
 def test_clean_refuses_an_output_folder_that_links_to_the_project(make_project, tiny_topic):

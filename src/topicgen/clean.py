@@ -48,7 +48,7 @@ def check_cleanable(config: Config, folder: Path, what: str, setting: str) -> No
 def cache_setting(config: Config) -> str:
     """Where the cache folder was set, for an error about it."""
     if config.cache_dir is not None:
-        return "cache_dir in topicgen.toml"
+        return "--cache-dir or cache_dir in topicgen.toml"
     return "$TOPICGEN_CACHE_DIR" if os.environ.get("TOPICGEN_CACHE_DIR") else "the default"
 
 

@@ -646,7 +646,9 @@ def check_command(names: tuple[str, ...], project: Path | None, topic: str | Non
 @cli.command("clean")
 @click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--cache", is_flag=True, help="Also delete the files of the result cache.")
-def clean_command(project: Path | None, cache: bool) -> None:
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The result cache --cache cleans [.topicgen/cache, $TOPICGEN_CACHE_DIR].")
+def clean_command(project: Path | None, cache: bool, cache_dir: Path | None) -> None:
     """Delete built outputs (everything in output/) and, with --cache, cached results.
 
     Only the files the cache wrote are deleted: any other file in the cache folder stays,
@@ -655,11 +657,12 @@ def clean_command(project: Path | None, cache: bool) -> None:
     \b
     Example:
       topicgen clean --cache
+      topicgen clean --cache --cache-dir /tmp/topicgen-cache
     """
     from topicgen.clean import clean
     from topicgen.config import load_config
 
-    for line in clean(load_config(project), cache):
+    for line in clean(load_config(project, cache_dir=cache_dir), cache):
         click.echo(line)
 
 
