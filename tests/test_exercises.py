@@ -90,7 +90,7 @@ def test_instructor_edition_numbers_exercises_per_chapter_with_solutions_inline(
     assert re.search(r"It shrinks by 0\.\d+ per step \[ 1 \] \. ✓ holds checked against the "
                      r"run of Figure 1 ; measured: rnn 0\.\d+; lstm", words), words
     assert words.count("checked against the run of Figure 1") == 2  # two claims, two verdicts
-    assert "Try: topicgen run gradient-decay -p T=20 -p cells=rnn" in words
+    assert f"Try: topicgen run gradient-decay --topic {TOPIC} -p T=20 -p cells=rnn" in words
     assert 'href="#ex-factor">Exercise 1.1</a> asks' in html
     assert 'id="ex-1-2"' in html  # an unlabelled exercise still has an anchor
 

@@ -4,6 +4,7 @@ started by `topicgen new`, chosen with --topic, and reported in one line when br
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -275,6 +276,23 @@ def test_run_finds_an_experiment_unique_across_topics(two_topics):
     assert unknown.exit_code == 2
     assert unknown.output == (f'Error: unknown experiment "gamma": no topic in '
                               f"{two_topics / 'content'} has it (t1, t2)\n")
+
+
+def test_a_handouts_reproduce_command_runs_as_printed_beside_a_twin_topic(make_project):
+    """Two topics with an experiment of one name (two `topicgen new` topics both start with
+    standard-error): the command under a figure names its topic, so it runs as printed."""
+    twin = {path.replace(f"content/{TOPIC}/", "content/t2/"): text
+            for path, text in tiny_topic.items()}
+    project = make_project({**tiny_topic, **twin})
+    built = invoke("build", "handout", "--project", project, "--topic", TOPIC, "--profile",
+                   "quick", "--format", "html", "--jobs", "1")
+    assert built.exit_code == 0, built.output
+    html = (project / "output" / TOPIC / "handout.html").read_text()
+    words = re.search(r'class="reproduce">Reproduce: <code>(.*?)</code>', html).group(1)
+    command = re.sub(r"<[^>]+>", "", words).split()
+    assert command[:5] == ["topicgen", "run", "gradient-decay", "--topic", TOPIC]
+    result = invoke(*command[1:], "--project", project)
+    assert result.exit_code == 0, result.output
 
 
 @pytest.mark.parametrize("profile", ["quick", "full"])

@@ -73,7 +73,9 @@ class Run:
         overrides = " ".join(f"-p {k}={','.join(map(str, v)) if isinstance(v, list) else v}"
                              for k, v in self.params.items())
         seed = f" --seed {self.seed}" if self.seed else ""
-        return f"topicgen run {self.experiment} {overrides}{seed}"
+        # --topic: in a project with two topics, each with an experiment of this name, the
+        # command would otherwise stop and ask which.
+        return f"topicgen run {self.experiment} --topic {self.exp.topic} {overrides}{seed}"
 
 
 @dataclass(frozen=True)

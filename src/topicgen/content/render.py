@@ -310,8 +310,11 @@ class HandoutRenderer(RendererHTML):
         parts = [f'<div class="exercise" id="{html.escape(anchor)}">'
                  f'<p class="exercise-title">Exercise {number}</p>', body]
         if exercise.try_command:
+            name, _, rest = exercise.try_command.partition(" ")
+            experiment = self.doc.experiments.get(name)  # the handout's plan checked it
+            topic = f" --topic {experiment.topic}" if experiment else ""
             parts.append('<p class="exercise-try">Try: <code>topicgen run '
-                         f"{html.escape(exercise.try_command)}</code></p>")
+                         f"{html.escape(f'{name}{topic} {rest}'.strip())}</code></p>")
         if solutions and self.doc.solutions == "inline":
             parts += [f'<div class="solution"><p class="solution-title">Solution</p>{text}</div>'
                       for text in solutions]
