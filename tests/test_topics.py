@@ -278,6 +278,18 @@ def test_run_finds_an_experiment_unique_across_topics(two_topics):
                               f"{two_topics / 'content'} has it (t1, t2)\n")
 
 
+def test_figures_finds_the_topic_of_a_figure_label(two_topics):
+    """`topicgen figures NAME` takes a figure's label as well as an experiment's name."""
+    result = invoke("figures", "fig-decay", "--project", two_topics, "--profile", "quick",
+                    "--jobs", "1", "--out", two_topics / "figs")
+    assert result.exit_code == 0, result.output
+    assert (two_topics / "figs" / "fig-decay.svg").is_file()
+    unknown = invoke("figures", "fig-nothing", "--project", two_topics)
+    assert unknown.exit_code == 2
+    assert unknown.output == (f'Error: unknown experiment or figure "fig-nothing": no topic '
+                              f"in {two_topics / 'content'} has it (t1, t2)\n")
+
+
 def test_a_handouts_reproduce_command_runs_as_printed_beside_a_twin_topic(make_project):
     """Two topics with an experiment of one name (two `topicgen new` topics both start with
     standard-error): the command under a figure names its topic, so it runs as printed."""

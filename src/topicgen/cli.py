@@ -156,11 +156,13 @@ def build_handout_command(fmt: str | None, watch: bool, variant: tuple[str, ...]
     watch_and_rebuild(build_handout_line, input_roots(config) + [PACKAGE_DIR])
 
 
-def topic_config(options: dict, experiments: tuple[str, ...] = (), **more):
+def topic_config(options: dict, experiments: tuple[str, ...] = (), figures: bool = False,
+                 **more):
     """The Config of one topic from a command's options (see config.with_topic)."""
     from topicgen.config import load_config, with_topic
 
-    return with_topic(load_config(options.pop("project"), **options, **more), experiments)
+    return with_topic(load_config(options.pop("project"), **options, **more), experiments,
+                      figures)
 
 
 def handout_line(config, argv: list[str], variant: list[str] | None = None) -> str:
@@ -340,7 +342,7 @@ def figures_command(names: tuple[str, ...], pairs: tuple[str, ...], fmt: str, dp
 
     out = options.pop("out")
     overrides = parse_overrides(pairs)
-    config = topic_config(options, names)
+    config = topic_config(options, names, figures=True)
     folder = out or config.out_dir / "figures"
     summary = export_figures(config, names, folder, fmt, dpi, sys.argv, overrides)
     lines = claim_lines(summary, folder)

@@ -123,11 +123,13 @@ def load_config(project: Path | None = None, **flags: Any) -> Config:
     return Config(**values)
 
 
-def with_topic(config: Config, experiments: tuple[str, ...] = ()) -> Config:
+def with_topic(config: Config, experiments: tuple[str, ...] = (), figures: bool = False
+               ) -> Config:
     """`config` for one topic: the one given, else the only one, else the one holding every
-    experiment in `experiments` (see content.topic.choose_topic)."""
+    experiment in `experiments` (with `figures`, names may be figure labels too; see
+    content.topic.choose_topic)."""
     return dataclasses.replace(config, topic=choose_topic(config.content_dir, config.topic,
-                                                          experiments))
+                                                          experiments, figures))
 
 
 def source_date_epoch() -> int | None:

@@ -90,9 +90,24 @@ def available_topics(content_dir: Path) -> list[str]:
     return sorted(p.name for p in content_dir.iterdir() if (p / "topic.toml").is_file())
 
 
-def choose_topic(content_dir: Path, given: str | None, experiments: tuple[str, ...] = ()) -> str:
+FIGURE_NAME = re.compile(r"^:name:\s*(\S+)", re.M)
+"""A figure directive's label option, found without parsing the chapter."""
+
+
+def holds(root: Path, slug: str, figures: bool) -> set[str]:
+    """The experiments of the topic at `root` and, with `figures`, its figures' labels."""
+    names = set(discover(root / "experiments", slug))
+    if figures:
+        names |= {label for chapter in root.rglob("*.md")
+                  for label in FIGURE_NAME.findall(chapter.read_text("utf-8", "replace"))}
+    return names
+
+
+def choose_topic(content_dir: Path, given: str | None, experiments: tuple[str, ...] = (),
+                 figures: bool = False) -> str:
     """The topic a command works on: the one given (--topic or topicgen.toml), else the only
-    one, else the one topic holding every experiment named; otherwise a UsageError."""
+    one, else the one topic holding every experiment named (with `figures`: every
+    experiment or figure label); otherwise a UsageError."""
     if given:
         return given
     slugs = available_topics(content_dir)
@@ -104,15 +119,16 @@ def choose_topic(content_dir: Path, given: str | None, experiments: tuple[str, .
         raise UsageError(f"no topics in {content_dir} (a topic is a folder there with a "
                          "topic.toml; topicgen new SLUG starts one)")
     if experiments:
-        holding = [slug for slug in slugs if set(experiments) <= set(
-            discover(content_dir / slug / "experiments", slug))]
+        holding = [slug for slug in slugs
+                   if set(experiments) <= holds(content_dir / slug, slug, figures)]
         if len(holding) == 1:
             return holding[0]
         if holding:
             raise UsageError(f"{', '.join(experiments)}: in several topics "
                              f"({', '.join(holding)}); choose one with --topic")
         if len(experiments) == 1:
-            raise UsageError(f'unknown experiment "{experiments[0]}": no topic in {content_dir} '
+            what = "experiment or figure" if figures else "experiment"
+            raise UsageError(f'unknown {what} "{experiments[0]}": no topic in {content_dir} '
                              f"has it ({', '.join(slugs)})")
     raise UsageError(f"several topics in {content_dir} ({', '.join(slugs)}): choose one "
                      "with --topic, or set topic in topicgen.toml")
