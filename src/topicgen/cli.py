@@ -576,7 +576,7 @@ def list_command(project: Path | None, topic: str | None, as_json: bool) -> None
         return
     for entry in entries:
         click.echo(f"{entry['name']}: {entry['summary']}")
-        click.echo(f"  figures: {', '.join(entry['figures']) or '(none: no figures file)'}")
+        click.echo(f"  figures: {', '.join(entry['figures']) or '(none)'}")
         for p in entry["params"]:
             click.echo(f"  -p {p['name']}={p['default']}  ({p['type']}; {p['range']}; "
                        f"quick: {p['quick']}) {p['help']}")
