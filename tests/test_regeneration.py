@@ -108,6 +108,8 @@ def test_a_stored_result_comes_back_equal_and_says_why_others_are_stale(tmp_path
               "code": {**other["code"], "topic4/experiments/_tensors.py": "0" * 16}}
     assert cache.why_stale(edited) == "code changed: topic4/experiments/_tensors.py"
     assert ResultCache(tmp_path / "empty").why_stale(other) == "never run with this cache"
+    fewer = {**material("gradient-decay", params, ctx), "figures": ["grad_norm"]}
+    assert cache.why_stale(fewer) == "figures all -> grad_norm"
     cost = cache.expected_cost(material("gradient-decay", params, ctx))
     assert cost == result.provenance["wall_s"]
 

@@ -134,6 +134,9 @@ class ResultCache:
         edited = sorted(f for f in set(old) | set(new) if old.get(f) != new.get(f))
         if edited:
             changes.append("code changed: " + ", ".join(edited))
+        if last.get("figures") != material.get("figures"):  # a part not computed before
+            changes.append(f"figures {', '.join(last.get('figures', ['all']))} -> "
+                           f"{', '.join(material.get('figures', ['all']))}")
         if not changes:
             return "its entry was removed or unreadable"
         return "; ".join(changes)
