@@ -203,17 +203,18 @@ def reused(run: Any, ctx: Context, cache: ResultCache) -> Result | None:
     if found is not None or not wider:
         return found
     found = cache.load(wider[0])
-    if found is None or computes_some_parts(run):
+    if found is None or parts_needed(run)[1]:
         return None
     cache.store(own, found)
     return found
 
 
-def computes_some_parts(run: Any) -> bool:
-    """Whether the figures `run` draws need only some of its experiment's parts."""
+def parts_needed(run: Any) -> tuple[list | None, bool]:
+    """The parts the figures `run` draws need (None: the experiment is not split), and
+    whether those are only some of its parts."""
     params = experiments.params_object(run.exp, run.params)
     needed = experiments.needed_parts(run.exp, params, run.figures)
-    return needed is not None and needed != experiments.parts(run.exp, params)
+    return needed, needed is not None and needed != experiments.parts(run.exp, params)
 
 
 @dataclass
@@ -234,10 +235,9 @@ class Plan:
     @classmethod
     def of(cls, run: Any, ctx: Context, cache: ResultCache) -> Plan:
         whole = materials(run, ctx)[-1]
-        params = experiments.params_object(run.exp, run.params)
-        needed = experiments.needed_parts(run.exp, params, run.figures)
+        needed, partial = parts_needed(run)
         plan = cls(run, needed, whole, expected=cache.expected_cost(run.material),
-                   partial=computes_some_parts(run))
+                   partial=partial)
         for part in needed or []:
             found = cache.load_part(whole, part)
             if found is not None:
