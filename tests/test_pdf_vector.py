@@ -114,5 +114,5 @@ def test_a_quadratic_curve_becomes_the_same_cubic():
     from topicgen.publish.pdf.vector import outline
 
     # Control points two thirds of the way from each end to the quadratic's control point.
-    assert outline("M 0 0 Q 3 3 6 0 z M 1 1 L 2 2") == [
-        "0 0 m", "2 2 4 2 6 0 c", "h", "1 1 m", "2 2 l"]
+    assert outline("M 0 0 Q 3 3 6 0 z M 1 1 L 2 2") == (
+        "0 0 m", "2 2 4 2 6 0 c", "h", "1 1 m", "2 2 l")
