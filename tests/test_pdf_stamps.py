@@ -31,24 +31,33 @@ def sample() -> str:
                 f'<p>Again: {formula}.</p>')
 
 
-def test_each_svg_is_emptied_but_keeps_its_attributes_and_invisible_text():
-    formula = render_math("x^2", False)
-    lifted, svgs = lift_svgs(f"<p>{formula}</p><div>{FIGURE}</div>")
+def test_each_svg_is_emptied_but_keeps_its_attributes_and_its_words_are_lifted_apart():
+    formula = render_math("x^2 < y", False)
+    lifted, svgs, words = lift_svgs(f"<p>{formula}</p><div>{FIGURE}</div>")
     assert list(svgs) == [f"{PLACEHOLDER}0", f"{PLACEHOLDER}1"]
     assert svgs[f"{PLACEHOLDER}1"] == FIGURE
     assert "<path" not in lifted and "<rect" not in lifted
     # Titled with its id, which finds its Figure in the tagged PDF (see tags).
     assert (f'viewBox="0 0 200 100" id="{PLACEHOLDER}1"><title>{PLACEHOLDER}1</title></svg>'
             in lifted)
-    # The formula's words stay in the page (searchable), out of its drawing.
-    assert 'fill="transparent"' in lifted and 'fill="transparent"' not in svgs[f"{PLACEHOLDER}0"]
+    # The formula's words leave the page and its drawing: the stamp writes them (see words).
+    assert "fill=\"transparent\"" not in lifted + svgs[f"{PLACEHOLDER}0"]
     assert "<path" in svgs[f"{PLACEHOLDER}0"]
+    (written,) = words[f"{PLACEHOLDER}0"]
+    assert written.text == "x^2 < y" and written.length > 0 and f"{PLACEHOLDER}1" not in words
+
+
+def test_invisible_text_of_another_kind_stays_for_weasyprint_to_lay_out():
+    svg = ('<svg viewBox="0 0 10 10" width="1em" height="1em"><path d="M0 0L1 1"/>'
+           '<text x="0" y="8" font-size="8" fill="transparent">no textLength</text></svg>')
+    lifted, _, words = lift_svgs(svg)
+    assert "no textLength</text></svg>" in lifted and words == {}
 
 
 def test_an_svg_with_an_id_a_nested_svg_no_viewbox_or_nothing_inside_stays_as_it_is():
     html = ('<svg id="target" viewBox="0 0 1 1"><rect/></svg><svg viewBox="0 0 2 2"><svg>'
             '<rect/></svg></svg><svg width="9" height="9"><rect/></svg><svg viewBox="0 0 3 3"/>')
-    assert lift_svgs(html) == (html, {})
+    assert lift_svgs(html) == (html, {}, {})
 
 
 def test_placeholders_take_the_same_room_as_the_svgs():
@@ -81,7 +90,7 @@ def placements(data: bytes) -> list[tuple[list[float], tuple[float, ...]]]:
 def test_each_drawing_is_scaled_and_centred_on_its_box(tmp_path):
     import weasyprint
 
-    html, _ = lift_svgs(sample())
+    html, _, _ = lift_svgs(sample())
     layout = weasyprint.HTML(string=html).render().pages[0]
     height = layout.height * PX
     part = render_part(sample(), tmp_path)

@@ -27,7 +27,7 @@ FORMULAS = [
 
 def lifted(svg: str) -> str:
     """The SVG as stamps draws it: lifted out of a page, without its invisible text."""
-    _, found = lift_svgs(f"<p>{svg}</p>")
+    _, found, _ = lift_svgs(f"<p>{svg}</p>")
     return next(iter(found.values()))
 
 

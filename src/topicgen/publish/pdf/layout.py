@@ -44,7 +44,7 @@ def render_part(html: str, root: Path, cache: ResultCache | None = None, tagged:
     # WeasyPrint logs every CSS property it ignores; only real problems should reach the user.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     fetched: list[str] = []
-    html, svgs = lift_svgs(html)
+    html, svgs, words = lift_svgs(html, lift_words=tagged)
     try:
         document = weasyprint.HTML(string=html, base_url=str(root),
                                    url_fetcher=local_fetcher(root, fetched)).render()
@@ -69,7 +69,7 @@ def render_part(html: str, root: Path, cache: ResultCache | None = None, tagged:
             nest_links(pdf)
             if tagged and "<th" in html:  # walking every element costs: only for tables
                 unique_header_ids(pdf, hashlib.sha256(html.encode()).hexdigest()[:12] + "-")
-            stamp(pdf, sites, dict(zip(names, drawn, strict=True)), svgs)
+            stamp(pdf, sites, dict(zip(names, drawn, strict=True)), svgs, words)
             part.pdf = save(pdf)
         return part
     except OSError as error:

@@ -9,13 +9,13 @@ otherwise), and its one-page PDF is cached by its markup. After layout, each dra
 over the box its placeholder left (a PDF form XObject, scaled to the box as WeasyPrint scales
 an SVG to its box).
 
-Invisible text (a formula's words, there to be searched and copied) stays in the placeholder:
-WeasyPrint lays it out in place with the fonts the rest of the part uses; in every drawing it
-would embed a font of its own. Formulas colour themselves with `currentColor`. Drawn alone they
-take INK, the text colour, so in the PDF a formula is always drawn in the text colour, also
-inside a coloured link. A stamp lies above the page, unclipped and unrotated: an SVG that the
-page's CSS clips, rotates or covers would look different, and topicgen's print styles do none
-of these.
+Invisible text (a formula's words, there to be searched and copied) is lifted out of a
+tagged part too, and written where WeasyPrint drew the placeholder (see words); text of
+another kind stays in the placeholder, for WeasyPrint to lay out. Formulas colour themselves
+with `currentColor`. Drawn alone they take INK, the text colour, so in the PDF a formula is
+always drawn in the text colour, also inside a coloured link. A stamp lies above the page,
+unclipped and unrotated: an SVG that the page's CSS clips, rotates or covers would look
+different, and topicgen's print styles do none of these.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from topicgen.publish.pdf.part import PX, local_fetcher, pdf_box
 from topicgen.publish.pdf.tags import placeholder_figures, tag_drawing
 from topicgen.publish.pdf.vector import svg_pdf
+from topicgen.publish.pdf.words import Words, parse_words, write_words
 from topicgen.results.keys import pdf_parts
 
 if TYPE_CHECKING:
@@ -46,12 +47,16 @@ INVISIBLE_TEXT = re.compile(r"""<text\b[^>]*\sfill=(["'])transparent\1[^>]*>.*?<
                             re.S | re.I)
 
 
-def lift_svgs(html: str) -> tuple[str, dict[str, str]]:
-    """`html` with each inline SVG emptied (but for its invisible text) and given a PLACEHOLDER
-    id, and id -> the SVG to draw (without that text). An SVG stays as it is if it has an id
+def lift_svgs(html: str, lift_words: bool = True
+              ) -> tuple[str, dict[str, str], dict[str, list[Words]]]:
+    """`html` with each inline SVG emptied and given a PLACEHOLDER id; id -> the SVG to draw
+    (without its invisible text); and, with `lift_words`, id -> that text's Words where all
+    of it is the kind words writes (else it stays in the placeholder). An SVG stays as it is
+    if it has an id
     of its own (a link may point at it), holds another SVG, or has no viewBox (then WeasyPrint
     does not scale its drawing to its box, and a stamp would)."""
     lifted: dict[str, str] = {}
+    words: dict[str, list[Words]] = {}
 
     def empty(match: re.Match) -> str:
         attributes, content = match.group(1), match.group(2)
@@ -60,11 +65,15 @@ def lift_svgs(html: str) -> tuple[str, dict[str, str]]:
             return match.group(0)
         name = f"{PLACEHOLDER}{len(lifted)}"
         lifted[name] = INVISIBLE_TEXT.sub("", match.group(0))
-        kept = "".join(text.group(0) for text in INVISIBLE_TEXT.finditer(content))
+        texts = [text.group(0) for text in INVISIBLE_TEXT.finditer(content)]
+        parsed = [parse_words(text) for text in texts]
+        if lift_words and texts and None not in parsed:
+            words[name] = parsed  # type: ignore[assignment]
+            texts = []
         # Its title finds its Figure in the tagged PDF again (see tags).
-        return f'<svg{attributes} id="{name}"><title>{name}</title>{kept}</svg>'
+        return f'<svg{attributes} id="{name}"><title>{name}</title>{"".join(texts)}</svg>'
 
-    return SVG.sub(empty, html), lifted
+    return SVG.sub(empty, html), lifted, words
 
 
 def drawings(svgs: list[str], root: Path, cache: ResultCache | None,
@@ -121,15 +130,17 @@ def draw_alone(svgs: list[str], root: Path, fetched: list[str]) -> list[bytes]:
     return found
 
 
-def stamp(target, sites: dict[str, list], drawn: dict[str, bytes], svgs: dict[str, str]
-          ) -> None:
+def stamp(target, sites: dict[str, list], drawn: dict[str, bytes], svgs: dict[str, str],
+          words: dict[str, list[Words]]) -> None:
     """Lay each drawing over its site ([page, x1, y1, x2, y2] in CSS px from the page's
     top-left) on the pikepdf `target`, fitted as an SVG fits its box: scaled evenly, centred.
     Where `target` is tagged, each drawing is marked content of its placeholder's Figure,
-    with the alt text of its SVG (`svgs`, by placeholder id)."""
+    with the alt text of its SVG (`svgs`, by placeholder id), and the placeholder's `words`
+    are written where it stood."""
     import pikepdf
 
     figures = placeholder_figures(target, PLACEHOLDER)
+    write_words(target, figures, sites, svgs, words)
     forms: dict[bytes, tuple] = {}  # a formula met twice is stored once
     by_page: dict[int, list[tuple]] = {}
     for count, (name, (number, x1, y1, x2, y2)) in enumerate(sorted(sites.items())):

@@ -1,0 +1,77 @@
+"""A formula's words in the PDF: invisible text, owned by its Formula element, over its box,
+read back as the characters they are (see publish/pdf/words)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from test_pdf_stamps import sample
+from test_pdf_tags import element_text, elements, marked_texts, page_content
+from topicgen.publish.pdf.layout import render_part
+from topicgen.publish.pdf.stamps import PLACEHOLDER, lift_svgs
+from topicgen.publish.pdf.words import Fonts, Words, to_unicode
+
+WORDS = "h_t = tanh (Wh_(t \u2212 1))"
+"""The linear form mathra gives the sample's formula."""
+
+
+@pytest.fixture(scope="module")
+def part(tmp_path_factory):
+    return render_part(sample(), tmp_path_factory.mktemp("words"))
+
+
+def test_each_formulas_words_are_invisible_text_its_formula_element_owns(part):
+    import pikepdf
+
+    texts = marked_texts(part.pdf)
+    with pikepdf.open(io.BytesIO(part.pdf)) as pdf:
+        pages = {page.obj.objgen: number for number, page in enumerate(pdf.pages)}
+        formulas = [element for element in elements(pdf) if element.S == "/Formula"]
+        assert [element_text(formula, texts, pages) for formula in formulas] == [WORDS] * 2
+        assert page_content(pdf, pdf.pages[0])[1] == []  # nothing painted untagged
+        pdf.pages[0].contents_coalesce()
+        content = pdf.pages[0].Contents.read_bytes()
+        assert content.count(b"BT 3 Tr ") == 2  # render mode 3: never drawn
+        font = pdf.pages[0].Resources.Font.TgWords0
+        assert font.Subtype == "/Type3" and "/ToUnicode" in font
+
+
+def test_the_words_span_the_formulas_box(part, tmp_path):
+    import pypdfium2
+    import weasyprint
+
+    lifted = lift_svgs(sample())[0]
+    x1, _, x2, _ = weasyprint.HTML(string=lifted).render().pages[0].anchors[f"{PLACEHOLDER}0"]
+    text_page = pypdfium2.PdfDocument(part.pdf)[0].get_textpage()
+    first = text_page.get_text_range().index(WORDS)
+    left = text_page.get_charbox(first)[0]
+    right = text_page.get_charbox(first + len(WORDS) - 1)[2]
+    assert left == pytest.approx(x1 * 0.75, abs=0.5) and right == pytest.approx(x2 * 0.75, abs=0.5)
+
+
+def test_more_characters_than_one_font_holds_are_read_back_as_written():
+    import pikepdf
+    import pypdfium2
+
+    # Greek and Cyrillic, then one character outside the BMP (a surrogate pair in UTF-16),
+    # alone in the second font.
+    text = "".join(chr(code) for code in range(0x391, 0x391 + 280)) + " \U0001d465 = x"
+    with pikepdf.new() as pdf:
+        page = pdf.add_blank_page(page_size=(600, 100))
+        fonts = Fonts(pdf, [text])
+        assert len(fonts.fonts) == 2
+        words = fonts.operators(Words(text, 0, 10, 10, 5000), [0, 0, 500, 20],
+                                (0, 0, 5000, 20), page)
+        # As in a WeasyPrint page: CSS px, y down.
+        page.Contents = pdf.make_stream(f"q 1 0 0 -1 0 100 cm {words} Q".encode())
+        buffer = io.BytesIO()
+        pdf.save(buffer)
+    assert pypdfium2.PdfDocument(buffer.getvalue())[0].get_textpage().get_text_range() == text
+
+
+def test_a_cmap_block_holds_at_most_100_characters():
+    cmap = to_unicode([chr(0x41 + i) for i in range(250)]).decode()
+    assert [int(line.split()[0]) for line in cmap.splitlines() if "beginbfchar" in line] == [
+        100, 100, 50]
