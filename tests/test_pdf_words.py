@@ -75,3 +75,25 @@ def test_a_cmap_block_holds_at_most_100_characters():
     cmap = to_unicode([chr(0x41 + i) for i in range(250)]).decode()
     assert [int(line.split()[0]) for line in cmap.splitlines() if "beginbfchar" in line] == [
         100, 100, 50]
+
+
+def test_a_formula_keeps_its_words_in_a_heading_link_table_caption_list_or_display(tmp_path):
+    import pikepdf
+
+    from test_pdf_stamps import page
+    from topicgen.mathtex import render_math
+
+    words = ["x_1", "y^2", "\u03b1", "\u03b2 + 1", "\u03c3(x)", "\u2016W\u2016", "\u2016W\u2016"]
+    heading, link, th, td, caption, item = (render_math(tex, False) for tex in (
+        "x_1", "y^2", r"\alpha", r"\beta + 1", r"\sigma(x)", r"\lVert W \rVert"))
+    display = render_math(r"\lVert W \rVert", True)
+    body = (f"<h2>Heading with {heading}</h2><p>A link <a href='#t'>to {link}</a>.</p>"
+            f"<table id='t'><tr><th>{th}</th><td>{td}</td></tr></table>"
+            f"<figure><figcaption>Caption {caption}</figcaption></figure>"
+            f"<ul><li>item {item}</li></ul><div>{display}</div>")
+    data = render_part(page(body), tmp_path).pdf
+    texts = marked_texts(data)
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        pages = {page.obj.objgen: number for number, page in enumerate(pdf.pages)}
+        assert [element_text(element, texts, pages) for element in elements(pdf)
+                if element.S == "/Formula"] == words
