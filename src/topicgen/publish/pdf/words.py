@@ -1,4 +1,4 @@
-"""A formula's words in the PDF: invisible text over its drawing, to be searched and copied.
+"""A formula's words in the PDF: invisible text where it stands, to be searched and copied.
 
 mathra gives each formula its linear form ("h_t = tanh (a_t)") as an SVG <text> painted
 transparent and stretched to the formula's width (textLength). WeasyPrint lays SVG text out
