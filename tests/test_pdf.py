@@ -189,6 +189,25 @@ def test_parallel_layout_gives_the_same_bytes(tmp_path, synthetic):
         assert html_to_pdf(book(), tmp_path, None, parallel) == synthetic
 
 
+def test_the_furniture_follows_front_matter_that_numbering_made_longer(tmp_path, monkeypatch,
+                                                                        synthetic):
+    """With workers, the furniture is laid out beside the numbered contents for the draft's
+    page count; a front matter that numbering moves onto another page gets it laid out again
+    (joining it with a furniture of the wrong count would fail)."""
+    from topicgen.publish.pdf import document
+
+    real = document.numbered_front
+
+    def longer(html, *args):
+        return real(html.replace("</body>", '<p style="break-before: page">More.</p></body>'),
+                    *args)
+
+    monkeypatch.setattr(document, "numbered_front", longer)
+    with layout.Layout(jobs=2) as parallel:
+        pdf = html_to_pdf(book(), tmp_path, None, parallel)
+    assert len(reader(pdf).pages) == len(reader(synthetic).pages) + 1
+
+
 def test_lanes_take_dense_markup_before_svg_heavy_bytes():
     """A figure's path data is drawn apart (stamps), so it must not rank a chapter as long:
     Topic 4's code appendix, a tenth of a chapter's bytes, took longer than any chapter."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,19 +26,39 @@ def html_to_pdf(html: str, root: Path, cache: ResultCache | None = None,
     parts = split_parts(html)
     # Laid out without page numbers first, to learn how many pages the front matter takes.
     draft, *body = render_parts(parts, root, cache, layout)
+    body_pages = sum(part.pages for part in body)
+    # The furniture needs the page count, which numbering the contents seldom changes: where
+    # parts go to workers, it is laid out beside the numbered contents with the draft's count
+    # (and again if the count moved), not after them while the other worker waits.
+    guess = draft.pages + body_pages
+    beside = ThreadPoolExecutor(1) if layout.in_workers else None
+    early = None if beside is None else beside.submit(
+        render_parts, [furniture_html(html, guess)], root, cache, layout, tagged=False)
+    try:
+        front = numbered_front(parts[0], draft, body, root, cache, layout)
+        total = front.pages + body_pages
+        furniture = (early.result() if early is not None and total == guess else render_parts(
+            [furniture_html(html, total)], root, cache, layout, tagged=False))[0]
+    finally:
+        if beside is not None:
+            beside.shutdown()
+    return join([front] + body, furniture)
+
+
+def numbered_front(html: str, draft: Part, body: list[Part], root: Path,
+                   cache: ResultCache | None, layout: Layout) -> Part:
+    """The front matter (`html`, laid out as `draft` without page numbers) with the page
+    numbers of its internal links, once `body` follows it."""
     front = draft
     for _ in range(2):  # numbers that move the front matter onto another page count: again
-        numbered = number_links(parts[0], anchor_pages([front] + body))
-        if numbered == parts[0]:
+        numbered = number_links(html, anchor_pages([front] + body))
+        if numbered == html:
             break  # no internal links to number
         front = render_parts([numbered], root, cache, layout)[0]
         if front.pages == draft.pages:
             break
         draft = front
-    total = front.pages + sum(part.pages for part in body)
-    furniture = render_parts([furniture_html(html, total)], root, cache, layout,
-                             tagged=False)[0]
-    return join([front] + body, furniture)
+    return front
 
 
 def with_styles(html: str, styles: str) -> str:

@@ -106,6 +106,12 @@ class Layout:
         if self.pool is not None:
             self.pool.close(finished=error_type is None and self.used)
 
+    @property
+    def in_workers(self) -> bool:
+        """Whether parts go to running workers, so that two threads can have two laid out at
+        once (in this process, WeasyPrint lays out one at a time)."""
+        return self.jobs > 1 and self.pool is not None
+
     def warm(self) -> None:
         """Start a worker that imports and warms up WeasyPrint while this process renders
         the HTML; nothing to gain where this process has WeasyPrint loaded already, or where
