@@ -52,9 +52,8 @@ def lift_svgs(html: str, lift_words: bool = True
     """`html` with each inline SVG emptied and given a PLACEHOLDER id; id -> the SVG to draw
     (without its invisible text); and, with `lift_words`, id -> that text's Words where all
     of it is the kind words writes (else it stays in the placeholder). An SVG stays as it is
-    if it has an id
-    of its own (a link may point at it), holds another SVG, or has no viewBox (then WeasyPrint
-    does not scale its drawing to its box, and a stamp would)."""
+    if it has an id of its own (a link may point at it), holds another SVG, or has no viewBox
+    (then WeasyPrint does not scale its drawing to its box, and a stamp would)."""
     lifted: dict[str, str] = {}
     words: dict[str, list[Words]] = {}
 
@@ -66,9 +65,9 @@ def lift_svgs(html: str, lift_words: bool = True
         name = f"{PLACEHOLDER}{len(lifted)}"
         lifted[name] = INVISIBLE_TEXT.sub("", match.group(0))
         texts = [text.group(0) for text in INVISIBLE_TEXT.finditer(content)]
-        parsed = [parse_words(text) for text in texts]
-        if lift_words and texts and None not in parsed:
-            words[name] = parsed  # type: ignore[assignment]
+        parsed = [found for text in texts if (found := parse_words(text)) is not None]
+        if lift_words and texts and len(parsed) == len(texts):
+            words[name] = parsed
             texts = []
         # Its title finds its Figure in the tagged PDF again (see tags).
         return f'<svg{attributes} id="{name}"><title>{name}</title>{"".join(texts)}</svg>'
