@@ -10,6 +10,7 @@ import pytest
 from test_pdf_stamps import sample
 from test_pdf_tags import element_text, elements, marked_texts, page_content
 from topicgen.publish.pdf.layout import render_part
+from topicgen.publish.pdf.part import PX
 from topicgen.publish.pdf.stamps import PLACEHOLDER, lift_svgs
 from topicgen.publish.pdf.words import Fonts, Words, to_unicode
 
@@ -38,7 +39,7 @@ def test_each_formulas_words_are_invisible_text_its_formula_element_owns(part):
         assert font.Subtype == "/Type3" and "/ToUnicode" in font
 
 
-def test_the_words_span_the_formulas_box(part, tmp_path):
+def test_the_words_span_the_formulas_box(part):
     import pypdfium2
     import weasyprint
 
@@ -48,7 +49,7 @@ def test_the_words_span_the_formulas_box(part, tmp_path):
     first = text_page.get_text_range().index(WORDS)
     left = text_page.get_charbox(first)[0]
     right = text_page.get_charbox(first + len(WORDS) - 1)[2]
-    assert left == pytest.approx(x1 * 0.75, abs=0.5) and right == pytest.approx(x2 * 0.75, abs=0.5)
+    assert left == pytest.approx(x1 * PX, abs=0.5) and right == pytest.approx(x2 * PX, abs=0.5)
 
 
 def test_more_characters_than_one_font_holds_are_read_back_as_written():
