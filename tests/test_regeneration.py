@@ -114,6 +114,21 @@ def test_a_stored_result_comes_back_equal_and_says_why_others_are_stale(tmp_path
     assert cost == result.provenance["wall_s"]
 
 
+def test_a_cache_lacks_a_topic_experiment_that_never_stored_a_result_here(tmp_path):
+    """What decides whether a build's workers preload torch: an experiment with nothing
+    cached (a first build, or one just added) will run."""
+    cache = ResultCache(tmp_path)
+    topic = material("gradient-decay", quick_params("gradient-decay"),
+                     experiments.Context())["topic"]
+    assert cache.lacks_any(topic, ["gradient-decay"])
+    cached_run(topic4("gradient-decay"), quick_params("gradient-decay"), experiments.Context(),
+               cache)
+    assert not cache.lacks_any(topic, ["gradient-decay"])
+    assert cache.lacks_any(topic, ["gradient-decay", "layernorm"])
+    assert cache.lacks_any("other-topic", ["gradient-decay"])
+    assert ResultCache(tmp_path, force=True).lacks_any(topic, ["gradient-decay"])
+
+
 def test_an_entry_for_other_inputs_is_not_trusted(tmp_path, caplog):
     cache = ResultCache(tmp_path)
     ctx = experiments.Context()

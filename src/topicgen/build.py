@@ -177,9 +177,9 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
         built = Built(config, out_dir, argv, topic, ResultCache(config.cache_path, config.force),
                       layout, options=options)
         if config.jobs > 1:
-            # Workers' server imports what they will need while this plans: everything for a
-            # topic this cache has no results of, else only WeasyPrint (a prose edit).
-            if not built.cache.has_results(topic.slug):
+            # Workers' server imports what they will need while this plans: everything where
+            # an experiment has no result in this cache, else only WeasyPrint (a prose edit).
+            if built.cache.lacks_any(topic.slug, topic.experiments):
                 start_server()
             elif pdf:
                 start_server(PDF_PRELOAD)

@@ -20,7 +20,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -141,9 +141,11 @@ class ResultCache:
             return "its entry was removed or unreadable"
         return "; ".join(changes)
 
-    def has_results(self, topic: str) -> bool:
-        """Whether any result of `topic` was ever stored here (a rebuild, not a first build)."""
-        return not self.force and any(name.startswith(f"{topic}/") for name in self._index())
+    def lacks_any(self, topic: str, experiments: Iterable[str]) -> bool:
+        """Whether one of `topic`'s `experiments` has never stored a result here: a first
+        build, or one after an experiment was added, which has experiments to run."""
+        index = self._index()
+        return self.force or any(f"{topic}/{name}" not in index for name in experiments)
 
     def expected_cost(self, material: dict[str, Any]) -> float | None:
         """Seconds the last run of `material`'s parameters and figures took (any run of the
