@@ -503,3 +503,19 @@ def test_figure_that_was_not_drawn():
         'Error: c1.md:5: figure "fig-decay" was not planned: figure directives must be '
         "written in the Markdown, not produced by Jinja"
     )
+
+
+def test_code_is_wrapped_only_where_the_highlighting_shows_and_reads_the_same():
+    """Names, punctuation and spaces look like plain text: no element each (the PDF lays
+    out every element on its own); keywords, operators, strings and comments keep theirs."""
+    import html as html_module
+
+    from topicgen.content.render import highlight
+
+    code = 'def scaled(x, k=2):\n    return k * x  # "twice"\n'
+    listing = highlight(code, "python")
+    classes = re.findall(r'<span class="([^"]*)">', listing)
+    assert classes == ["k", "nf", "o", "mi", "k", "o", "c1"]
+    assert ">scaled</span>(x, k<span" in listing  # the arguments are plain text
+    shown = re.search(r"<pre>(.*)</pre>", listing, re.S).group(1)
+    assert html_module.unescape(re.sub(r"<[^>]+>", "", shown)) == code

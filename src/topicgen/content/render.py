@@ -520,15 +520,31 @@ def caption_text(caption_html: str) -> str:
 
 
 def highlight(code: str, language: str) -> str:
-    from pygments import highlight as pygments_highlight
+    """Code as HTML, a `<span>` for each run of tokens that the style shows apart from
+    plain text. Pygments would wrap names, punctuation and spaces too, which look like plain
+    text: two thirds of a listing's elements, each laid out on its own in the PDF."""
+    from pygments import format as format_tokens
+    from pygments import lex
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import TextLexer, get_lexer_by_name
+    from pygments.token import Text
     from pygments.util import ClassNotFound
 
     try:
         lexer = get_lexer_by_name(language) if language else TextLexer()
     except ClassNotFound:
         lexer = TextLexer()
-    listing = pygments_highlight(code, lexer, HtmlFormatter(cssclass="code"))
+    formatter = HtmlFormatter(cssclass="code")
+    tokens = ((kind if shown(formatter.style, kind, value) else Text, value)
+              for kind, value in lex(code, lexer))
+    listing = format_tokens(tokens, formatter)
     return listing.replace('<div class="code">', f'<div class="code"{FOCUSABLE}>', 1)
+
+
+def shown(style, kind, value: str) -> bool:
+    """Whether Pygments' `style` shows `value`, a token of `kind`, apart from plain text."""
+    look = style.style_for_token(kind)
+    if look["bgcolor"] or look["underline"] or look["border"]:
+        return True
+    return bool(value.strip()) and bool(look["color"] or look["bold"] or look["italic"])
 
