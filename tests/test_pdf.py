@@ -245,9 +245,9 @@ def part_starts(pages: list[str], html: str) -> list[int]:
 
 
 def contents_entries(pages: list[str]) -> list[tuple[str, int]]:
-    """(title, page number) of each line of the contents: "1.2  Title ........ 7"."""
+    """(title, page number) of each line of the contents: "1.2  Title . . . . 7"."""
     return [(title, int(page)) for title, page in
-            re.findall(r"^(?:[\d.]+  )?(.+?) \.{3,}[. ]*(\d+)$", "\n".join(pages), re.M)]
+            re.findall(r"^(?:[\d.]+  )?(.+?) ?(?:\. ?){3,}(\d+)$", "\n".join(pages), re.M)]
 
 
 def test_handout_parts_start_new_pages_that_the_contents_and_destinations_name(handout):
