@@ -83,7 +83,7 @@ class Drawing:
         self.root = root
         self.ink = ink
         self.by_id = {element.get("id"): element for element in root.iter() if element.get("id")}
-        self.every_element = universal_rule(root)
+        self.every_element = tuple(universal_rule(root).items())
         self.states: dict[tuple[float, float], str] = {}  # (ca, CA) -> ExtGState name
 
     def page(self, margin_px: float) -> bytes:
@@ -166,15 +166,8 @@ class Drawing:
         return [*inner, *self.graphics_state(paint), *shape, painting(paint)]
 
     def styled(self, element: ET.Element, inherited: Paint) -> Paint:
-        """The element's paint: inherited, then its fill/stroke attributes, then the rule
-        for every element in <style>, then its own style attribute (CSS's order)."""
-        paint = replace(inherited, opacity=1.0)
-        declared = {key: element.get(key) for key in ("fill", "stroke") if element.get(key)}
-        declared.update(self.every_element)
-        declared.update(declarations(element.get("style", "")))
-        for key, value in declared.items():
-            paint = apply(paint, key, value, self.ink)
-        return paint
+        return paint_of(inherited, element.get("fill"), element.get("stroke"),
+                        element.get("style", ""), self.every_element, self.ink)
 
     def clip(self, reference: str | None) -> list[str]:
         """`url(#id)` of a clipPath holding rectangles: their union as the clip."""
@@ -207,6 +200,21 @@ class Drawing:
             name = self.states.setdefault(alphas, f"TgAlpha{len(self.states)}")
             found.append(f"/{name} gs")
         return found
+
+
+@functools.lru_cache(maxsize=4096)
+def paint_of(inherited: Paint, fill: str | None, stroke: str | None, style: str,
+             every_element: tuple[tuple[str, str], ...], ink: str) -> Paint:
+    """An element's paint: inherited, then its fill/stroke attributes, then the rule for
+    every element in <style>, then its own style attribute (CSS's order). Memoised: a
+    chapter's formulas and figures ask for a few dozen combinations thousands of times."""
+    paint = replace(inherited, opacity=1.0)
+    declared = {key: value for key, value in (("fill", fill), ("stroke", stroke)) if value}
+    declared.update(every_element)
+    declared.update(declarations(style))
+    for key, value in declared.items():
+        paint = apply(paint, key, value, ink)
+    return paint
 
 
 def universal_rule(root: ET.Element) -> dict[str, str]:
