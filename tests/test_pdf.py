@@ -184,9 +184,22 @@ def test_an_edit_lays_out_only_its_part_again(tmp_path, monkeypatch, synthetic):
     assert calls == []
 
 
-def test_parallel_layout_gives_the_same_bytes(tmp_path, synthetic):
+def test_parallel_layout_gives_the_same_bytes_and_ends_its_workers_before_the_join(
+        tmp_path, synthetic, monkeypatch):
+    """The join is the command's memory peak: the workers' memory must not add to it."""
+    from topicgen.publish.pdf import document
+
+    pools_at_join = []
+
+    def join(*args):
+        pools_at_join.append(parallel.pool)
+        return real_join(*args)
+
+    real_join = document.join
+    monkeypatch.setattr(document, "join", join)
     with layout.Layout(jobs=2) as parallel:
         assert html_to_pdf(book(), tmp_path, None, parallel) == synthetic
+    assert pools_at_join == [None]
 
 
 def test_the_furniture_follows_front_matter_that_numbering_made_longer(tmp_path, monkeypatch,

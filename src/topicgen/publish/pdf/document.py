@@ -42,6 +42,7 @@ def html_to_pdf(html: str, root: Path, cache: ResultCache | None = None,
     finally:
         if beside is not None:
             beside.shutdown()
+    layout.release()
     return join([front] + body, furniture)
 
 

@@ -106,6 +106,14 @@ class Layout:
         if self.pool is not None:
             self.pool.close(finished=error_type is None and self.used)
 
+    def release(self) -> None:
+        """Let the workers go once their parts are laid out: joining the parts takes this
+        process's memory to its peak, and theirs would add to it. A later part starts new
+        ones (forked at once: see pools)."""
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+
     @property
     def in_workers(self) -> bool:
         """Whether parts go to running workers, so that two threads can have two laid out at
