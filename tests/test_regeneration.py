@@ -22,6 +22,7 @@ from conftest import TOPIC, TOPIC4_EXPERIMENTS, topic4, topic4_files
 from topicgen import experiments, sources
 from topicgen.api import Result, as_dict
 from topicgen.cli import cli
+from topicgen.experiments.loader import Experiment
 from topicgen.lock import build_lock
 from topicgen.progress import Progress
 from topicgen.results import keys
@@ -114,19 +115,32 @@ def test_a_stored_result_comes_back_equal_and_says_why_others_are_stale(tmp_path
     assert cost == result.provenance["wall_s"]
 
 
-def test_a_cache_lacks_a_topic_experiment_that_never_stored_a_result_here(tmp_path):
+def test_a_cache_names_the_topic_experiments_that_never_stored_a_result_here(tmp_path):
     """What decides whether a build's workers preload torch: an experiment with nothing
     cached (a first build, or one just added) will run."""
     cache = ResultCache(tmp_path)
     topic = material("gradient-decay", quick_params("gradient-decay"),
                      experiments.Context())["topic"]
-    assert cache.lacks_any(topic, ["gradient-decay"])
+    assert cache.never_run(topic, ["gradient-decay"]) == ["gradient-decay"]
     cached_run(topic4("gradient-decay"), quick_params("gradient-decay"), experiments.Context(),
                cache)
-    assert not cache.lacks_any(topic, ["gradient-decay"])
-    assert cache.lacks_any(topic, ["gradient-decay", "layernorm"])
-    assert cache.lacks_any("other-topic", ["gradient-decay"])
-    assert ResultCache(tmp_path, force=True).lacks_any(topic, ["gradient-decay"])
+    assert cache.never_run(topic, ["gradient-decay"]) == []
+    assert cache.never_run(topic, ["gradient-decay", "layernorm"]) == ["layernorm"]
+    assert cache.never_run("other-topic", ["gradient-decay"]) == ["gradient-decay"]
+    assert ResultCache(tmp_path, force=True).never_run(topic, ["gradient-decay"]) == [
+        "gradient-decay"]
+
+
+def test_an_experiment_whose_file_names_torch_optim_is_taken_to_train(tmp_path):
+    """What adds torch._dynamo to the workers' preload, read from the file unimported."""
+    path = tmp_path / "exp.py"
+    for text, trains in (("opt = torch.optim.Adam(w)\n", True),
+                         ("from torch import optim\n", True),
+                         ("# the optimal scale, optimised\n", False)):
+        path.write_text(text)
+        assert experiments.trains(Experiment("t", "exp", path)) is trains
+    assert experiments.trains(topic4("gate-saturation"))
+    assert not experiments.trains(topic4("layernorm"))
 
 
 def test_an_entry_for_other_inputs_is_not_trusted(tmp_path, caplog):

@@ -39,7 +39,7 @@ from topicgen.files import check_output_folder, write_atomic
 from topicgen.freshness import file_digest, fingerprint, previous_manifest, up_to_date
 from topicgen.lock import build_lock
 from topicgen.overrides import parse_overrides
-from topicgen.pools import PDF_PRELOAD, start_server
+from topicgen.pools import PDF_PRELOAD, PRELOAD, TRAINING_PRELOAD, start_server
 from topicgen.results.cache import ResultCache
 
 if TYPE_CHECKING:
@@ -179,8 +179,9 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
         if config.jobs > 1:
             # Workers' server imports what they will need while this plans: everything where
             # an experiment has no result in this cache, else only WeasyPrint (a prose edit).
-            if built.cache.lacks_any(topic.slug, topic.experiments):
-                start_server()
+            if new := built.cache.never_run(topic.slug, topic.experiments):
+                start_server(TRAINING_PRELOAD if any(experiments.trains(topic.experiments[name])
+                                                     for name in new) else PRELOAD)
             elif pdf:
                 start_server(PDF_PRELOAD)
         with stage("plan") as note:

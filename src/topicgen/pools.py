@@ -40,6 +40,10 @@ parts need (torch, matplotlib, WeasyPrint and the code that runs them), loaded o
 every worker of the command; PDF_PRELOAD where only PDF parts are likely to be laid out (a
 rebuild after a prose edit): it takes a third of the time. Importing them starts no thread
 pool, so forking afterwards is safe (PyTorch's own DataLoader workers fork the same way)."""
+TRAINING_PRELOAD = (*PRELOAD, "torch._dynamo")
+"""PRELOAD where an experiment that trains will run: the first torch.optim optimiser of a
+process imports torch._dynamo (about 800 modules, sympy among them: 1.7 s on the 2-core
+development machine), which every worker that trains would otherwise import for itself."""
 
 
 FORKED = "forkserver" in multiprocessing.get_all_start_methods()

@@ -7,6 +7,7 @@ and runs them, and is part of no cache key.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from contextlib import contextmanager
 from typing import Any
@@ -28,6 +29,7 @@ __all__ = ["Context", "Experiment", "discover", "figure_names", "load", "load_fi
            "resolve_params", "run"]
 
 PROFILES = ("quick", "full")
+OPTIMISER = re.compile(r"\boptim\b")  # torch.optim, from torch import optim, optim.Adam
 
 
 def summary(experiment: Experiment) -> str:
@@ -59,6 +61,12 @@ def params_object(experiment: Experiment, values: dict[str, Any]) -> Any:
     """The experiment's `Params` from resolved values (as_dict's inverse: lists are tuples)."""
     return load(experiment).Params(**{k: tuple(v) if isinstance(v, list) else v
                                       for k, v in values.items()})
+
+
+def trains(experiment: Experiment) -> bool:
+    """Whether its file names torch.optim: read from the text without importing it, to
+    choose what workers preload (pools.TRAINING_PRELOAD); a wrong guess costs time only."""
+    return OPTIMISER.search(experiment.path.read_text(encoding="utf-8")) is not None
 
 
 def code_hash(experiment: Experiment) -> str:

@@ -141,11 +141,11 @@ class ResultCache:
             return "its entry was removed or unreadable"
         return "; ".join(changes)
 
-    def lacks_any(self, topic: str, experiments: Iterable[str]) -> bool:
-        """Whether one of `topic`'s `experiments` has never stored a result here: a first
-        build, or one after an experiment was added, which has experiments to run."""
+    def never_run(self, topic: str, experiments: Iterable[str]) -> list[str]:
+        """Those of `topic`'s `experiments` that have never stored a result here (all of
+        them with --force): a first build, or one after an experiment was added, runs them."""
         index = self._index()
-        return self.force or any(f"{topic}/{name}" not in index for name in experiments)
+        return [name for name in experiments if self.force or f"{topic}/{name}" not in index]
 
     def expected_cost(self, material: dict[str, Any]) -> float | None:
         """Seconds the last run of `material`'s parameters and figures took (any run of the
