@@ -269,6 +269,43 @@ def test_builds_from_the_same_sources_are_byte_identical(make_project, tiny_topi
     assert builds[0] == builds[1] == builds[2]
 
 
+def test_a_pool_gives_its_workers_each_runs_followups_once_no_experiment_waits(tmp_path,
+                                                                                monkeypatch):
+    """Drawing a run's figures fills the workers' wait for the last experiments: it runs in
+    the pool, once the run has its result, and never before an experiment's task."""
+    from topicgen import pools
+    from topicgen.build import Run
+    from topicgen.results import runner
+
+    submitted = []
+
+    class Recording(pools.WorkerPool):
+        def submit(self, function, *args, **kwargs):
+            submitted.append(function.__name__)
+            return super().submit(function, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "WorkerPool", Recording)
+    cache, ctx = ResultCache(tmp_path), experiments.Context()
+
+    def run_of(name: str) -> Run:
+        return Run(topic4(name), as_dict(quick_params(name)))
+
+    runner.run_all([run_of("state-saturation")], ctx, cache)  # cached: its followup is ready
+    done: dict[str, tuple[int, bool]] = {}
+
+    def then(run: Run) -> list[runner.Followup]:
+        def record(future):
+            done[run.experiment] = (future.result(), run.result is not None)
+        return [runner.Followup(os.getpid, (), record)]
+
+    runs = [run_of(name) for name in ("state-saturation", "gradient-decay", "layernorm",
+                                      "pascanu-bound")]
+    runner.run_all(runs, ctx, cache, jobs=2, then=then)
+    assert submitted == ["compute"] * 3 + ["getpid"] * 4
+    assert set(done) == {run.experiment for run in runs}
+    assert all(pid != os.getpid() and had_result for pid, had_result in done.values())
+
+
 def test_parallel_runs_give_the_same_results_as_serial(make_project, tiny_topic):
     """long-range-memory declares parts, so the pool trains its models in separate
     processes and combines them: the bytes must still equal the serial run's."""
@@ -294,9 +331,9 @@ The adding problem.
                                     str(project / f"cache{jobs}"), "--jobs", jobs))
         assert result.exit_code == 0, result.output
         assert "(0 reused, 2 computed)" in result.output
-        results.append({k: v for k, v in outputs(out / "data").items()})
-    assert len(results[0]) == 4
-    assert results[0] == results[1]
+        results.append({**outputs(out / "data"), **outputs(out / "figures")})
+    assert len(results[0]) == 6
+    assert results[0] == results[1]  # the pool's workers drew the figures too
 
 
 def test_cheap_runs_with_known_costs_skip_the_pool(make_project, tiny_topic, monkeypatch):

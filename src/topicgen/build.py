@@ -44,6 +44,7 @@ from topicgen.results.cache import ResultCache
 
 if TYPE_CHECKING:
     from topicgen.publish.pdf import Layout
+    from topicgen.results.runner import Followup
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,7 @@ def stage(name: str):
 def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path | None = None,
           **options: Any) -> BuildSummary:
     """Build `kind` of `config.topic` into `out` (default: the topic's output folder)."""
+    from topicgen.figures.draw import Drawings
     from topicgen.publish.pdf import Layout
 
     started = time.perf_counter()
@@ -189,11 +191,16 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
             for shown in built.shown:
                 shown.run.figures.add(shown.figure)
             note["text"] = f"{len(built.shown)} figures from {len(built.runs)} experiment runs"
-        run_stage(built.runs, config, built.cache)
+        drawings = Drawings([(shown.run, shown.figure) for shown in built.shown], built.cache,
+                            options.get("fmt", "svg"), options.get("dpi", 200))
+        run_stage(built.runs, config, built.cache, then=drawings.followups)
         with stage("figures") as note:
-            built.drawn = draw_figures(built.shown, built.cache, config.jobs,
-                                       options.get("fmt", "svg"), options.get("dpi", 200))
-            note["text"] = f"{len(built.drawn)} figures"
+            early = drawings.early
+            drawn = drawings.finish(config.jobs)
+            built.drawn = {shown.label: data
+                           for shown, data in zip(built.shown, drawn, strict=True)}
+            note["text"] = f"{len(built.drawn)} figures" + (
+                f" ({early} ready as the runs ended)" if early else "")
         with stage("render") as note:
             files = kind.files(built)
             note["text"] = ", ".join(path.name for path in files if path.parent == out_dir)
@@ -308,14 +315,16 @@ def plan_runs(requests: list[FigureRequest], topic: Topic, profile: str, seed: i
     return list(runs.values()), shown
 
 
-def run_stage(runs: list[Run], config: Config, cache: ResultCache) -> None:
-    """The run stage: every run's result, reused or computed."""
+def run_stage(runs: list[Run], config: Config, cache: ResultCache,
+              then: Callable[[Run], list[Followup]] | None = None) -> None:
+    """The run stage: every run's result, reused or computed; `then(run)`: what to do with
+    a run's result once it has one, while workers wait for the last experiments."""
     from topicgen.results.runner import run_all
 
     with stage("run") as note:
         ctx = Context(seed=config.seed, device=device_of(config))
         run_all(runs, ctx, cache, jobs=config.jobs, fail_fast=config.fail_fast,
-                scheduler=config.scheduler)
+                scheduler=config.scheduler, then=then)
         note["text"] = f"{sum(r.cache_hit for r in runs)} reused, " \
                        f"{sum(not r.cache_hit for r in runs)} computed"
 
@@ -333,16 +342,6 @@ def check_device(device: str) -> str:
         if not torch.cuda.is_available():
             raise TopicgenError("--device cuda: no CUDA device is available here; use --device cpu")
     return device
-
-
-def draw_figures(shown: list[Shown], cache: ResultCache, jobs: int, fmt: str = "svg",
-                 dpi: int = 200) -> dict[str, bytes]:
-    """Each shown figure's file content by label, drawn from results only (or reused)."""
-    from topicgen.figures.draw import figures_bytes
-
-    drawn = figures_bytes([(s.run.exp, s.figure, s.run.result, cache.key(s.run.material))
-                           for s in shown], cache, jobs, fmt, dpi)
-    return {s.label: data for s, data in zip(shown, drawn, strict=True)}
 
 
 def failed_claims(runs: list[Run]) -> list[str]:

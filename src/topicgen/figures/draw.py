@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from concurrent.futures import Future
+from typing import Any
+
 from topicgen import experiments
 from topicgen.api import Result
 from topicgen.errors import ContentError
@@ -9,32 +13,86 @@ from topicgen.experiments.loader import Experiment, last_frame_in
 from topicgen.pools import WorkerPool
 from topicgen.results.cache import ResultCache
 from topicgen.results.keys import figure_parts
+from topicgen.results.runner import Followup
 from topicgen.svg import with_title
 
 
-def figures_bytes(wanted: list[tuple[Experiment, str, Result, str]], cache: ResultCache, jobs: int,
-                  fmt: str = "svg", dpi: int = 200) -> list[bytes]:
-    """The file content of each (experiment, figure, result, result key), cached by the
-    result's key and the figure code's sources; those not cached are drawn in `jobs` processes.
+class Drawings:
+    """The file content of each wanted (run, figure), cached by the run's result key and the
+    figure code's sources. A figure is drawn as soon as its run has a result, by a worker
+    of the run stage that would otherwise wait for the last experiment (`followups`); what
+    is left is drawn at the end, in up to `jobs` processes (`finish`).
 
     An SVG carries its alt text (what is plotted, read from the drawn figure) as its
     `<title>`, the accessible name screen readers announce.
     """
-    keys = [figure_parts(result_key, experiment, figure, fmt, dpi)
-            for experiment, figure, _, result_key in wanted]
-    found = [cache.find(parts, f".{fmt}", "figures") for parts in keys]
-    missing = [i for i, data in enumerate(found) if data is None]
-    args = [[wanted[i][0] for i in missing], [wanted[i][1] for i in missing],
-            [wanted[i][2] for i in missing], [fmt] * len(missing), [dpi] * len(missing)]
-    if len(missing) > 1 and jobs > 1:
-        with WorkerPool(min(jobs, len(missing))) as pool:  # each imports matplotlib once
-            drawn = list(pool.map(draw, *args))
-    else:
-        drawn = list(map(draw, *args))
-    for i, data in zip(missing, drawn, strict=True):
-        found[i] = data
-        cache.keep(keys[i], f".{fmt}", data, "figures")
-    return found
+
+    def __init__(self, wanted: list[tuple[Any, str]], cache: ResultCache, fmt: str = "svg",
+                 dpi: int = 200):
+        self.wanted = wanted
+        """(run, figure name): a run has `exp`, and once it ran, `result` and `material`."""
+        self.cache = cache
+        self.fmt, self.dpi = fmt, dpi
+        self.files: dict[int, bytes] = {}
+        self.failed: dict[int, Exception] = {}
+        self.asked: set[int] = set()
+
+    def followups(self, run: Any) -> list[Followup]:
+        """Tasks drawing `run`'s figures that are not cached; the cached ones are read now."""
+        tasks = []
+        for i, (wanted_run, figure) in enumerate(self.wanted):
+            if wanted_run is not run or i in self.asked:
+                continue
+            self.asked.add(i)
+            if (data := self.cache.find(self.key(i), f".{self.fmt}", "figures")) is not None:
+                self.files[i] = data
+                continue
+            tasks.append(Followup(draw, (run.exp, figure, run.result, self.fmt, self.dpi),
+                                  functools.partial(self.drawn, i)))
+        return tasks
+
+    @property
+    def early(self) -> int:
+        """How many were drawn while experiments still ran (or read from the cache then)."""
+        return len(self.files)
+
+    def drawn(self, i: int, future: Future) -> None:
+        try:
+            self.keep(i, future.result())
+        except Exception as error:  # raised by `finish`, after the run stage's own errors
+            self.failed[i] = error
+
+    def finish(self, jobs: int) -> list[bytes]:
+        """Each wanted figure's file content, those not drawn yet drawn now."""
+        if self.failed:
+            raise self.failed[min(self.failed)]
+        missing = []
+        for i in range(len(self.wanted)):
+            if i in self.files:
+                continue
+            if (data := self.cache.find(self.key(i), f".{self.fmt}", "figures")) is not None:
+                self.files[i] = data
+            else:
+                missing.append(i)
+        args = [[self.wanted[i][0].exp for i in missing], [self.wanted[i][1] for i in missing],
+                [self.wanted[i][0].result for i in missing], [self.fmt] * len(missing),
+                [self.dpi] * len(missing)]
+        if len(missing) > 1 and jobs > 1:
+            with WorkerPool(min(jobs, len(missing))) as pool:  # each imports matplotlib once
+                drawn = list(pool.map(draw, *args))
+        else:
+            drawn = list(map(draw, *args))
+        for i, data in zip(missing, drawn, strict=True):
+            self.keep(i, data)
+        return [self.files[i] for i in range(len(self.wanted))]
+
+    def key(self, i: int) -> dict[str, Any]:
+        run, figure = self.wanted[i]
+        return figure_parts(self.cache.key(run.material), run.exp, figure, self.fmt, self.dpi)
+
+    def keep(self, i: int, data: bytes) -> None:
+        self.files[i] = data
+        self.cache.keep(self.key(i), f".{self.fmt}", data, "figures")
 
 
 def draw(experiment: Experiment, figure: str, result: Result, fmt: str, dpi: int) -> bytes:

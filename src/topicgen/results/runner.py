@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +44,17 @@ class Outcome:
     summary: str = ""
     output: Any = None  # a part's output, for experiments.combine
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Followup:
+    """Work a run's result makes possible (drawing its figures), done by the pool's workers
+    while no experiment's task waits for one: it fills the idle end of the run stage."""
+
+    function: Callable[..., Any]
+    args: tuple
+    done: Callable[[Future], None]
+    """Called in this process with the finished future."""
 
 
 def compute(experiment: Experiment, values: dict[str, Any], ctx: Context,
@@ -103,7 +116,8 @@ def trimmed_traceback(error: BaseException, folder: Path) -> str:
 
 
 def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
-            fail_fast: bool = False, scheduler: str | None = None) -> None:
+            fail_fast: bool = False, scheduler: str | None = None,
+            then: Callable[[Any], list[Followup]] | None = None) -> None:
     """Fill `run.result`, `run.cache_hit` and `run.material` for each `Run` of the build.
 
     A run computes what its figures need: an experiment split into parts computes only the
@@ -113,13 +127,19 @@ def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
 
     With a `scheduler` (a Dask scheduler's address), what must be computed runs on that
     cluster (see results.cluster), one task per worker at a time.
+
+    `then(run)`: what to do with a run's result once it has one (draw its figures); done in
+    the worker pool, if one runs here, while it has no experiment to give a worker.
     """
     todo = []
+    followups: deque[Followup] = deque()
     for run in runs:
         run.material = materials(run, ctx)[0]
         run.result = reused(run, ctx, cache)
         run.cache_hit = run.result is not None
-        if not run.cache_hit:
+        if run.cache_hit and then is not None:
+            followups.extend(then(run))
+        elif not run.cache_hit:
             log.debug("  %s (%s) must run: %s", run.experiment, ", ".join(run.labels),
                       cache.why_stale(run.material))
             todo.append(run)
@@ -137,7 +157,8 @@ def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
         with Progress(len(plans), jobs) as progress:
             for plan in plans:
                 progress.expect(plan.expected)
-            for plan, outcome in outcomes(plans, ctx, cache, jobs, progress, cluster):
+            for plan, outcome in outcomes(plans, ctx, cache, jobs, progress, cluster,
+                                          followups):
                 run = plan.run
                 if outcome.result is None:
                     failures.append(f"{run.experiment} ({outcome.summary})")
@@ -150,6 +171,8 @@ def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
                 # A run that computed every part serves a build showing all figures too.
                 for material in materials(run, ctx)[:1 if plan.partial else None]:
                     cache.store(material, run.result)
+                if then is not None:
+                    followups.extend(then(run))
                 progress.finished(run.experiment, f"{run.experiment:<18} computed in "
                                                   f"{run.result.provenance['wall_s']:.2f} s")
     finally:
@@ -255,14 +278,15 @@ class Plan:
 
 
 def outcomes(plans: list[Plan], ctx: Context, cache: ResultCache, jobs: int,
-             progress: Progress, cluster: Any = None):
+             progress: Progress, cluster: Any = None, followups: deque[Followup] | None = None):
     """(plan, Outcome) pairs as runs finish; on the `cluster` (a ClusterPool) if there is
     one, else in this process when one worker is enough, or when the runs' recorded costs
     add up to less than starting a pool would take.
 
     Parts are computed as tasks of their own, so one long experiment does not leave the
     other cores idle; their outputs are cached and combined here, into the same numbers a
-    serial run gives.
+    serial run gives. A local pool also takes the `followups` (which grow as runs finish)
+    whenever no task waits, and ends once they are done too; elsewhere they are left.
     """
     tasks = [task for plan in plans for task in plan.tasks]
     left = {id(plan): len(plan.tasks) for plan in plans}
@@ -279,19 +303,27 @@ def outcomes(plans: list[Plan], ctx: Context, cache: ResultCache, jobs: int,
             if (finished := collect(plan, part, outcome, left, cache, ctx)) is not None:
                 yield plan, finished
         return
-    pool = cluster or WorkerPool(min(jobs, len(tasks)))
-    running: dict[Future, tuple[Plan, Any]] = {}
+    pool = cluster or WorkerPool(jobs)  # it starts workers as tasks arrive
+    extra = followups if cluster is None and followups is not None else deque()
+    running: dict[Future, tuple[Plan, Any] | Followup] = {}
     try:
-        while tasks or running:
+        while tasks or running or extra:
             while tasks and len(running) < jobs:
                 plan, part = tasks.pop(0)
                 if plan.run.experiment not in progress.running:
                     progress.started(plan.run.experiment, plan.expected)
                 running[pool.submit(compute, plan.run.exp, plan.run.params, ctx, part)] = \
                     plan, part
+            while extra and len(running) < jobs:
+                followup = extra.popleft()
+                running[pool.submit(followup.function, *followup.args)] = followup
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                plan, part = running.pop(future)
+                job = running.pop(future)
+                if isinstance(job, Followup):
+                    job.done(future)
+                    continue
+                plan, part = job
                 finished = collect(plan, part, future.result(), left, cache, ctx)
                 if finished is not None:
                     if finished.result is None:  # a failed run: drop its other parts
