@@ -157,12 +157,12 @@ def test_a_result_key_names_no_runner_cli_or_error_module(two):
 
 # -- broken experiment files: one line naming the file and line, nothing lost ---------------
 
-def broken_build(project: Path, relative: str, text: str) -> str:
+def broken_build(project: Path, relative: str, text: str, *extra: str) -> str:
     """Break `relative`, build, and return the one error line; the last build is intact."""
     out = project / "output" / TOPIC
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     (project / relative).write_text(text)
-    result = build(project, "--force")
+    result = build(project, "--force", *extra)
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
@@ -204,10 +204,14 @@ def test_two_experiments_with_one_name_are_refused(two):
                     '"gam-ma": gam-ma.py and gam_ma.py; rename one')
 
 
-def test_a_figure_that_raises_names_its_line(two):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_figure_that_raises_names_its_line(two, jobs):
+    """With two jobs and a cache without the runs' costs, a worker of the run stage draws the
+    figure once its run ends; the error reads the same."""
     text = FIGURES.replace('    ax.set_xlabel("x")\n', '    ax.set_xlabel(series.missing)\n')
     number = text.splitlines().index("    ax.set_xlabel(series.missing)") + 1
-    line = broken_build(two, f"{EXPERIMENTS}/beta_figures.py", text)
+    line = broken_build(two, f"{EXPERIMENTS}/beta_figures.py", text, "--jobs", jobs,
+                        "--cache-dir", str(two / f"cache-{jobs}"))
     assert line == (f"Error: {two / EXPERIMENTS / 'beta_figures.py'}:{number}: figure \"line\" "
                     "of beta failed: AttributeError: 'Series' object has no attribute 'missing'")
 
