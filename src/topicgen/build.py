@@ -2,6 +2,9 @@
 
     lock -> load -> plan -> run -> draw -> render -> check -> publish
 
+With worker processes, a run's figures are drawn as soon as it ends, by workers the last
+experiments leave idle (see results.runner.Followup), so "draw" starts inside "run".
+
 Every target (the handout, the report, standalone figures) runs these same stages; a target
 adds only what is its own: which figures of which runs it shows (`plan`) and the files it
 makes from them (`files`). The docs site builds its topics through here, then adds its pages.
