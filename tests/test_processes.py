@@ -153,12 +153,14 @@ def test_kill_9_of_a_build_leaves_no_worker_alive(two_figures, mark):
 
 
 def test_ctrl_c_of_a_build_leaves_nothing(two_figures, mark):
+    """Nothing is left once the command's output has ended; a process ending within a
+    moment (once, in CI under load, one was still there as the output ended) names itself."""
     process = start_long_build(two_figures, mark)
     os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl+C reaches the whole group
     rest = process.stderr.read()
     assert process.wait(60) != 0
     assert "Traceback" not in rest
-    assert marked(mark) == []
+    assert left_after(mark, 2) == []
 
 
 def test_sigterm_of_a_build_ends_it_like_ctrl_c(two_figures, mark):
