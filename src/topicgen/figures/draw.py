@@ -70,10 +70,12 @@ class Drawings:
         for i in range(len(self.wanted)):
             if i in self.files:
                 continue
-            if (data := self.cache.find(self.key(i), f".{self.fmt}", "figures")) is not None:
-                self.files[i] = data
-            else:
+            # One `followups` looked up and did not find (its task ran nowhere) is missing.
+            if i in self.asked or (data := self.cache.find(self.key(i), f".{self.fmt}",
+                                                           "figures")) is None:
                 missing.append(i)
+            else:
+                self.files[i] = data
         args = [[self.wanted[i][0].exp for i in missing], [self.wanted[i][1] for i in missing],
                 [self.wanted[i][0].result for i in missing], [self.fmt] * len(missing),
                 [self.dpi] * len(missing)]
