@@ -15,6 +15,7 @@ from topicgen.errors import ParamError
 
 lrm = topic4_module("long_range_memory")
 generator = topic4_module("_tensors").generator
+training = topic4_module("_training")
 
 NAME = topic4("long-range-memory")
 
@@ -122,6 +123,28 @@ def test_per_seed_clipping_equals_clip_grad_norm_on_each_model():
         for a, b in zip(alone, batched, strict=True):
             assert torch.allclose(a.grad, b.grad[seed], rtol=1e-12, atol=0)
 
+
+
+@pytest.mark.parametrize("foreach", [False, True])
+def test_the_experiments_adam_steps_as_torch_optim_bit_for_bit(foreach):
+    """Written out to keep torch._dynamo out of the workers, it must still be PyTorch's Adam:
+    the same bits after many steps, a weight that missed some steps' gradients included."""
+    gen = torch.Generator().manual_seed(3)
+    start = [torch.randn(shape, generator=gen) for shape in [(4, 16, 3), (4, 16), (4,)]]
+    theirs = [w.clone().requires_grad_() for w in start]
+    ours = [w.clone().requires_grad_() for w in start]
+    steppers = [(theirs, torch.optim.Adam(theirs, lr=3e-3, foreach=foreach)),
+                (ours, training.Adam(ours, lr=3e-3))]
+    for step in range(60):
+        x = torch.randn(4, 3, generator=gen)
+        for weights, optimizer in steppers:
+            optimizer.zero_grad()
+            used = weights if step % 3 else weights[:2]
+            loss = (weights[0].sum(1) * x).pow(2).sum() + sum(w.pow(4).sum() for w in used[1:])
+            loss.backward()
+            optimizer.step()
+    assert all(torch.equal(a, b) for a, b in zip(theirs, ours, strict=True))
+    assert not any(torch.equal(a, b) for a, b in zip(start, ours, strict=True))
 
 IDS = ["baseline", "forget-bias", "rnn-gradient-vanishes", "lstm-gradient-reach",
        "attention-short", "rnn-T100", "rnn-T10", "lstm-T100", "gru-T100", "attention-T100"]

@@ -88,7 +88,7 @@ def optimizer_never_steps(monkeypatch, module):
         leaves = [*weights.values(), readout]
         for leaf in leaves:
             leaf.requires_grad_()
-        optimizer = torch.optim.Adam(leaves, lr=params.lr)
+        optimizer = module.Adam(leaves, lr=params.lr)
         fractions, losses = [], []
         for _ in range(params.train_steps):
             inputs, target = module.marked_value_batch(params.seeds, params.batch, gen,

@@ -8,6 +8,42 @@ import torch
 LOSS_POINTS = 60  # a training curve is averaged into this many windows
 
 
+class Adam:
+    """torch.optim.Adam at its defaults (Kingma & Ba, 2015, Algorithm 1), written out.
+
+    The same operations in the same order as PyTorch's, so the numbers are the same bit for
+    bit (tests/test_exp_long_range_memory.py checks it). Not torch.optim itself: its first
+    use in a process imports torch._dynamo (about 800 modules, 1.7 s on a 2-core machine)
+    for nothing these experiments need, and every process that trains would pay it.
+    """
+
+    def __init__(self, weights, lr: float, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8):
+        self.weights = list(weights)
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.steps = [0] * len(self.weights)
+        self.means = [torch.zeros_like(w) for w in self.weights]  # of the gradient
+        self.squares = [torch.zeros_like(w) for w in self.weights]  # of its square
+
+    def zero_grad(self) -> None:
+        for w in self.weights:
+            w.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        beta1, beta2 = self.betas
+        for i, (w, mean, square) in enumerate(zip(self.weights, self.means, self.squares,
+                                                  strict=True)):
+            if w.grad is None:  # as in torch.optim: a weight with no gradient stays put
+                continue
+            self.steps[i] += 1
+            step_size = self.lr / (1 - beta1 ** self.steps[i])
+            bias2_sqrt = (1 - beta2 ** self.steps[i]) ** 0.5
+            mean.lerp_(w.grad, 1 - beta1)
+            square.mul_(beta2).addcmul_(w.grad, w.grad, value=1 - beta2)
+            w.addcdiv_(mean, (square.sqrt() / bias2_sqrt).add_(self.eps), value=-step_size)
+
+
 def clip_per_seed(weights: list[torch.Tensor], max_norm: float) -> torch.Tensor:
     """`clip_grad_norm_` for each seed's model on its own: one global norm per seed.
 

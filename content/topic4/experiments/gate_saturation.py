@@ -47,6 +47,7 @@ import torch
 from topicgen.api import Claim, Context, Result, Series, as_dict, not_computed, not_judged, param
 
 from ._tensors import generator, uniform
+from ._training import Adam
 
 SUMMARY = "Fraction of saturated LSTM/GRU gates and their mean sigma' versus weight scale."
 CELLS = ("lstm", "gru")
@@ -251,7 +252,7 @@ def train(cell: str, params: Params, ctx: Context) -> dict[str, torch.Tensor]:
     leaves = [*weights.values(), readout]
     for leaf in leaves:
         leaf.requires_grad_()
-    optimizer = torch.optim.Adam(leaves, lr=params.lr)
+    optimizer = Adam(leaves, lr=params.lr)
     fractions, losses = [], []
     for _ in range(params.train_steps):
         inputs, target = marked_value_batch(params.seeds, params.batch, gen, ctx.device)

@@ -65,7 +65,7 @@ import torch
 from topicgen.api import Claim, Context, Result, Series, as_dict, not_judged, param
 
 from ._tensors import generator, log_slope, uniform
-from ._training import clip_per_seed, lstm_sequence, stack_seeds, window_means
+from ._training import Adam, clip_per_seed, lstm_sequence, stack_seeds, window_means
 
 SUMMARY = "Adding problem vs delay T: tanh RNN at the 1/6 baseline, LSTM, GRU, attention below."
 MODELS = ("rnn", "lstm", "gru", "attention")
@@ -287,8 +287,7 @@ def train_and_test(params: Params, T: int, first_seed: int, device: str,
     baseline = (test_y - 1.0).pow(2).mean().item()  # the constant predictor E[y] = 1
 
     weights = {m: stack_seeds(inits[m]) for m in models}
-    optimizers = {m: torch.optim.Adam(weights[m].values(), lr=params.lr, foreach=True)
-                  for m in models}
+    optimizers = {m: Adam(weights[m].values(), lr=params.lr) for m in models}
     losses = {m: torch.empty(params.steps, params.seeds) for m in models}
     for step in range(params.steps):
         x, y = adding_batch(gens, T, params.batch, device)

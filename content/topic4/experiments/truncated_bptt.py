@@ -45,7 +45,7 @@ import torch
 from topicgen.api import Claim, Context, Result, Series, as_dict, not_judged, param
 
 from ._tensors import generator, uniform
-from ._training import clip_per_seed, lstm_sequence, stack_seeds, window_means
+from ._training import Adam, clip_per_seed, lstm_sequence, stack_seeds, window_means
 
 SUMMARY = "Adding problem, truncated BPTT: blind to an unreachable marker, stuck at (1/12)(1-2/T)."
 ARMS = {  # arm -> (markers, truncated)
@@ -180,7 +180,7 @@ def train_arm(params: Params, arm: str, ctx: Context) -> dict[str, torch.Tensor]
     weights = stack_seeds([init_weights(params.hidden, g, ctx.device) for g in gens])
     start = weights["weight_ih_l0"].detach()[..., FIRST_MARKER].clone()
     test_x, test_y = adding_batch(gens, params.T, params.test_size, markers, ctx.device)
-    optimizer = torch.optim.Adam(weights.values(), lr=params.lr, foreach=True)
+    optimizer = Adam(weights.values(), lr=params.lr)
     losses = torch.empty(params.steps, params.seeds)
     for step in range(params.steps):
         x, y = adding_batch(gens, params.T, params.batch, markers, ctx.device)
