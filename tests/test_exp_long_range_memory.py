@@ -124,7 +124,6 @@ def test_per_seed_clipping_equals_clip_grad_norm_on_each_model():
             assert torch.allclose(a.grad, b.grad[seed], rtol=1e-12, atol=0)
 
 
-
 @pytest.mark.parametrize("foreach", [False, True])
 def test_the_experiments_adam_steps_as_torch_optim_bit_for_bit(foreach):
     """Written out to keep torch._dynamo out of the workers, it must still be PyTorch's Adam:

@@ -17,10 +17,12 @@ class Adam:
     for nothing these experiments need, and every process that trains would pay it.
     """
 
-    def __init__(self, weights, lr: float, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8):
+    BETAS = (0.9, 0.999)  # the decay rates of the two moving averages
+    EPS = 1e-8
+
+    def __init__(self, weights, lr: float):
         self.weights = list(weights)
-        self.lr, self.betas, self.eps = lr, betas, eps
+        self.lr = lr
         self.steps = [0] * len(self.weights)
         self.means = [torch.zeros_like(w) for w in self.weights]  # of the gradient
         self.squares = [torch.zeros_like(w) for w in self.weights]  # of its square
@@ -31,7 +33,7 @@ class Adam:
 
     @torch.no_grad()
     def step(self) -> None:
-        beta1, beta2 = self.betas
+        beta1, beta2 = self.BETAS
         for i, (w, mean, square) in enumerate(zip(self.weights, self.means, self.squares,
                                                   strict=True)):
             if w.grad is None:  # as in torch.optim: a weight with no gradient stays put
@@ -41,7 +43,7 @@ class Adam:
             bias2_sqrt = (1 - beta2 ** self.steps[i]) ** 0.5
             mean.lerp_(w.grad, 1 - beta1)
             square.mul_(beta2).addcmul_(w.grad, w.grad, value=1 - beta2)
-            w.addcdiv_(mean, (square.sqrt() / bias2_sqrt).add_(self.eps), value=-step_size)
+            w.addcdiv_(mean, (square.sqrt() / bias2_sqrt).add_(self.EPS), value=-step_size)
 
 
 def clip_per_seed(weights: list[torch.Tensor], max_norm: float) -> torch.Tensor:
