@@ -286,6 +286,33 @@ def test_workers_are_forked_with_torch_matplotlib_and_weasyprint_loaded():
         assert library in maps
 
 
+def test_an_interrupt_while_a_worker_starts_waits_until_it_runs(monkeypatch):
+    """Ctrl+C between the steps of a worker's start left the server half a request, and its
+    traceback on the command's stderr (once, in CI): the interrupt is held until the worker
+    runs, then raised, and the pool's end kills the worker."""
+    from multiprocessing import reduction
+
+    from topicgen.pools import WorkerPool
+
+    send = reduction.sendfds
+
+    def interrupted(sock, fds):
+        signal.raise_signal(signal.SIGINT)  # Ctrl+C after connecting, before sending
+        return send(sock, fds)
+
+    monkeypatch.setattr(reduction, "sendfds", interrupted)
+    pool = WorkerPool(1)
+    with pytest.raises(KeyboardInterrupt):
+        pool.submit(os.getpid)
+    monkeypatch.undo()
+    [worker] = pool.spawner.started
+    assert worker.pid is not None  # started whole
+    pool.close(finished=False)
+    assert not worker.is_alive()
+    with WorkerPool(1) as pool:  # the server took the request whole and still serves
+        assert pool.submit(os.getppid).result() != os.getpid()
+
+
 def test_a_pool_after_the_server_was_stopped_starts_a_new_one():
     """`serve` and the tests make pools long after one command-like end stopped the server."""
     from topicgen.pools import WorkerPool, stop_server

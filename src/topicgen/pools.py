@@ -49,6 +49,7 @@ development machine), which every worker that trains would otherwise import for 
 FORKED = "forkserver" in multiprocessing.get_all_start_methods()
 """Whether workers are forked from the server (not on Windows: there they are spawned, and
 import what they need themselves)."""
+CONTEXT = type(multiprocessing.get_context("forkserver" if FORKED else "spawn"))
 
 
 def start_server(preload: tuple[str, ...] = PRELOAD) -> None:
@@ -129,20 +130,54 @@ class WorkerPool(ProcessPoolExecutor):
 
 def recording_context() -> BaseContext:
     """The forkserver (else spawn) context, keeping the processes it starts, so that a pool
-    can kill its own (ProcessPoolExecutor can only wait for them)."""
-    base = type(multiprocessing.get_context("forkserver" if FORKED else "spawn"))
-
-    class Recording(base):
+    can kill its own (ProcessPoolExecutor can only wait for them); each starts with Ctrl+C
+    and SIGTERM held (see interrupts_held)."""
+    class Recording(CONTEXT):
         def __init__(self):
             super().__init__()
             self.started: list[BaseProcess] = []
 
         def Process(self, *args, **kwargs) -> BaseProcess:  # noqa: N802 - the context's name
-            process = super().Process(*args, **kwargs)
+            process = HeldProcess(*args, **kwargs)
             self.started.append(process)
             return process
 
     return Recording()
+
+
+class HeldProcess(CONTEXT.Process):
+    """A worker process whose start is never cut short by an interrupt (a class of the
+    module's: the server unpickles it)."""
+
+    def start(self) -> None:
+        with interrupts_held():
+            super().start()
+
+
+@contextlib.contextmanager
+def interrupts_held():
+    """Hold Ctrl+C and SIGTERM until the block ends, then act on the first that came.
+
+    Starting a worker sends the server a request in several steps (connect, send the pipes,
+    write what the worker runs); an interrupt between them leaves the server half a request,
+    and its traceback, or a worker waiting for the rest, on the command's stderr. So the
+    start is never cut: an interrupt waits for it, at most until the server has finished
+    its imports. Signals reach only the main thread; elsewhere there is nothing to hold.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {number: signal.signal(number, lambda number, _: held.append(number))
+                for number in (signal.SIGINT, signal.SIGTERM)
+                if signal.getsignal(number) is not None}  # None: set outside Python, left be
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if held:
+            signal.raise_signal(held[0])  # now to its own handler
 
 
 def release_free_memory() -> None:
