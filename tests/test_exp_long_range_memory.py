@@ -145,6 +145,7 @@ def test_the_experiments_adam_steps_as_torch_optim_bit_for_bit(foreach):
     assert all(torch.equal(a, b) for a, b in zip(theirs, ours, strict=True))
     assert not any(torch.equal(a, b) for a, b in zip(start, ours, strict=True))
 
+
 IDS = ["baseline", "forget-bias", "rnn-gradient-vanishes", "lstm-gradient-reach",
        "attention-short", "rnn-T100", "rnn-T10", "lstm-T100", "gru-T100", "attention-T100"]
 
