@@ -304,6 +304,29 @@ def test_a_pool_gives_its_workers_each_runs_followups_once_no_experiment_waits(t
     assert all(pid != os.getpid() and had_result for pid, had_result in done.values())
 
 
+def test_only_figures_drawn_while_the_runs_ran_count_as_drawn_early(tmp_path):
+    """The figures stage says how many the run stage's workers drew; a figure read from the
+    cache was not drawn at all."""
+    from concurrent.futures import Future
+
+    from topicgen.build import Run
+    from topicgen.figures.draw import Drawings
+
+    cache, ctx = ResultCache(tmp_path), experiments.Context()
+    run = Run(topic4("gradient-decay"), as_dict(quick_params("gradient-decay")))
+    run.material = keys.result_material(run.exp, run.params, ctx)
+    run.result, _ = cached_run(run.exp, quick_params("gradient-decay"), ctx, cache)
+    drawings = Drawings([(run, "grad_norm")], cache)
+    [task] = drawings.followups(run)
+    future = Future()
+    future.set_result(task.function(*task.args))  # as a worker of the pool would
+    task.done(future)
+    assert drawings.early == 1
+    again = Drawings([(run, "grad_norm")], cache)
+    assert again.followups(run) == [] and again.early == 0
+    assert again.finish(jobs=1) == drawings.finish(jobs=1)
+
+
 def test_parallel_runs_give_the_same_results_as_serial(make_project, tiny_topic):
     """long-range-memory declares parts, so the pool trains its models in separate
     processes and combines them: the bytes must still equal the serial run's."""

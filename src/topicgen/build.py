@@ -203,7 +203,7 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
             built.drawn = {shown.label: data
                            for shown, data in zip(built.shown, drawn, strict=True)}
             note["text"] = f"{len(built.drawn)} figures" + (
-                f" ({early} ready as the runs ended)" if early else "")
+                f" ({early} drawn as the runs ended)" if early else "")
         with stage("render") as note:
             files = kind.files(built)
             note["text"] = ", ".join(path.name for path in files if path.parent == out_dir)

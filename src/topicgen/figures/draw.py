@@ -36,6 +36,8 @@ class Drawings:
         self.files: dict[int, bytes] = {}
         self.failed: dict[int, Exception] = {}
         self.asked: set[int] = set()
+        self.early = 0
+        """How many the run stage's workers drew while experiments still ran."""
 
     def followups(self, run: Any) -> list[Followup]:
         """Tasks drawing `run`'s figures that are not cached; the cached ones are read now."""
@@ -51,14 +53,10 @@ class Drawings:
                                   functools.partial(self.drawn, i)))
         return tasks
 
-    @property
-    def early(self) -> int:
-        """How many were drawn while experiments still ran (or read from the cache then)."""
-        return len(self.files)
-
     def drawn(self, i: int, future: Future) -> None:
         try:
             self.keep(i, future.result())
+            self.early += 1
         except Exception as error:  # raised by `finish`, after the run stage's own errors
             self.failed[i] = error
 
