@@ -131,14 +131,20 @@ def test_a_cache_names_the_topic_experiments_that_never_stored_a_result_here(tmp
         "gradient-decay"]
 
 
-def test_an_experiment_whose_file_names_torch_optim_is_taken_to_train(tmp_path):
-    """What adds torch._dynamo to the workers' preload, read from the file unimported."""
+def test_an_experiment_whose_code_names_torch_optim_is_taken_to_train(tmp_path):
+    """What adds torch._dynamo to the workers' preload, read from the file unimported: its
+    code, not a comment or a docstring that mentions torch.optim."""
     path = tmp_path / "exp.py"
     for text, trains in (("opt = torch.optim.Adam(w)\n", True),
                          ("from torch import optim\n", True),
-                         ("# the optimal scale, optimised\n", False)):
+                         ("# the optimal scale, optimised\n", False),
+                         ("w -= lr * g  # as torch.optim.SGD(lr) would step\n", False),
+                         ('"""Trained as torch.optim.Adam would."""\n', False),
+                         ("def broken(:\n    (\n", False)):
         path.write_text(text)
         assert experiments.trains(Experiment("t", "exp", path)) is trains
+    assert not any(experiments.trains(topic4(name)) for name in
+                   ("gradient-clipping", "gate-saturation", "layernorm"))
 
 
 def test_an_entry_for_other_inputs_is_not_trusted(tmp_path, caplog):

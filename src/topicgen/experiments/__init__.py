@@ -7,8 +7,8 @@ and runs them, and is part of no cache key.
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
+import tokenize
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,7 +29,6 @@ __all__ = ["Context", "Experiment", "discover", "figure_names", "load", "load_fi
            "resolve_params", "run"]
 
 PROFILES = ("quick", "full")
-OPTIMISER = re.compile(r"\boptim\b")  # torch.optim, from torch import optim, optim.Adam
 
 
 def summary(experiment: Experiment) -> str:
@@ -64,9 +63,15 @@ def params_object(experiment: Experiment, values: dict[str, Any]) -> Any:
 
 
 def trains(experiment: Experiment) -> bool:
-    """Whether its file names torch.optim: read from the text without importing it, to
-    choose what workers preload (pools.TRAINING_PRELOAD); a wrong guess costs time only."""
-    return OPTIMISER.search(experiment.path.read_text(encoding="utf-8")) is not None
+    """Whether its code names torch.optim (`torch.optim.Adam`, `from torch import optim`),
+    comments and strings aside: read without importing it, to choose what workers preload
+    (pools.TRAINING_PRELOAD); a wrong guess costs time only."""
+    try:
+        with experiment.path.open("rb") as source:
+            return any(token.type == tokenize.NAME and token.string == "optim"
+                       for token in tokenize.tokenize(source.readline))
+    except (tokenize.TokenError, SyntaxError):  # its import will say what is wrong
+        return False
 
 
 def code_hash(experiment: Experiment) -> str:
