@@ -69,3 +69,38 @@ def test_log_axes_label_their_ticks_in_plain_text_without_parsing_mathtext(monke
         label.get_text() for label in decades.get_yticklabels()}
     assert "3\u00d710\u207b\u00b3" in {label.get_text() for label in narrow.get_yticklabels(
         minor=True)}
+
+
+def test_a_figure_is_laid_out_once_and_saved_as_matplotlib_would_save_it(monkeypatch):
+    """matplotlib's `savefig` draws a constrained-layout figure twice, once with output off
+    just to lay it out; topicgen lays it out first and draws it once, to the same bytes."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    from topicgen.figures.style import new_figure, plain_log_ticks
+
+    def figure() -> Figure:
+        fig, (linear, logarithmic) = new_figure(2)
+        linear.plot([0, 1, 2], [3.0, 1.0, 2.0], label="a curve")
+        linear.legend(loc="best")  # placed at draw time
+        linear.set_ylabel("a label long enough to need a wide margin")
+        logarithmic.semilogy([1, 2, 3], [1e-6, 1e-3, 1e2])
+        logarithmic.set_title("six decades")
+        return fig
+
+    draws = []
+    draw = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda self, renderer: draws.append(self)
+                        or draw(self, renderer))
+    metadata = {"png": {"Software": None},
+                "pdf": {"Creator": None, "Producer": None, "CreationDate": None}}
+    for fmt in ("png", "pdf"):
+        fig, expected = figure(), io.BytesIO()
+        plain_log_ticks(fig)
+        fig.savefig(expected, format=fmt, dpi=150, metadata=metadata[fmt])
+        assert len(draws) == 2, "matplotlib's own way"
+        draws.clear()
+        assert save(figure(), fmt, dpi=150) == expected.getvalue(), fmt
+        assert len(draws) == 1, fmt
+        draws.clear()
