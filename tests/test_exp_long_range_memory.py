@@ -284,7 +284,6 @@ def test_full_profile_claims_pass():
     assert s["test_mse_gru_T100"] < 0.05 and s["test_mse_rnn_T10"] < 0.05
 
 
-
 @pytest.mark.slow
 def test_the_default_budget_takes_the_slowest_lstms_measured_off_their_plateau():
     """After 1000 steps the LSTMs of seeds 4 and 5 were still at the baseline, so the full
@@ -293,6 +292,7 @@ def test_the_default_budget_takes_the_slowest_lstms_measured_off_their_plateau()
     with E.one_thread():  # as the runner trains: the same sums, and no threads fighting
         test, _, _ = lrm.train_and_test(params, 100, 4, "cpu", ("lstm",))
     assert (test["lstm"] < lrm.LSTM_MAX_MSE).all(), test["lstm"]
+
 
 def test_deviations_name_only_what_departs_from_the_recipe_scaled_down():
     default = lrm.deviations(lrm.Params())
