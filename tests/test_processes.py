@@ -313,6 +313,39 @@ def test_an_interrupt_while_a_worker_starts_waits_until_it_runs(monkeypatch):
         assert pool.submit(os.getppid).result() != os.getpid()
 
 
+
+def test_an_interrupt_while_the_pool_starts_its_thread_waits_for_it(monkeypatch):
+    """SIGTERM as the first submit started the pool's thread that hands out tasks left that
+    thread never started (once, in CI): the pool's end failed with "cannot join thread
+    before it is started", and its semaphores were reported leaked. The interrupt is held
+    until the submit returns, so the pool ends whole."""
+    from concurrent.futures import process
+
+    from topicgen.pools import WorkerPool
+
+    start = process._ExecutorManagerThread.start
+
+    def interrupted(thread):
+        signal.raise_signal(signal.SIGTERM)  # as `kill` would, before the thread runs
+        return start(thread)
+
+    def like_ctrl_c(_number, _frame):  # as the command's handler (cli.terminate) does
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, like_ctrl_c)
+    monkeypatch.setattr(process._ExecutorManagerThread, "start", interrupted)
+    try:
+        pool = WorkerPool(1)
+        with pytest.raises(KeyboardInterrupt):
+            pool.submit(os.getpid)
+        monkeypatch.undo()
+        assert pool._executor_manager_thread.is_alive()  # started whole
+        pool.close(finished=False)  # raised "cannot join thread before it is started"
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    with WorkerPool(1) as pool:
+        assert pool.submit(os.getppid).result() != os.getpid()
+
 def test_a_pool_after_the_server_was_stopped_starts_a_new_one():
     """`serve` and the tests make pools long after one command-like end stopped the server."""
     from topicgen.pools import WorkerPool, stop_server

@@ -25,7 +25,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 
@@ -105,6 +105,12 @@ class WorkerPool(ProcessPoolExecutor):
         super().__init__(workers, mp_context=self.spawner, initializer=worker_started,
                          initargs=(os.getpid(),))
 
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        """As ProcessPoolExecutor's, never cut short by Ctrl+C or SIGTERM (interrupts_held):
+        it may start a worker and, the first time, the thread that hands out the tasks."""
+        with interrupts_held():
+            return super().submit(fn, *args, **kwargs)
+
     def __exit__(self, error_type, *_) -> bool:
         self.close(finished=error_type is None)
         return False
@@ -130,39 +136,32 @@ class WorkerPool(ProcessPoolExecutor):
 
 def recording_context() -> BaseContext:
     """The forkserver (else spawn) context, keeping the processes it starts, so that a pool
-    can kill its own (ProcessPoolExecutor can only wait for them); each starts with Ctrl+C
-    and SIGTERM held (see interrupts_held)."""
+    can kill its own (ProcessPoolExecutor can only wait for them)."""
     class Recording(CONTEXT):
         def __init__(self):
             super().__init__()
             self.started: list[BaseProcess] = []
 
         def Process(self, *args, **kwargs) -> BaseProcess:  # noqa: N802 - the context's name
-            process = HeldProcess(*args, **kwargs)
+            process = super().Process(*args, **kwargs)
             self.started.append(process)
             return process
 
     return Recording()
 
 
-class HeldProcess(CONTEXT.Process):
-    """A worker process whose start is never cut short by an interrupt (a class of the
-    module's: the server unpickles it)."""
-
-    def start(self) -> None:
-        with interrupts_held():
-            super().start()
-
-
 @contextlib.contextmanager
 def interrupts_held():
     """Hold Ctrl+C and SIGTERM until the block ends, then act on the first that came.
 
-    Starting a worker sends the server a request in several steps (connect, send the pipes,
-    write what the worker runs); an interrupt between them leaves the server half a request,
-    and its traceback, or a worker waiting for the rest, on the command's stderr. So the
-    start is never cut: an interrupt waits for it, at most until the server has finished
-    its imports. Signals reach only the main thread; elsewhere there is nothing to hold.
+    A pool's submit may do two things an interrupt must not cut in half. Starting a worker
+    sends the server a request in several steps (connect, send the pipes, write what the
+    worker runs): cut, it leaves the server half a request, and its traceback, or a worker
+    waiting for the rest, on the command's stderr. Starting the pool's thread that hands
+    out the tasks: cut, the pool cannot be shut down ("cannot join thread before it is
+    started") and its semaphores are reported leaked. So an interrupt waits for the submit,
+    at most until the server has finished its imports. Signals reach only the main thread;
+    elsewhere there is nothing to hold.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
