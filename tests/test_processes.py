@@ -346,6 +346,43 @@ def test_an_interrupt_while_the_pool_starts_its_thread_waits_for_it(monkeypatch)
     with WorkerPool(1) as pool:
         assert pool.submit(os.getppid).result() != os.getpid()
 
+
+def test_sigterm_while_the_server_starts_waits_until_it_can_be_stopped(monkeypatch):
+    """A SIGTERM between the server's start and the recording of its pid would leave it
+    running unstopped through its imports, holding the command's stdout."""
+    from multiprocessing import forkserver, util
+
+    from topicgen.pools import start_server, stop_server
+
+    stop_server()
+    spawned, spawn = [], util.spawnv_passfds
+
+    def interrupted(path, args, passfds):
+        pid = spawn(path, args, passfds)
+        if "multiprocessing.forkserver" in str(args):  # not the resource tracker
+            spawned.append(pid)
+            signal.raise_signal(signal.SIGTERM)
+        return pid
+
+    def like_ctrl_c(_number, _frame):  # as the command's handler (cli.terminate) does
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, like_ctrl_c)
+    monkeypatch.setattr(util, "spawnv_passfds", interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            start_server(("os",))
+        assert spawned and forkserver._forkserver._forkserver_pid == spawned[0]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        monkeypatch.undo()
+        stop_server()
+        for pid in spawned:  # the old code lost it
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    assert not Path(f"/proc/{spawned[0]}/environ").exists() or \
+        Path(f"/proc/{spawned[0]}/environ").read_bytes() == b""  # gone, or a reaped zombie
+
 def test_a_pool_after_the_server_was_stopped_starts_a_new_one():
     """`serve` and the tests make pools long after one command-like end stopped the server."""
     from topicgen.pools import WorkerPool, stop_server

@@ -60,19 +60,17 @@ def start_server(preload: tuple[str, ...] = PRELOAD) -> None:
         from multiprocessing import forkserver
 
         forkserver.set_forkserver_preload(list(preload))
-        # Started with Ctrl+C ignored, which it inherits: a terminal sends Ctrl+C to every
-        # process of the command, and the server would print a traceback from its imports.
-        # (Only the main thread may set a handler; a pool made in another thread finds the
-        # server running already.)
-        main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-        try:
+        # SIGTERM waits until the server's pid is known (see interrupts_held), or the server
+        # would run on unstopped through its imports. It starts with Ctrl+C ignored, which it
+        # inherits: a terminal sends Ctrl+C to every process of the command, and the server
+        # would print a traceback from its imports. (Only the main thread may set a handler;
+        # a pool made in another thread finds the server running already.)
+        with interrupts_held():  # which restores Ctrl+C's handler after
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
             forkserver.ensure_running()
-        finally:
-            if main:
-                signal.signal(signal.SIGINT, previous)
-        atexit.unregister(stop_server)  # registered once, however many pools started it
-        atexit.register(stop_server)
+            atexit.unregister(stop_server)  # registered once, however many pools started it
+            atexit.register(stop_server)
 
 
 def stop_server() -> None:
@@ -154,7 +152,8 @@ def recording_context() -> BaseContext:
 def interrupts_held():
     """Hold Ctrl+C and SIGTERM until the block ends, then act on the first that came.
 
-    A pool's submit may do two things an interrupt must not cut in half. Starting a worker
+    Starting the server must not be cut between its start and the recording of its pid, or
+    nothing would stop it. A pool's submit may do two more such things. Starting a worker
     sends the server a request in several steps (connect, send the pipes, write what the
     worker runs): cut, it leaves the server half a request, and its traceback, or a worker
     waiting for the rest, on the command's stderr. Starting the pool's thread that hands
