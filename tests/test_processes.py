@@ -313,6 +313,18 @@ def test_an_interrupt_while_a_worker_starts_waits_until_it_runs(monkeypatch):
         assert pool.submit(os.getppid).result() != os.getpid()
 
 
+@contextlib.contextmanager
+def sigterm_like_ctrl_c():
+    """SIGTERM raises KeyboardInterrupt, as the command's handler (cli.terminate) has it."""
+    def like_ctrl_c(_number, _frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, like_ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
 
 def test_an_interrupt_while_the_pool_starts_its_thread_waits_for_it(monkeypatch):
     """SIGTERM as the first submit started the pool's thread that hands out tasks left that
@@ -329,20 +341,14 @@ def test_an_interrupt_while_the_pool_starts_its_thread_waits_for_it(monkeypatch)
         signal.raise_signal(signal.SIGTERM)  # as `kill` would, before the thread runs
         return start(thread)
 
-    def like_ctrl_c(_number, _frame):  # as the command's handler (cli.terminate) does
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, like_ctrl_c)
     monkeypatch.setattr(process._ExecutorManagerThread, "start", interrupted)
-    try:
+    with sigterm_like_ctrl_c():
         pool = WorkerPool(1)
         with pytest.raises(KeyboardInterrupt):
             pool.submit(os.getpid)
         monkeypatch.undo()
         assert pool._executor_manager_thread.is_alive()  # started whole
         pool.close(finished=False)  # raised "cannot join thread before it is started"
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     with WorkerPool(1) as pool:
         assert pool.submit(os.getppid).result() != os.getpid()
 
@@ -364,17 +370,12 @@ def test_sigterm_while_the_server_starts_waits_until_it_can_be_stopped(monkeypat
             signal.raise_signal(signal.SIGTERM)
         return pid
 
-    def like_ctrl_c(_number, _frame):  # as the command's handler (cli.terminate) does
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, like_ctrl_c)
     monkeypatch.setattr(util, "spawnv_passfds", interrupted)
     try:
-        with pytest.raises(KeyboardInterrupt):
+        with sigterm_like_ctrl_c(), pytest.raises(KeyboardInterrupt):
             start_server(("os",))
         assert spawned and forkserver._forkserver._forkserver_pid == spawned[0]
     finally:
-        signal.signal(signal.SIGTERM, previous)
         monkeypatch.undo()
         stop_server()
         for pid in spawned:  # the old code lost it
@@ -382,6 +383,7 @@ def test_sigterm_while_the_server_starts_waits_until_it_can_be_stopped(monkeypat
                 os.kill(pid, signal.SIGKILL)
     assert not Path(f"/proc/{spawned[0]}/environ").exists() or \
         Path(f"/proc/{spawned[0]}/environ").read_bytes() == b""  # gone, or a reaped zombie
+
 
 def test_a_pool_after_the_server_was_stopped_starts_a_new_one():
     """`serve` and the tests make pools long after one command-like end stopped the server."""
