@@ -49,7 +49,6 @@ development machine), which every worker that trains would otherwise import for 
 FORKED = "forkserver" in multiprocessing.get_all_start_methods()
 """Whether workers are forked from the server (not on Windows: there they are spawned, and
 import what they need themselves)."""
-CONTEXT = type(multiprocessing.get_context("forkserver" if FORKED else "spawn"))
 
 
 def start_server(preload: tuple[str, ...] = PRELOAD) -> None:
@@ -135,7 +134,9 @@ class WorkerPool(ProcessPoolExecutor):
 def recording_context() -> BaseContext:
     """The forkserver (else spawn) context, keeping the processes it starts, so that a pool
     can kill its own (ProcessPoolExecutor can only wait for them)."""
-    class Recording(CONTEXT):
+    base = type(multiprocessing.get_context("forkserver" if FORKED else "spawn"))
+
+    class Recording(base):
         def __init__(self):
             super().__init__()
             self.started: list[BaseProcess] = []
