@@ -131,6 +131,30 @@ def test_a_cache_names_the_topic_experiments_that_never_stored_a_result_here(tmp
         "gradient-decay"]
 
 
+def test_the_workers_server_preloads_torch_for_every_build_that_runs_an_experiment(
+        make_project, tiny_topic, monkeypatch):
+    """Not only where an experiment never ran: a changed parameter or seed runs one too,
+    and workers forked from a server without torch would import it themselves."""
+    import topicgen.build as build
+    from topicgen.pools import PRELOAD
+
+    project = make_project(tiny_topic)
+    preloads: list[tuple[str, ...]] = []
+    monkeypatch.setattr(build, "start_server", preloads.append)
+
+    def first_preload(*extra: str) -> tuple[str, ...] | None:
+        preloads.clear()
+        result = invoke(*build_args(project, "--jobs", "2", *extra))
+        assert result.exit_code == 0, result.output
+        return preloads[0] if preloads else None
+
+    assert first_preload() == PRELOAD
+    (project / CHAPTER).write_text(tiny_topic[CHAPTER] + "\nOne more sentence.\n")
+    assert first_preload() is None  # HTML only and nothing to run: no worker needed
+    assert first_preload("-p", "gradient-decay.T=11") == PRELOAD
+    assert first_preload("--seed", "1") == PRELOAD
+
+
 def test_an_experiment_whose_code_names_torch_optim_is_taken_to_train(tmp_path):
     """What adds torch._dynamo to the workers' preload, read from the file unimported: its
     code, not a comment or a docstring that mentions torch.optim."""

@@ -162,6 +162,7 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
     """Build `kind` of `config.topic` into `out` (default: the topic's output folder)."""
     from topicgen.figures.draw import Drawings
     from topicgen.publish.pdf import Layout
+    from topicgen.results.runner import likely_computed
 
     started = time.perf_counter()
     out_dir = out or config.out_dir
@@ -182,18 +183,27 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
         built = Built(config, out_dir, argv, topic, ResultCache(config.cache_path, config.force),
                       layout, options=options)
         if config.jobs > 1:
-            # Workers' server imports what they will need while this plans: everything where
-            # an experiment has no result in this cache, else only WeasyPrint (a prose edit).
+            # The workers' server imports what they will need while this plans, from the
+            # moment that is known: torch and the rest where an experiment has never run
+            # here, or must be imported to resolve its parameters (they changed), or finds no
+            # result; else only WeasyPrint (a prose edit). A later start_server changes nothing.
             if new := built.cache.never_run(topic.slug, topic.experiments):
-                start_server(TRAINING_PRELOAD if any(experiments.trains(topic.experiments[name])
-                                                     for name in new) else PRELOAD)
-            elif pdf:
-                start_server(PDF_PRELOAD)
+                start_server(preload(topic, new))
+            else:
+                built.cache.importing = lambda experiment: start_server(
+                    preload(topic, [experiment.name]))
         with stage("plan") as note:
             built.runs, built.shown = kind.plan(topic, config, built.cache, options)
             for shown in built.shown:
                 shown.run.figures.add(shown.figure)
             note["text"] = f"{len(built.shown)} figures from {len(built.runs)} experiment runs"
+        built.cache.importing = None
+        if config.jobs > 1:
+            ctx = Context(seed=config.seed, device=config.device)
+            if computed := likely_computed(built.runs, ctx, built.cache):
+                start_server(preload(topic, [run.experiment for run in computed]))
+            elif pdf:
+                start_server(PDF_PRELOAD)
         drawings = Drawings([(shown.run, shown.figure) for shown in built.shown], built.cache,
                             options.get("fmt", "svg"), options.get("dpi", 200))
         run_stage(built.runs, config, built.cache, then=drawings.followups)
@@ -213,6 +223,12 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
             record = manifest(config, built, files, inputs)
             note["text"] = publish(files, out_dir, kind.manifest, record)
     return BuildSummary(list(files), built.runs, time.perf_counter() - started, data=built.data)
+
+
+def preload(topic: Topic, names: list[str]) -> tuple[str, ...]:
+    """What the workers' server imports where the experiments `names` will run."""
+    trains = any(experiments.trains(topic.experiments[name]) for name in names)
+    return TRAINING_PRELOAD if trains else PRELOAD
 
 
 def publish(files: dict[Path, bytes | str], out_dir: Path, manifest_name: str,

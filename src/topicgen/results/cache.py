@@ -58,6 +58,9 @@ class ResultCache:
         self.directory = directory
         self.force = force
         self.writable = directory is not None
+        self.importing: Callable[[Experiment], None] | None = None
+        """Told of each experiment about to be imported to resolve its parameters: a build
+        starts its workers' server with torch then, as that experiment will most likely run."""
 
     def key(self, material: dict[str, Any]) -> str:
         return keys.result_key(material)
@@ -80,6 +83,11 @@ class ResultCache:
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             log.warning("cache entry %s is unreadable (%s); recomputing", path.name, error)
             return None
+
+    def has(self, material: dict[str, Any]) -> bool:
+        """Whether an entry for `material` is kept, unread: a guess at a hit, for choices
+        that a wrong guess only slows (load tells)."""
+        return self.directory is not None and not self.force and self._entry(material).exists()
 
     def store(self, material: dict[str, Any], result: Result) -> None:
         entry = {"key": material, "result": result.to_json_dict()}
@@ -159,6 +167,8 @@ class ResultCache:
         """`experiments.resolve_params(...)` as_dict, remembered by the experiment's code, so
         a rebuild need not import the experiment (and torch) to know its parameters."""
         def resolve() -> bytes:
+            if self.importing is not None:
+                self.importing(experiment)
             params = experiments.resolve_params(experiment, profile, overrides)
             return json.dumps(as_dict(params)).encode("utf-8")
 

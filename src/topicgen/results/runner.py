@@ -215,6 +215,12 @@ def materials(run: Any, ctx: Context) -> list[dict[str, Any]]:
     return [figures_material(whole, run.figures), whole]
 
 
+def likely_computed(runs: list, ctx: Context, cache: ResultCache) -> list:
+    """The runs that find no entry of theirs in `cache`: a guess, before run_all reads the
+    entries, at what it will compute."""
+    return [run for run in runs if not any(map(cache.has, materials(run, ctx)))]
+
+
 def reused(run: Any, ctx: Context, cache: ResultCache) -> Result | None:
     """The cached result `run` can show. The whole experiment's result serves a run that
     draws only some figures only where those need every part: else it would show numbers
