@@ -21,7 +21,7 @@ gets from `nn.RNN`, `nn.LSTM` and `nn.GRU`:
           Pascanu et al. 2013, §2.1).
 
 All seeds run at once: weights carry a leading seed dimension S and every matrix product
-is batched, so five seeds cost about as much as one.
+is batched, so ten seeds cost about as much as one.
 """
 
 from __future__ import annotations
@@ -56,7 +56,15 @@ PRECISE_DOWN_TO, ZERO_BELOW = 2.0**-100, 2.0**-160
 """float32 holds rho^k to rounding while it is at least PRECISE_DOWN_TO (its entries, rho^k
 over about sqrt(hidden), stay above float32's smallest normal, 2^-126), and exactly 0 once
 it is below ZERO_BELOW (past its smallest subnormal, 2^-149, with room for the entries)."""
-UNDERFLOW_REL_TOLERANCE = 1e-5
+# The float32 product applies one rounded matrix k times, so its relative error grows about
+# linearly in k: measured at most 3.9 units of 2^-24 per step (rho 0.05 to 0.95, hidden 1 to
+# 256, 40 seeds each); eight units leave twice that.
+UNDERFLOW_UNITS_PER_STEP = 8
+# Rounding to nearest sends rho x 2^-149 to zero only where rho <= 1/2; above it a lone entry
+# at float32's smallest subnormal rounds back to itself and stays there. Measured from k =
+# zero_from(rho) on (40 seeds each): every entry zero at rho <= 0.5 for hidden 1 to 256, some
+# left non-zero at 0.55 to 0.65 with hidden up to 8, at 0.7 with hidden 16, at 0.95 with 256.
+UNDERFLOW_MAX_RHO = 0.5
 # tanh-share: over seeds 0, 100 and 200 (five each), the ratio's seed mean was 0.975 to 1.000
 # at H = 32, T = 40 and 0.985 to 0.999 at H = 64, T = 100; with tanh dropped it was 1.07 to
 # 1.16. The bias allowance covers the first, and is well short of the second.
@@ -66,6 +74,11 @@ TANH_SHARE_MIN_HIDDEN, TANH_SHARE_MIN_T = 32, 40
 # fit of a few points of the transient. tanh-falls-fastest failed at T = 3 to 8 for some
 # seeds and held at T = 12 to 100 for the ten first seeds 0, 10, ..., 90 (five seeds each) at
 # hidden 2, 4, 8, 32 and 64; with one hidden unit it failed twice in those thirty.
+# With five seeds it also failed by chance where it holds: the LSTM's and GRU's factors lie
+# 0.07 (H = 64, T = 100) to 0.09 (H = 32, T = 40) above the tanh RNN's on average, and the
+# two-standard-error margin of five seeds sometimes exceeded the gap (3 of 400 disjoint seed
+# groups at the full profile, 9 of 200 at the quick one). With ten seeds: 0 of 300 and 0 of
+# 400 groups, and tanh-share held in all of them.
 DECAY_MIN_T, ORDER_MIN_HIDDEN = 16, 2
 
 
@@ -78,8 +91,9 @@ class Params:
                    min=1, max=5000)
     # Width of PyTorch tutorials; the default-init decay rate is nearly width-independent.
     hidden: int = param(64, "hidden units per cell", min=1, max=2048)
-    # Five seeds give a median and a spread: decay rates vary from one random matrix to the next.
-    seeds: int = param(5, "independent weight and input draws", min=1, max=1000)
+    # Ten seeds give a median and a spread (decay rates vary from one random matrix to the
+    # next) and pin the seed means tightly enough to order the cells (see ORDER_MIN_HIDDEN).
+    seeds: int = param(10, "independent weight and input draws", min=1, max=1000)
     # rho = 1 is the ideal highway: the linear RNN keeps the gradient norm exactly.
     rho: float = param(1.0, "spectral scale of the linear RNN's W = rho Q", min=1e-6, max=100.0)
     # float64 keeps rho^k exact far below float32's 1e-38 floor.
@@ -412,13 +426,23 @@ def _underflow_claim(p: dict, s: dict[str, float]) -> Claim:
     statement = ("In float32 a vanishing gradient becomes exactly zero: the linear RNN's "
                  "$\\rho^k$ is exact to rounding while representable, then nothing past "
                  "float32's smallest subnormal, $2^{-149}$ (IEEE 754).")
-    expected = (f"relative error at most {UNDERFLOW_REL_TOLERANCE:g} for $k \\le "
-                f"{precise_up_to(p['rho'])}$; exactly 0 for $k \\ge {zero_from(p['rho'])}$")
+    precise = precise_up_to(p["rho"])
+    tolerance = early_tolerance(precise)
+    expected = (f"relative error at most {tolerance:.1e} for $k \\le {precise}$; exactly 0 "
+                f"for $k \\ge {zero_from(p['rho'])}$")
+    if p["rho"] > UNDERFLOW_MAX_RHO:
+        return not_judged("float32-underflow", statement, expected,
+                          f"judged at rho <= {UNDERFLOW_MAX_RHO:g}: above it, rounding to "
+                          "nearest keeps rho x 2^-149 at 2^-149, so an entry can stay there")
     return Claim(
         id="float32-underflow", statement=statement, expected=expected,
         measured=f"relative error {s['float32_rel_error_early']:.1e}; first all-zero k = "
                  f"{s['float32_first_zero_k']:.0f}; {s['float32_nonzero_late']:.0f} non-zero "
                  f"from k = {zero_from(p['rho'])}",
-        tolerance=f"{UNDERFLOW_REL_TOLERANCE:g}; 0 non-zero",
-        passed=s["float32_rel_error_early"] <= UNDERFLOW_REL_TOLERANCE
-        and s["float32_nonzero_late"] == 0)
+        tolerance=f"{UNDERFLOW_UNITS_PER_STEP} units of 2^-24 per step; 0 non-zero",
+        passed=s["float32_rel_error_early"] <= tolerance and s["float32_nonzero_late"] == 0)
+
+
+def early_tolerance(steps: int) -> float:
+    """The relative error float32's rounding may leave after `steps` products."""
+    return UNDERFLOW_UNITS_PER_STEP * steps * 2.0**-24
