@@ -103,6 +103,11 @@ def test_flat_claim_uses_the_median_without_d_k_64():
     assert "the median" in flat.measured and flat.passed
 
 
+def test_scaled_statistics_stay_flat_at_a_seed_where_a_thousand_queries_strayed():
+    result = E.run(NAME, E.resolve_params(NAME, "quick"), E.Context(seed=364))
+    assert [c.passed for c in result.claims if c.id == "scaled-flat"] == [True]
+
+
 def test_deterministic_per_seed():
     params = E.resolve_params(NAME, "quick", {"d_k": "4,64", "samples": "2000"})
     a = E.run(NAME, params, E.Context(seed=3)).scalars
