@@ -330,3 +330,55 @@ def test_an_output_folder_that_cannot_be_made_fails_before_anything_runs(
                                       "--cache-dir", str(cache_dir), "--out", str(out)])
     assert_one_error_line(result, f"Error: cannot write to {out}: {project / 'taken'} is a "
                                   "file, not a folder")
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (["--topic", f"../content/{TOPIC}"], {},
+     f"topic must name a folder in content/ (such as \"topic4\"), not a path: got "
+     f"'../content/{TOPIC}'"),  # it built, writing its output into content/
+    (["--topic", f"./{TOPIC}"], {},
+     f"topic must name a folder in content/ (such as \"topic4\"), not a path: got './{TOPIC}'"),
+    (["--jobs", "2147483647"], {}, "jobs must be between 1 and 1024, got 2147483647"),
+    ([], {"SOURCE_DATE_EPOCH": "253402300800"},
+     'SOURCE_DATE_EPOCH must be seconds since 1970, at most 253402300799 (the end of 9999), '
+     'got "253402300800"'),
+], ids=["topic-path", "topic-dot-slash", "jobs-huge", "epoch-past-9999"])
+def test_a_bad_setting_stops_the_command_before_it_writes_anything(make_project, args, env,
+                                                                   message, monkeypatch):
+    project = write(make_project, tiny_topic)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    before = sorted(project.rglob("*"))
+    result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project),
+                                      "--topic", TOPIC, "--format", "html", *args])
+    assert_one_error_line(result, f"Error: {message}", exit_code=2)
+    assert sorted(project.rglob("*")) == before
+
+
+def test_a_formats_list_left_empty_keeps_the_last_handout(make_project, cache_dir):
+    """It built nothing, reported success and removed handout.html as stale."""
+    project = write(make_project, tiny_topic)
+    assert build(project, cache_dir).exit_code == 0
+    (project / "topicgen.toml").write_text("formats = []\n")
+    result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project),
+                                      "--topic", TOPIC, "--cache-dir", str(cache_dir)])
+    assert_one_error_line(result, f"Error: {project / 'topicgen.toml'}: formats must list at "
+                                  "least one of html, pdf, got none", exit_code=2)
+    assert (project / "output" / TOPIC / "handout.html").is_file()
+
+
+@pytest.mark.parametrize("command", [["build", "handout"], ["build", "report"]])
+def test_a_project_folder_that_does_not_exist_is_not_made(tmp_path, command):
+    missing = tmp_path / "nope"
+    result = CliRunner().invoke(cli, [*command, "--project", str(missing), "--topic", "x"])
+    assert_one_error_line(result, f"Error: content folder {missing / 'content'} does not exist "
+                                  "(run topicgen from the project root or pass --project)",
+                          exit_code=2)
+    assert not missing.exists()
+
+
+def test_new_where_content_is_a_file_says_so(tmp_path):
+    (tmp_path / "content").write_text("not a folder\n")
+    result = CliRunner().invoke(cli, ["new", "--project", str(tmp_path), "x"])
+    assert_one_error_line(result, f"Error: {tmp_path / 'content'} is a file: topics live in a "
+                                  "folder of that name", exit_code=2)

@@ -155,7 +155,7 @@ def test_a_seed_out_of_range_in_topicgen_toml_names_the_file(make_project):
 # -- errors in topicgen.toml name the file --------------------------------------------------------
 
 @pytest.mark.parametrize(("line", "message"), [
-    ("jobs = 0", "jobs must be at least 1, got 0"),
+    ("jobs = 0", "jobs must be between 1 and 1024, got 0"),
     ('formats = ["docx"]', 'unknown format "docx" (choose from: html, pdf)'),
     ('device = "tpu"', 'device must be one of cpu, cuda, got "tpu" (did you mean "cpu"?)'),
 ])

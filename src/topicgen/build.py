@@ -35,7 +35,7 @@ from topicgen.content.myst import (
     parse,
     parse_exercise,
 )
-from topicgen.content.topic import Topic, load_topic
+from topicgen.content.topic import Topic, check_topic, load_topic
 from topicgen.errors import ClaimError, ContentError, ParamError, TopicgenError, did_you_mean
 from topicgen.experiments.loader import Experiment
 from topicgen.files import check_output_folder, write_atomic
@@ -166,6 +166,7 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
 
     started = time.perf_counter()
     out_dir = out or config.out_dir
+    check_topic(config.content_dir, config.topic)  # before the lock makes .topicgen/
     with build_lock(config.project / ".topicgen"), Layout(config.jobs) as layout:
         inputs = fingerprint({**describe(config), "target": kind.name, **options},
                              input_roots(config))

@@ -94,6 +94,11 @@ PLACEMENTS = ("inline", "appendix", "none")
 SEED_MAX = 2**31 - 1
 """The largest first seed: an experiment's seeds (first + i) then stay below 2**32, which
 every generator takes (numpy's is the narrowest)."""
+JOBS_MAX = 1024
+"""More worker processes than any machine here has cores; far more would only exhaust memory
+(a worker holds about 200 MiB) and the system's process limits."""
+EPOCH_MAX = 253402300799
+"""The last second of the year 9999: dates after it do not print as four-digit years."""
 
 
 def load_config(project: Path | None = None, **flags: Any) -> Config:
@@ -139,6 +144,9 @@ def source_date_epoch() -> int | None:
         return None
     if not epoch.isdigit():
         raise UsageError(f'SOURCE_DATE_EPOCH must be seconds since 1970, got "{epoch}"')
+    if int(epoch) > EPOCH_MAX:
+        raise UsageError(f"SOURCE_DATE_EPOCH must be seconds since 1970, at most {EPOCH_MAX} "
+                         f'(the end of 9999), got "{epoch[:30]}"')
     return int(epoch)
 
 
@@ -168,10 +176,17 @@ def problems(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
     if scheduler is not None and not re.fullmatch(SCHEDULER_ADDRESS, scheduler):
         yield "scheduler", (f'scheduler must be a Dask scheduler\'s address like '
                             f'tcp://10.0.0.5:8786, got "{scheduler}"')
-    if "jobs" in values and values["jobs"] < 1:
-        yield "jobs", f"jobs must be at least 1, got {values['jobs']}"
+    topic = values.get("topic")
+    if topic is not None and (not isinstance(topic, str) or Path(topic).name != topic
+                              or topic in ("", ".", "..") or "\\" in topic):
+        yield "topic", (f'topic must name a folder in content/ (such as "topic4"), not a '
+                        f"path: got {topic!r}")
+    if "jobs" in values and not 1 <= values["jobs"] <= JOBS_MAX:
+        yield "jobs", f"jobs must be between 1 and {JOBS_MAX}, got {values['jobs']}"
     if "seed" in values and not 0 <= values["seed"] <= SEED_MAX:
         yield "seed", f"seed must be between 0 and {SEED_MAX}, got {values['seed']}"
+    if "formats" in values and not values["formats"]:
+        yield "formats", f"formats must list at least one of {', '.join(FORMATS)}, got none"
     for fmt in values.get("formats", ()):
         if fmt not in FORMATS:
             yield "formats", f'unknown format "{fmt}"' + did_you_mean(fmt, FORMATS)

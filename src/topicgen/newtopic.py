@@ -37,7 +37,13 @@ def new_topic(content_dir: Path, slug: str, title: str | None = None) -> Path:
     title = " ".join((title or slug.replace("-", " ").replace("_", " ").capitalize()).split())
     if not title:
         raise UsageError("--title is empty: give the topic a title")
-    content_dir.mkdir(parents=True, exist_ok=True)
+    if content_dir.exists() and not content_dir.is_dir():
+        raise UsageError(f"{content_dir} is a file: topics live in a folder of that name")
+    try:
+        content_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot make the content folder {content_dir}: "
+                         f"{error.strerror or error}") from None
     staging = Path(tempfile.mkdtemp(prefix=f".{slug}-", dir=content_dir))
     try:
         shutil.copytree(STARTER, staging, dirs_exist_ok=True,
