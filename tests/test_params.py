@@ -33,13 +33,13 @@ def fields(params) -> dict:
 
 def test_full_profile_is_the_dataclass_defaults():
     assert fields(resolve("full")) == {
-        "cells": ALL_CELLS, "T": 100, "hidden": 64, "seeds": 5, "rho": 1.0, "dtype": "float64",
+        "cells": ALL_CELLS, "T": 100, "hidden": 64, "seeds": 10, "rho": 1.0, "dtype": "float64",
     }
 
 
 def test_quick_profile_shrinks_the_run():
     assert fields(resolve("quick")) == {
-        "cells": ALL_CELLS, "T": 40, "hidden": 32, "seeds": 5, "rho": 1.0, "dtype": "float64",
+        "cells": ALL_CELLS, "T": 40, "hidden": 32, "seeds": 10, "rho": 1.0, "dtype": "float64",
     }
 
 
