@@ -115,6 +115,31 @@ def test_a_stored_result_comes_back_equal_and_says_why_others_are_stale(tmp_path
     assert cost == result.provenance["wall_s"]
 
 
+@pytest.mark.parametrize("damage", ["emptied", "cut in half"])
+def test_damaged_cache_files_are_made_again_never_published(make_project, tiny_topic, damage):
+    """A figure emptied on disk was published as an empty figure (exit 0); a damaged
+    parameter or PDF part file stopped the build with an internal error."""
+    project = make_project({**tiny_topic, **topic4_files("layernorm"),
+                            CHAPTER: tiny_topic[CHAPTER] + SECOND_FIGURE})
+    args = build_args(project, "--format", "all")
+    assert invoke(*args).exit_code == 0
+    first = outputs(project / "output" / TOPIC)
+    damaged = [path for folder in ("figures", "data", "params", "listings", "pdf", "parts")
+               for path in (project / "cache" / folder).glob("*")]
+    assert {path.parent.name for path in damaged} >= {"figures", "data", "params", "pdf"}
+    for path in damaged:
+        kept = path.read_bytes()
+        path.write_bytes(b"" if damage == "emptied" else kept[:len(kept) // 2])
+    (project / CHAPTER).write_text(tiny_topic[CHAPTER] + SECOND_FIGURE + "\nOne more.\n")
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert ("is damaged; making it again" in result.output) == (damage == "cut in half")
+    again = outputs(project / "output" / TOPIC)
+    for name in first:
+        if name.startswith(("figures/", "data/")):
+            assert again[name] == first[name], name
+
+
 def test_a_cache_names_the_topic_experiments_that_never_stored_a_result_here(tmp_path):
     """What decides whether a build's workers preload torch: an experiment with nothing
     cached (a first build, or one just added) will run."""

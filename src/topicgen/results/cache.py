@@ -1,7 +1,8 @@
 """The result cache: experiment results and what is made from them, by content hash.
 
 What each entry depends on is built in `results.keys`. Entries are written only after
-success, atomically; an unreadable entry is a miss. A cache folder that cannot be written
+success, atomically; an unreadable entry is a miss, and so is an artifact that does not match
+the digest on its first line (see `sealed`). A cache folder that cannot be written
 degrades to an uncached build with one warning.
 
 Layout: `<name>-<key>.json` (the key material and the result), `figures/<key>.<ext>`,
@@ -16,6 +17,7 @@ for ETAs).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -40,6 +42,22 @@ ENTRY = re.compile(r"\.?(index|.+-[0-9a-f]{20})\.json(\.\w+\.tmp)?")
 ARTIFACT = re.compile(r"\.?[0-9a-f]{20}\.\w+(\.\w+\.tmp)?")
 """The names of the files a cache writes at its top and in its subfolders, and of the
 temporary files (see files.write_atomic) a killed build can leave."""
+
+
+SEAL = b"topicgen-cache blake2b-128 "
+"""The first line of every kept artifact: this, the hex digest of the rest, a newline."""
+
+
+def sealed(data: bytes) -> bytes:
+    """`data` headed by its digest, so that a file cut short or overwritten is caught."""
+    return SEAL + hashlib.blake2b(data, digest_size=16).hexdigest().encode() + b"\n" + data
+
+
+def unsealed(kept: bytes) -> bytes | None:
+    """What `sealed` headed, or None where the file does not match its digest."""
+    head, _, data = kept.partition(b"\n")
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest().encode()
+    return data if head == SEAL + digest else None
 
 
 def cache_files(directory: Path) -> list[Path]:
@@ -185,17 +203,25 @@ class ResultCache:
         return data
 
     def find(self, parts: dict[str, Any], suffix: str, folder: str) -> bytes | None:
-        """The bytes kept for `parts`, or None (also when forced)."""
+        """The bytes kept for `parts`, or None (also when forced, or when the file is not
+        what was kept: a damaged entry is made again, never published)."""
         if self.directory is None or self.force:
             return None
+        path = self._artifact_path(parts, suffix, folder)
         try:
-            return self._artifact_path(parts, suffix, folder).read_bytes()
+            kept = path.read_bytes()
         except OSError:
             return None
+        data = unsealed(kept)
+        if data is None and kept.startswith(SEAL):
+            log.warning("cache file %s/%s is damaged; making it again", folder, path.name)
+        elif data is None:  # kept by an older topicgen, or emptied
+            log.debug("cache file %s/%s has no digest; making it again", folder, path.name)
+        return data
 
     def keep(self, parts: dict[str, Any], suffix: str, data: bytes, folder: str) -> None:
         if self.directory is not None:
-            self._write(self._artifact_path(parts, suffix, folder), data)
+            self._write(self._artifact_path(parts, suffix, folder), sealed(data))
 
     def _artifact_path(self, parts: dict[str, Any], suffix: str, folder: str) -> Path:
         return self.directory / folder / f"{sources.digest(parts)}{suffix}"
