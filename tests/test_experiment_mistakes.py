@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import TINY_EXPERIMENT, TOPIC, tiny_topic
+from conftest import TINY_EXPERIMENT, TOPIC, tiny_topic, topic4_files
 from topicgen.cli import cli
 
 CHAPTER = f"content/{TOPIC}/01-decay.md"
@@ -33,6 +33,11 @@ def run(params, ctx):
 
 def appended(path: str, code: str) -> dict[str, str]:
     return {**tiny_topic, path: tiny_topic[path] + code}
+
+
+def replaced(path: str, old: str, new: str) -> dict[str, str]:
+    assert old in tiny_topic[path]
+    return {**tiny_topic, path: tiny_topic[path].replace(old, new, 1)}
 
 
 def run_changed(change: str) -> dict[str, str]:
@@ -57,6 +62,19 @@ CASES = [
                  id="sys-exit-3"),
     pytest.param(appended(TINY_EXPERIMENT, "\n\nimport sys\nsys.exit(0)\n"),
                  "SystemExit while importing gradient_decay.py", id="sys-exit-on-import"),
+    # os._exit ended the command on the spot with exit status 0, or broke the worker pool.
+    pytest.param(run_changed("    import os\n    os._exit(0)"),
+                 "it called os._exit(0): an experiment returns its Result instead of ending "
+                 "the process", id="os-exit-0"),
+    pytest.param(appended(TINY_EXPERIMENT, "\n\nimport os\nos._exit(0)\n"),
+                 "ExitCalled while importing gradient_decay.py: os._exit(0) would end the "
+                 "process", id="os-exit-on-import"),
+    pytest.param(claims_returning("__import__('os')._exit(1)"), "it called os._exit(1)",
+                 id="os-exit-in-claims"),
+    pytest.param(appended(FIGURES, '\nFIGURES = {**FIGURES, "grad_norm": '
+                                   'lambda result: __import__("os")._exit(0)}\n'),
+                 'figure "grad_norm" of gradient-decay failed: ExitCalled: os._exit(0) would '
+                 "end the process", id="os-exit-in-figure"),
     pytest.param(run_changed("    import torch\n    result.scalars['slope'] = torch.tensor(1.0)"),
                  'scalar "slope" is a Tensor, not a number (use .item() or float(...))',
                  id="tensor-scalar"),
@@ -85,6 +103,19 @@ CASES = [
                  'two claims have the id "a"', id="claim-ids-repeat"),
     pytest.param(appended(TINY_EXPERIMENT, '\nQUICK = {"repeat": 500}\n'),
                  'QUICK sets "repeat", which Params does not have', id="quick-typo"),
+    # A Params default or a QUICK value of the wrong type was an internal TypeError; one out
+    # of range was blamed on the chapter's figure directive.
+    pytest.param(appended(TINY_EXPERIMENT, '\nQUICK = {"T": "many"}\n'),
+                 """QUICK: parameter "T" is 'many', not int""", id="quick-wrong-type"),
+    pytest.param(replaced(TINY_EXPERIMENT, 'param(100, "sequence length',
+                          'param("lots", "sequence length'),
+                 """Params: parameter "T" is 'lots', not int""", id="default-wrong-type"),
+    pytest.param(replaced(TINY_EXPERIMENT, 'param(100, "sequence length',
+                          'param(0, "sequence length'),
+                 'gradient_decay.py: Params: parameter "T" of "gradient-decay" must be 1 <= T '
+                 "<= 5000, got 0", id="default-out-of-range"),
+    pytest.param(replaced(TINY_EXPERIMENT, "min=1, max=5000)", "min=5000, max=1)"),
+                 'Params: parameter "T" declares min 5000 above max 1', id="min-above-max"),
     pytest.param(appended(FIGURES, '\nFIGURES = {**FIGURES, "grad_norm": lambda result: None}\n'),
                  'figure "grad_norm" of gradient-decay returned NoneType, not a matplotlib '
                  "Figure", id="figure-returns-none"),
@@ -107,6 +138,31 @@ def test_a_mistake_in_experiment_code_is_one_line_naming_it(make_project, tmp_pa
     assert len(errors) == 1 and message in errors[0], result.output
     assert "internal error" not in result.output and "Traceback" not in result.output
     assert not (project / "output" / TOPIC / "handout.html").exists()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_experiment_that_calls_os_exit_in_a_worker_fails_alone(make_project, tmp_path, jobs):
+    """In a worker it broke the pool: an internal error that named no experiment."""
+    files = run_changed("    import os\n    os._exit(0)")
+    files[CHAPTER] += ("\n```{experiment-figure} layernorm:ln_jacobian\n:name: fig-ln\n\n"
+                       "LN.\n```\n")
+    files.update(topic4_files("layernorm"))
+    project = make_project(tmp_path / "project", files)
+    result = build(project, tmp_path / "cache", "--jobs", jobs)
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[-1] == (
+        "Error: 1 of 2 experiments failed: gradient-decay (it called os._exit(0): an "
+        "experiment returns its Result instead of ending the process)")
+    assert "layernorm          computed in" in result.output
+
+
+def test_what_an_experiment_prints_never_enters_the_json_on_stdout(make_project, tmp_path):
+    project = make_project(tmp_path / "project", run_changed("    print('NOISE')"))
+    result = CliRunner().invoke(cli, ["run", "gradient-decay", "--project", str(project),
+                                      "--topic", TOPIC, "-p", "T=10", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["experiment"] == "gradient-decay"
+    assert "NOISE" in result.stderr
 
 
 def test_a_label_used_by_two_figures_is_named_before_values_are_looked_up(make_project,

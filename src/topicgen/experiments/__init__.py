@@ -14,7 +14,7 @@ from typing import Any
 
 from topicgen import sources
 from topicgen.api import Context, Result
-from topicgen.errors import ContentError, UsageError, did_you_mean
+from topicgen.errors import ContentError, ParamError, UsageError, did_you_mean
 from topicgen.experiments import params as params_mod
 from topicgen.experiments.loader import (
     Experiment,
@@ -23,6 +23,7 @@ from topicgen.experiments.loader import (
     last_frame_in,
     load,
     load_figures,
+    topic_code,
 )
 
 __all__ = ["Context", "Experiment", "discover", "figure_names", "load", "load_figures",
@@ -43,7 +44,7 @@ def resolve_params(experiment: Experiment, profile: str,
     if profile not in PROFILES:
         raise UsageError(f'unknown profile "{profile}"' + did_you_mean(profile, PROFILES))
     module = load(experiment)
-    base = module.Params()
+    base = declared(experiment, module.Params(), "Params")
     if profile == "quick":
         quick = getattr(module, "QUICK", {})
         unknown = sorted(set(quick) - {f.name for f in dataclasses.fields(base)})
@@ -52,8 +53,19 @@ def resolve_params(experiment: Experiment, profile: str,
                                + did_you_mean(unknown[0], [f.name for f in
                                                            dataclasses.fields(base)]),
                                experiment.path)
-        base = dataclasses.replace(base, **quick)
+        base = declared(experiment, dataclasses.replace(base, **quick), "QUICK")
     return params_mod.resolve(module.Params, base, overrides or {}, experiment.name)
+
+
+def declared(experiment: Experiment, params: Any, source: str) -> Any:
+    """`params` as the experiment file declares them (its `source`: the defaults, or QUICK),
+    checked: a mistake there is the file's, not the figure's that asked for the run."""
+    try:
+        params_mod.check_declared(params)
+        params_mod.validate(params, experiment.name)
+    except ParamError as error:
+        raise ContentError(f"{source}: {error.message}", experiment.path) from None
+    return params
 
 
 def params_object(experiment: Experiment, values: dict[str, Any]) -> Any:
@@ -99,7 +111,7 @@ def run(experiment: Experiment, params: Any, ctx: Context) -> Result:
     """Run one experiment, then judge its claims and record where the numbers came from."""
     module = load(experiment)
     started = time.perf_counter()
-    with one_thread():
+    with one_thread(), topic_code():
         result = module.run(params, ctx)
     return finish(experiment, params, ctx, result, time.perf_counter() - started)
 
@@ -114,7 +126,8 @@ def planned(experiment: Experiment, function: Any, *args: Any) -> Any:
     """`function(*args)`, a planning function of the experiment's (parts, parts_for) that
     runs in the command: an exception in it names its line, as one in the run would."""
     try:
-        return function(*args)
+        with topic_code():
+            return function(*args)
     except (Exception, SystemExit) as error:
         path, line = last_frame_in(error, experiment.path.parent)
         raise ContentError(f"{function.__name__}() failed: {type(error).__name__}: {error}",
@@ -139,15 +152,17 @@ def needed_parts(experiment: Experiment, params: Any, figures: set[str]) -> list
 
 
 def run_part(experiment: Experiment, params: Any, ctx: Context, part: Any) -> Any:
-    with one_thread():
-        return load(experiment).run_part(params, ctx, part)
+    module = load(experiment)
+    with one_thread(), topic_code():
+        return module.run_part(params, ctx, part)
 
 
 def combine(experiment: Experiment, params: Any, ctx: Context, outputs: dict,
             wall_s: float) -> Result:
     """The Result of a run computed part by part; the same numbers as `run`."""
-    with one_thread():
-        result = load(experiment).combine(params, ctx, outputs)
+    module = load(experiment)
+    with one_thread(), topic_code():
+        result = module.combine(params, ctx, outputs)
     return finish(experiment, params, ctx, result, wall_s)
 
 
@@ -170,9 +185,11 @@ def finish(experiment: Experiment, params: Any, ctx: Context, result: Result,
         "wall_s": round(wall_s, 3),
     }
     module = load(experiment)
-    result.claims = module.claims(result) if hasattr(module, "claims") else []
+    with topic_code():
+        result.claims = module.claims(result) if hasattr(module, "claims") else []
+        deviations = (module.deviations(params) if hasattr(module, "deviations")
+                      else getattr(module, "DEVIATIONS", []))
     if problem := malformed(result):
         raise ContentError(problem, experiment.path)
-    result.deviations = list(module.deviations(params) if hasattr(module, "deviations")
-                             else getattr(module, "DEVIATIONS", []))
+    result.deviations = list(deviations)
     return result

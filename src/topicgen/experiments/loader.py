@@ -24,7 +24,7 @@ import signal
 import sys
 import threading
 import traceback
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -120,7 +120,7 @@ def import_module(module: str, path: Path) -> ModuleType:
     naming the file and line where it happened."""
     forget_if_edited(module.rpartition(".")[0])
     try:
-        with interrupt_after():
+        with interrupt_after(), topic_code():
             loaded = importlib.import_module(module)
         remember_imported(module.rpartition(".")[0])
         return loaded
@@ -132,6 +132,30 @@ def import_module(module: str, path: Path) -> ModuleType:
         message = str(error).replace(module.rpartition(".")[0] + ".", "")  # the package's name
         raise ContentError(f"{type(error).__name__} while importing {path.name}: {message}",
                            where or path, line) from None
+
+
+class ExitCalled(SystemExit):
+    """Raised where a topic's code calls os._exit, which would end the process on the spot:
+    the command (exit status 0, no word said) or a worker (a broken pool)."""
+
+    def __str__(self) -> str:
+        return f"os._exit({self.code!r}) would end the process"
+
+
+@contextmanager
+def topic_code():
+    """Around every call into a topic's own code: os._exit there raises ExitCalled (as
+    sys.exit raises SystemExit, which the callers report), and what it prints goes to stderr,
+    never into the command's output (`--json`, read through a pipe)."""
+    def refuse(code: int) -> None:
+        raise ExitCalled(code)
+
+    real_exit, os._exit = os._exit, refuse
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        os._exit = real_exit
 
 
 @contextmanager

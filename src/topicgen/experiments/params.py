@@ -79,6 +79,33 @@ def resolve(params_cls: type, base: Any, overrides: dict[str, str], experiment: 
     return params
 
 
+def check_declared(params: Any) -> None:
+    """Raise ParamError where an experiment's own declarations are wrong: a field whose min
+    lies above its max, or whose value (a default, or a profile's) is not of its type."""
+    types = field_types(type(params))
+    for field in dataclasses.fields(params):
+        low, high = field.metadata.get("min"), field.metadata.get("max")
+        if low is not None and high is not None and low > high:
+            raise ParamError(f'parameter "{field.name}" declares min {low} above max {high}')
+        value, kind = getattr(params, field.name), types[field.name]
+        if typing.get_origin(kind) is tuple:
+            item = typing.get_args(kind)[0]
+            fits = isinstance(value, tuple) and all(_is_a(v, item) for v in value)
+            wanted = f"a tuple of {item.__name__}"
+        else:
+            fits, wanted = _is_a(value, kind), getattr(kind, "__name__", str(kind))
+        if not fits:
+            raise ParamError(f'parameter "{field.name}" is {value!r}, not {wanted}')
+
+
+def _is_a(value: Any, kind: Any) -> bool:
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return not isinstance(kind, type) or isinstance(value, kind)
+
+
 def validate(params: Any, experiment: str) -> None:
     """Raise ParamError naming the first field outside its declared range.
 

@@ -9,7 +9,7 @@ from typing import Any
 from topicgen import experiments
 from topicgen.api import Result
 from topicgen.errors import ContentError
-from topicgen.experiments.loader import Experiment, last_frame_in
+from topicgen.experiments.loader import Experiment, last_frame_in, topic_code
 from topicgen.pools import WorkerPool
 from topicgen.results.cache import ResultCache
 from topicgen.results.keys import figure_parts
@@ -112,7 +112,8 @@ def drawing(experiment: Experiment, figure: str, result: Result):
 
     draw_function = experiments.load_figures(experiment)[figure]
     try:
-        fig = draw_function(result)
+        with topic_code():
+            fig = draw_function(result)
     except (Exception, SystemExit) as error:  # sys.exit() there would end the command
         path, line = last_frame_in(error, experiment.path.parent)
         raise ContentError(f'figure "{figure}" of {experiment.name} failed: '

@@ -21,7 +21,7 @@ from typing import Any
 from topicgen import experiments
 from topicgen.api import Context, Result, as_dict
 from topicgen.errors import TopicgenError
-from topicgen.experiments.loader import Experiment
+from topicgen.experiments.loader import ExitCalled, Experiment
 from topicgen.pools import WorkerPool, release_free_memory
 from topicgen.progress import Progress
 from topicgen.results.cache import ResultCache
@@ -100,7 +100,10 @@ def combined(plan: Plan, ctx: Context) -> Outcome:
 
 def failed(experiment: Experiment, error: BaseException) -> Outcome:
     summary = f"{type(error).__name__}: {error}"
-    if isinstance(error, SystemExit):
+    if isinstance(error, ExitCalled):
+        summary = (f"it called os._exit({error.code!r}): an experiment returns its Result "
+                   "instead of ending the process")
+    elif isinstance(error, SystemExit):
         summary = (f"it called sys.exit({error.code!r}): an experiment returns its Result "
                    "instead of ending the process")
     return Outcome(error=trimmed_traceback(error, experiment.path.parent), summary=summary)
