@@ -49,6 +49,8 @@ BUILD_CASES = [
                  '<toml>: unknown key "sumary" (did you mean "summary"?)', id="toml-unknown-key"),
     pytest.param(replaced(TOML, '["01-decay.md"]', "[1]"),
                  '<toml>: "chapters" must list file names, got 1', id="toml-chapter-not-a-name"),
+    pytest.param(replaced(TOML, 'authors = ["topicgen tests"]', "authors = [1, 2]"),
+                 '<toml>: "authors" must list names, as strings', id="toml-author-not-a-name"),
     pytest.param(replaced(REFS, "[Pascanu13]", "[Pascanu13"),
                  "<refs>:1: invalid TOML: Expected ']' at the end of a table declaration",
                  id="references-syntax"),

@@ -51,8 +51,8 @@ def test_unknown_topic_suggests_the_closest(make_project, tmp_path):
     with pytest.raises(UsageError) as excinfo:
         load_topic(project / "content", "t2")
     assert error_line(excinfo) == (
-        f'Error: unknown topic "t2" in {project / "content"} (did you mean "t1"?)'
-    )
+        f'Error: unknown topic "t2" in {project / "content"}: its folder has no topic.toml '
+        '(did you mean "t1"?)')
     assert excinfo.value.exit_code == 2
 
 

@@ -279,7 +279,10 @@ def test_run_finds_an_experiment_unique_across_topics(two_topics):
     unknown = invoke("run", "gamma", "--project", two_topics)
     assert unknown.exit_code == 2
     assert unknown.output == (f'Error: unknown experiment "gamma": no topic in '
-                              f"{two_topics / 'content'} has it (t1, t2)\n")
+                              f"{two_topics / 'content'} has it (choose from: alpha, beta, "
+                              "gradient-decay)\n")
+    typo = invoke("run", "alpah", "--project", two_topics)
+    assert typo.output.endswith('has it (did you mean "alpha"?)\n')
 
 
 def test_figures_finds_the_topic_of_a_figure_label(two_topics):
@@ -291,7 +294,7 @@ def test_figures_finds_the_topic_of_a_figure_label(two_topics):
     unknown = invoke("figures", "fig-nothing", "--project", two_topics)
     assert unknown.exit_code == 2
     assert unknown.output == (f'Error: unknown experiment or figure "fig-nothing": no topic '
-                              f"in {two_topics / 'content'} has it (t1, t2)\n")
+                              f"in {two_topics / 'content'} has it (did you mean \"fig-beta\"?)\n")
 
 
 def test_a_handouts_reproduce_command_runs_as_printed_beside_a_twin_topic(make_project):

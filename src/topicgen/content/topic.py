@@ -128,8 +128,9 @@ def choose_topic(content_dir: Path, given: str | None, experiments: tuple[str, .
                              f"({', '.join(holding)}); choose one with --topic")
         if len(experiments) == 1:
             what = "experiment or figure" if figures else "experiment"
+            known = set().union(*(holds(content_dir / slug, slug, figures) for slug in slugs))
             raise UsageError(f'unknown {what} "{experiments[0]}": no topic in {content_dir} '
-                             f"has it ({', '.join(slugs)})")
+                             "has it" + did_you_mean(experiments[0], known))
     raise UsageError(f"several topics in {content_dir} ({', '.join(slugs)}): choose one "
                      "with --topic, or set topic in topicgen.toml")
 
@@ -142,6 +143,8 @@ def load_topic(content_dir: Path, slug: str) -> Topic:
     check_keys(meta, TOPIC_KEYS, REQUIRED_TOPIC_KEYS, meta_path)
     if not meta["chapters"]:
         raise ContentError('"chapters" is empty: list at least one Markdown file', meta_path)
+    if any(not isinstance(author, str) for author in meta.get("authors", [])):
+        raise ContentError('"authors" must list names, as strings', meta_path)
     chapters = [load_chapter(root, name, meta_path) for name in meta["chapters"]]
     references = load_references(inside(root, meta["references"], "references", meta_path),
                                  meta_path) if "references" in meta else {}
@@ -161,7 +164,8 @@ def check_topic(content_dir: Path, slug: str) -> Path:
         if not content_dir.is_dir():
             raise UsageError(f"content folder {content_dir} does not exist "
                              "(run topicgen from the project root or pass --project)")
-        raise UsageError(f'unknown topic "{slug}" in {content_dir}'
+        missing = ": its folder has no topic.toml" if slug and root.is_dir() else ""
+        raise UsageError(f'unknown topic "{slug}" in {content_dir}{missing}'
                          + did_you_mean(slug, available_topics(content_dir)))
     return root
 
