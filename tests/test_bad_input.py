@@ -98,6 +98,11 @@ BUILD_CASES = [
                  "<ch>:17: a $ without its pair: inline math split by a line break? (a line "
                  "starting with '+ ', '- ' or '1. ' starts a list: rewrap it; write \\$ for a "
                  "dollar sign)", id="math-split-names-the-line-of-its-dollar"),
+    # It rendered as the literal text "$$" and what followed, and the build succeeded.
+    pytest.param(added(CHAPTER, tiny_topic[CHAPTER] + "\nThe energy\n\n$$\nE = mc^2\n\nthen "
+                       "more.\n"),
+                 "<ch>:17: a $$ without its pair: display math never closed? (end it with a $$ "
+                 "of its own; write \\$ for a dollar sign)", id="display-math-never-closed"),
     # -- exercises (the chapter's 13 lines, then these) ---------------------------------------
     pytest.param(added(CHAPTER, tiny_topic[CHAPTER] + "\n```{solution}\nx\n```\n"),
                  "<ch>:15: a {solution} must stand inside the {exercise} it answers (give the "

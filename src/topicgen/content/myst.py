@@ -120,8 +120,13 @@ def check_dollars(token: Token, path: Path) -> None:
     handout would show the dollar signs: most often a wrapped line inside the math that
     starts with `+ ` or `- ` (a list item) or `1. ` (a numbered one). Paired from the left,
     the one left over is the last: the error names its line."""
-    singles = [match.start() for match in DOLLAR.finditer(token.content)
-               if match.group(0) == "$"]
+    found = list(DOLLAR.finditer(token.content))
+    singles = [match.start() for match in found if match.group(0) == "$"]
+    doubles = [match.start() for match in found if match.group(0) == "$$"]
+    if len(doubles) % 2:  # display math is a block of its own once closed: this one is not
+        line = token.map[0] + 1 + token.content.count("\n", 0, doubles[-1])
+        raise ContentError("a $$ without its pair: display math never closed? (end it with "
+                           "a $$ of its own; write \\$ for a dollar sign)", path, line)
     if len(singles) % 2:
         line = token.map[0] + 1 + token.content.count("\n", 0, singles[-1])
         raise ContentError("a $ without its pair: inline math split by a line break? (a line "
