@@ -172,6 +172,13 @@ def test_a_single_depth_judges_only_lemma2():
     assert reasons["amplification-ratio"].startswith("needs at least 6 seeds")
 
 
+@pytest.mark.parametrize("seed", [1365, 1379])
+def test_amplification_ratio_holds_where_seed_noise_reversed_neighbouring_depths(seed):
+    """Post/Pre fell from L = 8 to L = 16 (2.19 -> 2.17): the trend is judged 4x apart."""
+    result = E.run(NAME, E.resolve_params(NAME, "quick"), E.Context(seed=seed))
+    assert [c.passed for c in result.claims if c.id == "amplification-ratio"] == [True]
+
+
 def test_amplification_is_judged_only_with_enough_seeds():
     result = E.run(NAME, E.resolve_params(NAME, "quick", SMALL), E.Context())
     assert "amplification_post_L4" in result.scalars

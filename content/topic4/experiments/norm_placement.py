@@ -96,6 +96,10 @@ MAX_FLAT_DEPTH = 32  # the depth range in which Post-LN's factor-2 band was meas
 # ratio at L = 16 measured 3.1 ± 0.45 over 36 seed groups, well clear of 2; with 3 or 4 it
 # fell below 2 in several of 24 groups.
 AMPLIFICATION_SEEDS = 6
+# The ratio's trend is judged between depths at least this factor apart: with 6 seeds it fell
+# from L = 8 to L = 16 in 2 of 200 quick seed groups (2.19 -> 2.17, 2.28 -> 2.25), while
+# rising about 1.5x per doubling on average.
+AMPLIFICATION_SPACING = 4
 
 
 @dataclass(frozen=True)
@@ -562,19 +566,19 @@ def _amplification_ratio_claim(p: dict, grid: list[int], s: dict[str, float]) ->
                  r"$O(\log N)$).")
     at16 = 16 in grid
     expected = "Post/Pre non-decreasing in $L$" + (r"; $\ge 2$ at $L = 16$" if at16 else "")
-    if p["seeds"] < AMPLIFICATION_SEEDS or len(grid) < 2:
+    pairs = [(a, b) for a in grid for b in grid if b >= AMPLIFICATION_SPACING * a]
+    if p["seeds"] < AMPLIFICATION_SEEDS or not pairs:
         reason = (TOO_FEW_SEEDS if p["seeds"] < AMPLIFICATION_SEEDS
-                  else f"needs two depths >= 2, at least {SPACING}x apart")
+                  else f"needs two depths >= 2, at least {AMPLIFICATION_SPACING}x apart")
         return not_judged("amplification-ratio", statement, expected, reason)
-    ratio = [s[f"amplification_post_L{L}"] / s[f"amplification_pre_L{L}"] for L in grid]
+    ratio = {L: s[f"amplification_post_L{L}"] / s[f"amplification_pre_L{L}"] for L in grid}
     return Claim(
         id="amplification-ratio",
         statement=statement,
         expected=expected,
-        measured=f"$L = {_listed(grid, 'd')}$: Post/Pre = {_listed(ratio, '.2f')}",
-        tolerance=f"non-decreasing across depths >= {SPACING}x apart",
-        passed=all(a <= b for a, b in pairwise(ratio))
-        and (not at16 or ratio[grid.index(16)] >= 2),
+        measured=f"$L = {_listed(grid, 'd')}$: Post/Pre = {_listed(list(ratio.values()), '.2f')}",
+        tolerance=f"non-decreasing across depths >= {AMPLIFICATION_SPACING}x apart",
+        passed=all(ratio[a] <= ratio[b] for a, b in pairs) and (not at16 or ratio[16] >= 2),
     )
 
 
