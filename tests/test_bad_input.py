@@ -314,6 +314,10 @@ def test_unreadable_file(make_project, cache_dir, relative, shown):
      "got 'lsmt'"),
     (["gradient-decay", "-p", "rho=inf"],
      'parameter "rho" of "gradient-decay" must be 1e-06 <= rho <= 100.0, got inf'),
+    # They were ignored: the run printed its numbers and no figure was drawn.
+    (["gradient-decay", "--dpi", "300"], "--dpi applies to the figures of --figures DIR: add it"),
+    (["gradient-decay", "--format", "png"],
+     "--format applies to the figures of --figures DIR: add it"),
 ])
 def test_run_with_bad_arguments_is_a_usage_error(args, message):
     result = CliRunner().invoke(cli, ["run", *args])
