@@ -49,6 +49,9 @@ BUILD_CASES = [
                  '<toml>: unknown key "sumary" (did you mean "summary"?)', id="toml-unknown-key"),
     pytest.param(replaced(TOML, '["01-decay.md"]', "[1]"),
                  '<toml>: "chapters" must list file names, got 1', id="toml-chapter-not-a-name"),
+    pytest.param(replaced(TOML, 'title = "A tiny topic"', 'title = "A tiny\\u0000topic"'),
+                 '<toml>: "title" holds the control character U+0000, which no page can show',
+                 id="toml-control-character"),  # it was written into the HTML
     pytest.param(replaced(TOML, 'authors = ["topicgen tests"]', "authors = [1, 2]"),
                  '<toml>: "authors" must list names, as strings', id="toml-author-not-a-name"),
     pytest.param(replaced(REFS, "[Pascanu13]", "[Pascanu13"),

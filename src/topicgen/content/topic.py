@@ -24,6 +24,8 @@ REFERENCE_KEYS = {"authors": str, "title": str, "venue": str, "year": int, "url"
                   "note": str}
 REQUIRED_REFERENCE_KEYS = ("authors", "title", "year")
 PLANTED_BUGS_FILE = "planted-bugs.json"
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+"""What a TOML string may hold (as \\u0000) and no HTML page or PDF may: tab and newline aside."""
 CAUGHT_BY = ("evidence", "sanity", "none")
 
 
@@ -267,6 +269,10 @@ def check_keys(data: dict[str, Any], schema: dict[str, type], required: tuple[st
                                                     and schema[key] is not bool):
             problems.append(f'"{prefix}{key}" must be {schema[key].__name__}, '
                             f"got {type(value).__name__}")
+        elif control := CONTROL.search(" ".join(map(str, value)) if isinstance(value, list)
+                                       else str(value)):
+            problems.append(f'"{prefix}{key}" holds the control character '
+                            f"U+{ord(control.group()):04X}, which no page can show")
     problems += [f'missing key "{prefix}{key}"' for key in required if key not in data]
     if problems:
         raise ContentError("; ".join(problems), path)
