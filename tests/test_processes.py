@@ -128,6 +128,20 @@ def test_an_experiment_that_raises_in_a_worker_leaves_nothing(two_figures, mark)
     assert marked(mark) == []
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_process_an_experiment_starts_and_leaves_ends_with_the_command(two_figures, mark,
+                                                                         jobs):
+    """In the command itself (one job) or in a worker, whose end orphans it: it ran on."""
+    experiment = two_figures / TINY_EXPERIMENT
+    experiment.write_text(experiment.read_text() + (
+        "\n\n_run = run\n\n\ndef run(params, ctx):\n    import subprocess\n"
+        "    subprocess.Popen(['sleep', '60'], stdout=subprocess.DEVNULL,\n"
+        "                     stderr=subprocess.DEVNULL)\n    return _run(params, ctx)\n"))
+    result = run_piped(build(two_figures, "--jobs", jobs, "--format", "html"), mark)
+    assert result.returncode == 0, result.stderr
+    assert left_after(mark, 1) == []
+
+
 def start_long_build(project: Path, mark: str) -> subprocess.Popen:
     """A build whose first experiment runs for several seconds, in its own session (as a
     terminal runs a command), returned once its experiments have started."""

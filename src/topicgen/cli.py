@@ -6,6 +6,7 @@ module level, so `topicgen --help` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -691,6 +692,7 @@ def terminate(signum, frame) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGTERM, terminate)
+    adopt_orphans()
     try:
         cli(prog_name="topicgen")
         code = None
@@ -704,6 +706,7 @@ def main() -> None:
     if terminated:
         code = TERMINATED
     end_leftover_workers()
+    end_adopted()
     # Every pool has ended its workers and every output is written: Python's teardown, which
     # unloads WeasyPrint, pikepdf and the rest module by module, would only add 0.15 s.
     sys.stdout.flush()
@@ -727,6 +730,50 @@ def end_leftover_workers() -> None:
         from topicgen.pools import stop_server
 
         stop_server()  # os._exit below skips the atexit that would
+
+
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+
+
+def adopt_orphans() -> None:
+    """Linux: make this command the parent of any process its descendants leave behind (a
+    process an experiment started in a worker, say), so that end_adopted can end it."""
+    if sys.platform == "linux":
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def end_adopted() -> None:
+    """Kill every child process still here, and what they leave in turn: what an experiment
+    started and left running, which would outlive the command (and hold its pipes). The
+    resource tracker of multiprocessing stays: it exits with the command, tidying up."""
+    if sys.platform != "linux":
+        return
+    tracker = getattr(sys.modules.get("multiprocessing.resource_tracker"),
+                      "_resource_tracker", None)
+    spare = {getattr(tracker, "_pid", None)}
+    for _ in range(10):  # each round ends one generation; the next is adopted meanwhile
+        found = [pid for pid in children() if pid not in spare]
+        if not found:
+            return
+        for pid in found:
+            log.debug("ending process %d, left running by the command", pid)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in found:
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+
+
+def children() -> list[int]:
+    """This process's children, from /proc (each thread lists those it started)."""
+    found = []
+    for listing in Path("/proc/self/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found += [int(pid) for pid in listing.read_text().split()]
+    return found
 
 
 if __name__ == "__main__":
