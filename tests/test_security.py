@@ -90,6 +90,9 @@ IMAGE_FIX = "is not a file in the topic folder (copy it there and give its path 
     ("![x](data:image/png;base64,AAAA)", f'image "data:image/png;base64,AAAA" {IMAGE_FIX}'),
     ("![x](missing.png)", 'image "missing.png": No such file or directory'),
     ("![x](notes.txt)", 'image "notes.txt" must be one of: .png, .jpg, .jpeg, .gif, .webp, .svg'),
+    # It was inlined as it was: a broken image in the page, a hole in the PDF.
+    ("![x](notes.png)", 'image "notes.png" is not a PNG file (its bytes do not begin as one): '
+                        "save it again in that format"),
     ("[x](file:///etc/passwd)", f'link to "file:///etc/passwd": {LINK_FIX}'),
     ("[x](javascript:alert(1))", f'link to "javascript:alert(1)": {LINK_FIX}'),
     ("[x](../../etc/passwd)", f'link to "../../etc/passwd": {LINK_FIX}'),
@@ -100,6 +103,7 @@ def test_a_reference_out_of_the_project_is_an_error_at_its_line(make_project, ca
                                                                  markdown, message):
     files = chapter_with("The tanh", f"{markdown}\n\nThe tanh")
     files[f"content/{TOPIC}/notes.txt"] = "not an image"
+    files[f"content/{TOPIC}/notes.png"] = "not an image either"
     assert error_of(make_project, cache_dir, files) == f"Error: <ch>:13: {message}"
 
 

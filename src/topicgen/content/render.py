@@ -41,6 +41,18 @@ KIND_NAMES = {"section": "Section", "equation": "Equation", "figure": "Figure",
 LINK_SCHEMES = ("http", "https", "mailto")
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                ".gif": "image/gif", ".webp": "image/webp", ".svg": "image/svg+xml"}
+def is_image(kind: str, data: bytes) -> bool:
+    """Whether `data` begins as an image of media type `kind` does: a browser shows a broken
+    image where it does not, and the PDF leaves a hole."""
+    if kind == "image/svg+xml":
+        return b"<svg" in data[:4096]
+    if kind == "image/webp":
+        return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    signatures = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",),
+                  "image/gif": (b"GIF87a", b"GIF89a")}
+    return data.startswith(signatures[kind])
+
+
 # A display formula wider than this scrolls sideways on the narrowest screen a page must fit
 # (WCAG's 320 CSS px, less handout.css's margins and an equation number's room, 1 em = 16 px).
 SCROLLS_BEYOND_EM = 16
@@ -417,6 +429,10 @@ class HandoutRenderer(RendererHTML):
             data = path.read_bytes()
         except OSError as error:
             raise self.error(f'image "{src}": {error.strerror}', tokens, idx) from None
+        if not is_image(kind, data):
+            raise self.error(f'image "{src}" is not a {path.suffix.lower()[1:].upper()} file '
+                             "(its bytes do not begin as one): save it again in that format",
+                             tokens, idx)
         return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
 
     # -- roles --------------------------------------------------------------------------------
