@@ -13,8 +13,12 @@ a symmetric pre-activation's square. Over L layers the factor compounds to (g^2 
 g = 1 a 30-layer ReLU net shrinks its signal by 2^30 ~ 1e9, while He's g = sqrt(2) keeps it.
 
 We push a batch of random inputs through `depth` layers for every (activation, gain) pair and
-fit the per-layer factor from the slope of log q against depth. All seeds run at once as one
-batched matrix product per layer: weights carry a leading seed dimension S.
+measure the per-layer factor as the mean of q_(l+1) / q_l over layers and seeds: the law is
+about that expectation, and each ratio estimates it without bias. The slope of log q against
+depth would not: it estimates E[log(q'/q)], which at finite width n lies below log E[q'/q]
+by about half the ratio's variance, 5/(2n) per ReLU layer (Hanin and Rolnick 2018), 2% at
+n = 128. All seeds run at once as one batched matrix product per layer: weights carry a
+leading seed dimension S.
 """
 
 from __future__ import annotations
@@ -28,10 +32,14 @@ from topicgen.api import Claim, Context, Result, Series, as_dict, param
 
 SUMMARY = "Mean square of the signal against depth, for linear and ReLU layers at several gains."
 ACTIVATIONS = ("linear", "relu")
-# The fitted factor may miss theory by this fraction. The mean square of a batch of inputs
-# through one random layer fluctuates by about sqrt(2 / (n * batch)); fitted over tens of
-# layers and several seeds the factor lands within 1% at the quick profile's size.
+# The measured factor may miss theory by this fraction, or by FACTOR_Z standard errors of the
+# mean ratio where those are wider. A ReLU net soon sends every input of the batch in about
+# one direction, so one layer's ratio q_(l+1) / q_l fluctuates like a single input's, by
+# about sqrt(5 / n) (20% at n = 128); the layers' ratios are independent given the signal,
+# so their spread gives the standard error. (With 3% alone, and the log slope before it, 34
+# of 100 first seeds failed at the quick profile.)
 FACTOR_TOLERANCE = 0.03
+FACTOR_Z = 4.0
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ class Params:
     seeds: int = param(4, "independent weight draws", min=1, max=64)
 
 
-QUICK = {"depth": 20, "width": 128, "batch": 128, "seeds": 2}
+QUICK = {"depth": 20, "width": 128, "batch": 128, "seeds": 4}
 
 
 def mean_squares(activation: str, gain: float, params: Params, ctx: Context) -> torch.Tensor:
@@ -90,11 +98,10 @@ def run(params: Params, ctx: Context) -> Result:
             logs = mean_squares(activation, gain, params, ctx).log10()  # (S, depth + 1)
             log_mean[label] = logs.mean(0).tolist()
             log_std[label] = logs.std(0, correction=0).tolist()
-            # Slope of log10 q against depth, fitted over all layers and seeds at once.
-            depth = torch.tensor(layers, dtype=torch.float64, device=logs.device)
-            centred = depth - depth.mean()
-            slope = ((logs - logs.mean(1, keepdim=True)) * centred).sum(1) / centred.square().sum()
-            scalars[f"factor_{key(activation, gain)}"] = 10 ** slope.mean().item()
+            ratios = (logs[:, 1:] - logs[:, :-1]).mul(math.log(10)).exp()  # q_(l+1) / q_l
+            scalars[f"factor_{key(activation, gain)}"] = ratios.mean().item()
+            scalars[f"factor_{key(activation, gain)}_se"] = (
+                ratios.std() / math.sqrt(ratios.numel())).item()
     series = {"mean_square": Series(layers, "layer l", log_mean, "log10 mean(h_l^2)", log_std)}
     return Result("signal-scale", as_dict(params), series, scalars)
 
@@ -106,6 +113,8 @@ def claims(result: Result) -> list[Claim]:
             measured = result.scalars[f"factor_{key(activation, gain)}"]
             expected = theory_factor(activation, gain)
             error = abs(measured / expected - 1)
+            relative_se = result.scalars[f"factor_{key(activation, gain)}_se"] / expected
+            tolerance = max(FACTOR_TOLERANCE, FACTOR_Z * relative_se)
             found.append(Claim(
                 id=f"factor-{activation}-{gain:.3g}",
                 statement=f"A {activation} layer with gain {gain:.3g} multiplies the mean "
@@ -113,7 +122,8 @@ def claims(result: Result) -> list[Claim]:
                           + " (He et al. 2015, eq. 10).",
                 expected=f"{expected:.4g} per layer",
                 measured=f"{measured:.4g} per layer",
-                tolerance=f"± {FACTOR_TOLERANCE:.0%}",
-                passed=error <= FACTOR_TOLERANCE,
+                tolerance=f"± {tolerance:.1%} ({FACTOR_TOLERANCE:.0%}, or {FACTOR_Z:g} "
+                          "standard errors of the mean ratio where wider)",
+                passed=error <= tolerance,
             ))
     return found
