@@ -146,7 +146,13 @@ class ExitCalled(SystemExit):
 def topic_code():
     """Around every call into a topic's own code: os._exit there raises ExitCalled (as
     sys.exit raises SystemExit, which the callers report), and what it prints goes to stderr,
-    never into the command's output (`--json`, read through a pipe)."""
+    never into the command's output (`--json`, read through a pipe). In the main thread only,
+    where the command and its workers run it: both are process-wide, and a cluster's
+    threads would restore each other's."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
     def refuse(code: int) -> None:
         raise ExitCalled(code)
 
