@@ -519,13 +519,13 @@ def run_command(name: str, project: Path | None, topic: str | None, pairs: tuple
     from topicgen.build import device_of
     from topicgen.content.topic import experiment_named, topic_experiments
     from topicgen.errors import UsageError
+    from topicgen.overrides import parse_overrides
+    from topicgen.results.runner import run_one
 
     given = click.get_current_context().get_parameter_source
     for option, parameter in (("--format", "fmt"), ("--dpi", "dpi")):
         if figures_dir is None and given(parameter) == click.core.ParameterSource.COMMANDLINE:
             raise UsageError(f"{option} applies to the figures of --figures DIR: add it")
-    from topicgen.overrides import parse_overrides
-    from topicgen.results.runner import run_one
 
     config = topic_config({"project": project, "topic": topic, "scheduler": scheduler}, (name,))
     found = topic_experiments(config.content_dir, config.topic)
