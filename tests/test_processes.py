@@ -158,6 +158,24 @@ def start_long_build(project: Path, mark: str) -> subprocess.Popen:
     return process
 
 
+def test_only_topic_code_is_refused_os_exit(monkeypatch):
+    """A worker's watch thread ends it with os._exit once its command is gone. While the
+    main thread ran an experiment, that call raised in the watch thread instead, and after
+    `kill -9` of its command the worker ran on (the test below, when the timing met it)."""
+    from topicgen.experiments.loader import ExitCalled, topic_code
+
+    exits: list[int] = []
+    monkeypatch.setattr(os, "_exit", exits.append)
+    with topic_code():
+        watch = threading.Thread(target=os._exit, args=(1,))
+        watch.start()
+        watch.join()
+        with pytest.raises(ExitCalled):
+            os._exit(0)
+    assert exits == [1]
+    assert os._exit == exits.append
+
+
 def test_kill_9_of_a_build_leaves_no_worker_alive(two_figures, mark):
     process = start_long_build(two_figures, mark)
     process.kill()

@@ -154,6 +154,8 @@ def topic_code():
         return
 
     def refuse(code: int) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return real_exit(code)  # not topic code: a worker's watch on its gone command
         raise ExitCalled(code)
 
     real_exit, os._exit = os._exit, refuse
