@@ -205,6 +205,35 @@ def test_check_judges_claims_without_rendering(tmp_path):
     assert again.stdout.splitlines()[0] == "gradient-decay (cached)"
 
 
+SEED_PARITY_CLAIM = """
+
+def claims(result):
+    first = result.provenance["seeds"][0]
+    return [Claim(id="even", statement="s", expected="an even first seed",
+                  measured=str(first), tolerance="none", passed=first % 2 == 0)]
+"""
+
+
+def test_check_over_several_seeds_names_the_seeds_where_a_claim_fails(make_project,
+                                                                      tiny_topic):
+    """A claim that holds at the seed a handout is built with can fail at the next."""
+    project = make_project({**tiny_topic,
+                            TINY_EXPERIMENT: tiny_topic[TINY_EXPERIMENT] + SEED_PARITY_CLAIM})
+    args = ["check", "--project", str(project), "--topic", TOPIC, "--profile", "quick",
+            "--cache-dir", str(project / "cache"), "--jobs", "1"]
+    assert invoke(*args).exit_code == 0  # seed 0: it holds
+    result = CliRunner().invoke(cli, [*args, "--seed", "4", "--seeds", "4"])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "First seeds 4 to 7:", "gradient-decay",
+        "  [FAIL] even: holds at 2; fails at 2 (--seed 5, 7)"]
+    assert result.stderr.endswith("Error: 1 claim(s) failed at some seed\n")
+    again = CliRunner().invoke(cli, [*args, "--seed", "4", "--seeds", "1"])
+    assert again.exit_code == 0 and again.stdout.endswith("All claims hold.\n")
+    past = invoke(*args, "--seed", str(2**31 - 2), "--seeds", "3")
+    assert past.exit_code == 2 and "go past the largest first seed" in past.output
+
+
 def test_cuda_where_there_is_none_is_a_clear_error():
     import torch
 

@@ -23,3 +23,20 @@ def check_claims(config: Config, names: tuple[str, ...] = ()) -> list[tuple[str,
             for experiment in selected]
     run_stage(runs, config, cache)
     return [(run.experiment, run.result, run.cache_hit) for run in runs]
+
+
+def check_seeds(config: Config, names: tuple[str, ...], seeds: int
+                ) -> dict[str, dict[str, dict[str, list[int]]]]:
+    """Each claim's verdicts over `seeds` first seeds, from config.seed on: experiment ->
+    claim id -> verdict ("holds", "fails", "not judged") -> the first seeds that gave it. A claim
+    must hold at any seed, not only at the one a handout happens to be built with."""
+    import dataclasses
+
+    verdicts: dict[str, dict[str, dict[str, list[int]]]] = {}
+    for seed in range(config.seed, config.seed + seeds):
+        for name, result, _ in check_claims(dataclasses.replace(config, seed=seed), names):
+            claims = verdicts.setdefault(name, {})
+            for claim in result.claims:
+                claims.setdefault(claim.id, {"holds": [], "fails": [], "not judged": []})
+                claims[claim.id][claim.verdict].append(seed)
+    return verdicts

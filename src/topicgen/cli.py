@@ -620,24 +620,34 @@ def new_command(slug: str, title: str | None, project: Path | None) -> None:
 @click.option("--force", is_flag=True, default=None, help="Ignore cached results.")
 @BUILD_OPTIONS["cache_dir"]
 @BUILD_OPTIONS["seed"]
+@click.option("--seeds", type=click.IntRange(1, 10_000), default=1, show_default=True,
+              help="Judge at this many first seeds, from --seed on, and sum up each claim.")
 @BUILD_OPTIONS["device"]
 @BUILD_OPTIONS["jobs"]
 @BUILD_OPTIONS["scheduler"]
 def check_command(names: tuple[str, ...], project: Path | None, topic: str | None,
-                  **options) -> None:
+                  seeds: int, **options) -> None:
     """Run a topic's experiments (through the cache) and judge their claims, without rendering.
 
-    Exits 1 if any claim fails.
+    Exits 1 if any claim fails. With --seeds, a claim that fails at any of the seeds fails:
+    a claim that holds must hold whatever the seed (try it on a new experiment).
 
     \b
     Example:
       topicgen check --profile quick
       topicgen check gradient-decay attention-scaling
+      topicgen check gradient-decay --profile quick --seeds 50
       topicgen check --scheduler tcp://10.0.0.5:8786
     """
-    from topicgen.check import check_claims
+    from topicgen.check import check_claims, check_seeds
 
     config = topic_config({"project": project, "topic": topic, **options}, names)
+    if seeds > 1:
+        if config.seed + seeds - 1 > SEED.max:
+            raise click.BadParameter(f"--seed {config.seed} and --seeds {seeds} go past the "
+                                     f"largest first seed, {SEED.max}", param_hint="--seeds")
+        summarise_seeds(check_seeds(config, names, seeds), config.seed, seeds)
+        return
     failed = 0
     for name, result, hit in check_claims(config, names):
         source = "cached" if hit else f"{result.provenance['wall_s']:.1f} s"
@@ -650,6 +660,29 @@ def check_command(names: tuple[str, ...], project: Path | None, topic: str | Non
     if failed:
         raise TopicgenError(f"{failed} claim(s) failed")
     click.echo("All claims hold.")
+
+
+def summarise_seeds(verdicts: dict[str, dict[str, dict[str, list[int]]]], first: int,
+                    seeds: int) -> None:
+    """One line per claim: where it held, failed or was not judged; exit 1 if it failed."""
+    failing = 0
+    click.echo(f"First seeds {first} to {first + seeds - 1}:")
+    for name, claims in verdicts.items():
+        click.echo(name)
+        for claim, by_verdict in claims.items():
+            failed, unjudged = by_verdict["fails"], by_verdict["not judged"]
+            failing += bool(failed)
+            mark = "FAIL" if failed else "NOT JUDGED" if not by_verdict["holds"] else "PASS"
+            words = [f"holds at {len(by_verdict['holds'])}"]
+            if failed:
+                listed = ", ".join(map(str, failed[:10])) + (", ..." if len(failed) > 10 else "")
+                words.append(f"fails at {len(failed)} (--seed {listed})")
+            if unjudged:
+                words.append(f"not judged at {len(unjudged)}")
+            click.echo(f"  [{mark}] {claim}: " + "; ".join(words))
+    if failing:
+        raise TopicgenError(f"{failing} claim(s) failed at some seed")
+    click.echo("Every claim holds at every seed it was judged at.")
 
 
 @cli.command("clean")
