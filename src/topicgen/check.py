@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from topicgen import experiments
 from topicgen.api import Result
 from topicgen.config import Config
 from topicgen.content.topic import load_topic
+
+log = logging.getLogger(__name__)
 
 
 def check_claims(config: Config, names: tuple[str, ...] = ()) -> list[tuple[str, Result, bool]]:
@@ -34,6 +38,7 @@ def check_seeds(config: Config, names: tuple[str, ...], seeds: int
 
     verdicts: dict[str, dict[str, dict[str, list[int]]]] = {}
     for seed in range(config.seed, config.seed + seeds):
+        log.info("first seed %d (%d of %d)", seed, seed - config.seed + 1, seeds)
         for name, result, _ in check_claims(dataclasses.replace(config, seed=seed), names):
             claims = verdicts.setdefault(name, {})
             for claim in result.claims:
