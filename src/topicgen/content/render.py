@@ -41,6 +41,13 @@ KIND_NAMES = {"section": "Section", "equation": "Equation", "figure": "Figure",
 LINK_SCHEMES = ("http", "https", "mailto")
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                ".gif": "image/gif", ".webp": "image/webp", ".svg": "image/svg+xml"}
+# A display formula wider than this scrolls sideways on the narrowest screen a page must fit
+# (WCAG's 320 CSS px, less handout.css's margins and an equation number's room, 1 em = 16 px).
+SCROLLS_BEYOND_EM = 16
+# A keyboard scrolls only what it can focus; scrolling boxes are tab stops (see handout.css).
+FOCUSABLE = ' tabindex="0"'
+
+
 def is_image(kind: str, data: bytes) -> bool:
     """Whether `data` begins as an image of media type `kind` does: a browser shows a broken
     image where it does not, and the PDF leaves a hole."""
@@ -51,13 +58,6 @@ def is_image(kind: str, data: bytes) -> bool:
     signatures = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",),
                   "image/gif": (b"GIF87a", b"GIF89a")}
     return data.startswith(signatures[kind])
-
-
-# A display formula wider than this scrolls sideways on the narrowest screen a page must fit
-# (WCAG's 320 CSS px, less handout.css's margins and an equation number's room, 1 em = 16 px).
-SCROLLS_BEYOND_EM = 16
-# A keyboard scrolls only what it can focus; scrolling boxes are tab stops (see handout.css).
-FOCUSABLE = ' tabindex="0"'
 
 
 @dataclass
