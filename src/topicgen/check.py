@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from topicgen import experiments
@@ -34,8 +35,6 @@ def check_seeds(config: Config, names: tuple[str, ...], seeds: int
     """Each claim's verdicts over `seeds` first seeds, from config.seed on: experiment ->
     claim id -> verdict ("holds", "fails", "not judged") -> the first seeds that gave it. A claim
     must hold at any seed, not only at the one a handout happens to be built with."""
-    import dataclasses
-
     verdicts: dict[str, dict[str, dict[str, list[int]]]] = {}
     for seed in range(config.seed, config.seed + seeds):
         log.info("first seed %d (%d of %d)", seed, seed - config.seed + 1, seeds)

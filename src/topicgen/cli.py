@@ -673,7 +673,7 @@ def summarise_seeds(verdicts: dict[str, dict[str, dict[str, list[int]]]], first:
             failed, unjudged = by_verdict["fails"], by_verdict["not judged"]
             failing += bool(failed)
             mark = "FAIL" if failed else "NOT JUDGED" if not by_verdict["holds"] else "PASS"
-            words = [f"holds at {len(by_verdict['holds'])}"]
+            words = [f"holds at {len(by_verdict['holds'])}"] if by_verdict["holds"] else []
             if failed:
                 listed = ", ".join(map(str, failed[:10])) + (", ..." if len(failed) > 10 else "")
                 words.append(f"fails at {len(failed)} (--seed {listed})")
