@@ -195,6 +195,12 @@ def make_project(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+def replaced(path: str, old: str, new: str) -> dict[str, str]:
+    """The tiny topic with the first `old` in file `path` replaced by `new`."""
+    assert old in tiny_topic[path]
+    return {**tiny_topic, path: tiny_topic[path].replace(old, new, 1)}
+
+
 @pytest.fixture(name="tiny_topic")
 def tiny_topic_fixture() -> dict[str, str]:
     """A copy of `tiny_topic` that a test may change freely."""

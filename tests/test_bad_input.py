@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import TOPIC, tiny_topic
+from conftest import TOPIC, replaced, tiny_topic
 from topicgen.cli import cli
 
 CHAPTER = f"content/{TOPIC}/01-decay.md"
@@ -21,12 +21,6 @@ TOML = f"content/{TOPIC}/topic.toml"
 REFS = f"content/{TOPIC}/references.toml"
 LIVE_VALUE = 'result("fig-decay").scalars.decay_factor_rnn | sig(2)'  # on line 13 of CHAPTER
 HANDOUT_OVERRIDE = "templates/handout.html"
-
-
-def replaced(path: str, old: str, new: str) -> dict[str, str | bytes]:
-    """The tiny topic with the first `old` in file `path` replaced by `new`."""
-    assert old in tiny_topic[path]
-    return {**tiny_topic, path: tiny_topic[path].replace(old, new, 1)}
 
 
 def added(path: str, text: str | bytes) -> dict[str, str | bytes]:

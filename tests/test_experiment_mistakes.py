@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import TINY_EXPERIMENT, TOPIC, tiny_topic, topic4_files
+from conftest import TINY_EXPERIMENT, TOPIC, replaced, tiny_topic, topic4_files
 from topicgen.cli import cli
 
 CHAPTER = f"content/{TOPIC}/01-decay.md"
@@ -33,11 +33,6 @@ def run(params, ctx):
 
 def appended(path: str, code: str) -> dict[str, str]:
     return {**tiny_topic, path: tiny_topic[path] + code}
-
-
-def replaced(path: str, old: str, new: str) -> dict[str, str]:
-    assert old in tiny_topic[path]
-    return {**tiny_topic, path: tiny_topic[path].replace(old, new, 1)}
 
 
 def run_changed(change: str) -> dict[str, str]:
