@@ -184,6 +184,22 @@ def test_kill_9_of_a_build_leaves_no_worker_alive(two_figures, mark):
     assert left_after(mark, 15) == []
 
 
+def test_kill_9_while_the_server_imports_ends_the_server_at_once(two_figures, mark):
+    """The workers' server imports torch, matplotlib and WeasyPrint for seconds before it
+    watches for the command's end: after `kill -9` of the command it imported on."""
+    process = subprocess.Popen(build(two_figures), stderr=subprocess.DEVNULL,
+                               env=environment(mark), start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not (servers := [pid for pid in marked(mark) if b"forkserver" in
+                           Path(f"/proc/{pid}/cmdline").read_bytes()]):
+        assert time.monotonic() < deadline and process.poll() is None, "no server started"
+        time.sleep(0.01)
+    assert "libpango" not in Path(f"/proc/{servers[0]}/maps").read_text()  # still importing
+    process.kill()
+    process.wait()
+    assert left_after(mark, 1) == []
+
+
 def test_ctrl_c_of_a_build_leaves_nothing(two_figures, mark):
     """Nothing is left once the command's output has ended; a process ending within a
     moment (once, in CI under load, one was still there as the output ended) names itself."""

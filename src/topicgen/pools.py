@@ -10,7 +10,8 @@ an error or Ctrl+C it kills them at once, so an error message is never followed 
 still holding the command's stdout. A worker exits when the command is gone (killed with
 `kill -9`, say), and it ignores Ctrl+C, which a terminal sends to every process of the
 command: the command decides what stops. The server exits once the command and its workers
-have (or is ended by the command when it exits: see stop_server).
+have, or when the command is killed (serverguard), or is ended by the command when it exits
+(see stop_server).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
+
+from topicgen.serverguard import PARENT
 
 PARENT_CHECK_SECONDS = 0.5
 """Where a worker cannot wait on its command's exit, how often it looks for it."""
@@ -58,18 +61,35 @@ def start_server(preload: tuple[str, ...] = PRELOAD) -> None:
     if FORKED:
         from multiprocessing import forkserver
 
-        forkserver.set_forkserver_preload(list(preload))
+        # Only a server started by the main thread may die with the thread that started it.
+        main_thread = threading.current_thread() is threading.main_thread()
+        guard = ["topicgen.serverguard"] if main_thread else []
+        forkserver.set_forkserver_preload([*guard, *preload])
         # SIGTERM waits until the server's pid is known (see interrupts_held), or the server
         # would run on unstopped through its imports. It starts with Ctrl+C ignored, which it
         # inherits: a terminal sends Ctrl+C to every process of the command, and the server
         # would print a traceback from its imports. (Only the main thread may set a handler;
         # a pool made in another thread finds the server running already.)
         with interrupts_held():  # which restores Ctrl+C's handler after
-            if threading.current_thread() is threading.main_thread():
+            if main_thread:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
-            forkserver.ensure_running()
+            with server_parent(main_thread):
+                forkserver.ensure_running()
             atexit.unregister(stop_server)  # registered once, however many pools started it
             atexit.register(stop_server)
+
+
+@contextlib.contextmanager
+def server_parent(guarded: bool):
+    """Where the server is `guarded` (see serverguard), tell it which process started it."""
+    if not guarded:
+        yield
+        return
+    os.environ[PARENT] = str(os.getpid())
+    try:
+        yield
+    finally:
+        del os.environ[PARENT]
 
 
 def stop_server() -> None:
