@@ -371,8 +371,30 @@ def test_a_formats_list_left_empty_keeps_the_last_handout(make_project, cache_di
     result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project),
                                       "--topic", TOPIC, "--cache-dir", str(cache_dir)])
     assert_one_error_line(result, f"Error: {project / 'topicgen.toml'}: formats must list at "
-                                  "least one of html, pdf, got none", exit_code=2)
+                                  "least one of html, pdf, got none")
     assert (project / "output" / TOPIC / "handout.html").is_file()
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ("jobs = 0", "jobs must be between 1 and 1024, got 0"),
+    ('jobs = "2"', '"jobs" must be int, got str'),
+    ("jobs = true", '"jobs" must be int, got bool'),
+    ('paper = "a5"', 'paper must be one of a4, letter, got "a5" (did you mean "a4"?)'),
+    ("bogus = 1", 'unknown key "bogus" (did you mean "out"?)'),
+])
+def test_a_topicgen_toml_error_exits_1_like_any_file_and_its_flag_2(make_project, setting,
+                                                                    message):
+    """A range error in topicgen.toml exited 2, a type error or unknown key 1: a file's error
+    now exits 1 whatever its kind, as a chapter's or topic.toml's does; a flag's exits 2."""
+    project = write(make_project, tiny_topic)
+    (project / "topicgen.toml").write_text(setting + "\n")
+    result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project)])
+    assert_one_error_line(result, f"Error: {project / 'topicgen.toml'}: {message}")
+    (project / "topicgen.toml").unlink()
+    flag = {"jobs = 0": ["--jobs", "0"], 'paper = "a5"': ["--paper", "a5"]}.get(setting)
+    if flag:
+        result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project), *flag])
+        assert result.exit_code == 2, result.output
 
 
 @pytest.mark.parametrize("command", [["build", "handout"], ["build", "report"]])

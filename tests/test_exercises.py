@@ -149,7 +149,7 @@ def test_an_unknown_edition_in_topicgen_toml_is_named_with_a_suggestion(tmp_path
 
     project = write_project(tmp_path, {**tiny_topic, "topicgen.toml": 'edition = "students"\n'})
     result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project)])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == (
         f'Error: {project / "topicgen.toml"}: edition must be one of instructor, student, '
         'got "students" (did you mean "student"?)')

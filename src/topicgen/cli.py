@@ -708,23 +708,24 @@ def clean_command(project: Path | None, cache: bool, cache_dir: Path | None) -> 
         click.echo(line)
 
 
-TERMINATED = 128 + signal.SIGTERM
-"""The exit code of a command ended by SIGTERM, as the shell reports one it killed."""
-terminated = False
+stopped_by: int | None = None
+"""The signal, SIGINT (Ctrl+C) or SIGTERM, that stopped the command, if one did."""
 
 
-def terminate(signum, frame) -> None:
-    """SIGTERM (kill, timeout, a cancelled CI job) ends the command the way Ctrl+C does: its
-    pools end their workers and release their locks on the way out. Left to the default, the
-    command died at once and multiprocessing's resource tracker printed a warning about the
-    semaphores it had to clean up."""
-    global terminated
-    terminated = True
+def stop(signum, frame) -> None:
+    """Ctrl+C, and SIGTERM (kill, timeout, a cancelled CI job) the same way, end the command
+    through KeyboardInterrupt: its pools end their workers and release their locks on the
+    way out. Left to the default, SIGTERM killed the command at once and multiprocessing's
+    resource tracker printed a warning about the semaphores it had to clean up."""
+    global stopped_by
+    stopped_by = signum
     raise KeyboardInterrupt
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGTERM, stop)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # else ignored: a
+        signal.signal(signal.SIGINT, stop)                              # background job
     adopt_orphans()
     try:
         cli(prog_name="topicgen")
@@ -736,8 +737,10 @@ def main() -> None:
         code = done.code
         if isinstance(code, str):
             click.echo(code, err=True)
-    if terminated:
-        code = TERMINATED
+    # The shell's code for a command a signal ended (130, 143), so that a script can tell
+    # an interrupted build from a failed one; Ctrl+C is how --watch and serve stop (exit 0).
+    if stopped_by == signal.SIGTERM or (stopped_by == signal.SIGINT and code not in (None, 0)):
+        code = 128 + stopped_by
     end_leftover_workers()
     end_adopted()
     # Every pool has ended its workers and every output is written: Python's teardown, which

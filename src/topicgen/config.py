@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from topicgen.content.topic import check_keys, choose_topic, read_toml
-from topicgen.errors import UsageError, did_you_mean
+from topicgen.errors import ContentError, UsageError, did_you_mean
 
 FORMATS = ("html", "pdf")
 PAPERS = ("a4", "letter")
@@ -151,13 +151,17 @@ def source_date_epoch() -> int | None:
 
 
 def validate(values: dict[str, Any], origins: dict[str, str] | None = None) -> None:
-    """Raise a UsageError for the first bad value; `origins` names where a value came from
-    (topicgen.toml), so that the message points there rather than at a flag."""
+    """Raise an error for the first bad value; `origins` names where a value came from
+    (topicgen.toml, or an environment variable as "$NAME"), so that the message points there
+    rather than at a flag. A file's error exits 1, as any other file's does (a topic's, a
+    chapter's); the command line's and the environment's exit 2."""
     source_date_epoch()
     found = next(problems(values), None)
     if found:
         key, message = found
         origin = (origins or {}).get(key)
+        if origin and not origin.startswith("$"):
+            raise ContentError(message, origin)
         raise UsageError(f"{origin}: {message}" if origin else message)
 
 
