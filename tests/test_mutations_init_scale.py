@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 
 from conftest import ROOT, evidence_failed, mutate
@@ -49,6 +51,30 @@ def test_the_layer_factor_holds_at_seeds_where_the_log_slope_missed_it(seed):
     params = experiments.resolve_params(experiment, "quick")
     result = experiments.run(experiment, params, experiments.Context(seed=seed))
     assert all(claim.passed for claim in result.claims)
+
+
+@pytest.mark.parametrize(("overrides", "reason"), [
+    ({"sizes": "64"}, "needs at least two sample sizes"),  # it divided by zero
+    ({"sizes": "1024,1025"}, "needs sizes far enough apart"),  # it failed: slope 25.2
+    ({"sizes": "2,3", "repeats": "10"}, "needs sizes far enough apart"),  # failed: -0.62
+])
+def test_a_slope_the_sizes_cannot_pin_down_is_not_judged(overrides, reason):
+    experiment = FOUND["standard-error"]
+    params = experiments.resolve_params(experiment, "quick", overrides)
+    [claim] = experiments.run(experiment, params, experiments.Context()).claims
+    assert claim.passed is None and claim.not_judged.startswith(reason)
+
+
+def test_the_slope_standard_error_is_the_spread_of_the_slope_over_seeds():
+    """The claim's tolerance is four of these: measured over 100 seeds, the slope's spread
+    is known to about 7%."""
+    experiment = FOUND["standard-error"]
+    params = experiments.resolve_params(experiment, "quick")
+    results = [experiments.run(experiment, params, experiments.Context(seed=seed))
+               for seed in range(100)]
+    slopes = [result.scalars["slope"] for result in results]
+    predicted = results[0].scalars["slope_standard_error"]
+    assert statistics.stdev(slopes) == pytest.approx(predicted, rel=0.25)
 
 
 @pytest.mark.parametrize(("name", "stem", "old", "new"), [
