@@ -85,3 +85,18 @@ def test_explosion_is_judged_only_inside_the_linear_regime():
 def test_saturation_needs_steps_to_vanish():
     (short,) = [c for c in run(T=5).claims if c.id == "necessary-not-sufficient"]
     assert short.passed is None and "T >= 20" in short.not_judged
+
+
+def test_a_figure_spanning_more_decades_than_float64_draws_them_all(recwarn):
+    """At T = 1000 the ratios span 10^-161 to 10^150 and the bound passes 10^308 (inf): the
+    log axis overflowed (a RuntimeWarning) and collapsed to 10^0..10^1, every curve off it."""
+    figures = topic4_module("pascanu_bound_figures")
+    result = run(T=1000, rhos="0.8,4.5", seeds=2)
+    figure = figures.draw_bound(result)
+    tanh = figure.axes[0]
+    drawn = [v for line in tanh.get_lines() for v in line.get_ydata() if math.isfinite(v)]
+    low, high = tanh.get_ylim()
+    assert low <= min(drawn) < -100 and 100 < max(drawn) <= high
+    labels = [label.get_text() for label in tanh.get_yticklabels()]
+    assert "10⁰" in labels and "10⁻¹²⁰" in labels  # decades, written as powers of ten
+    assert not [w for w in recwarn if "overflow" in str(w.message)]

@@ -31,7 +31,8 @@ from typing import Any
 
 from topicgen.results.model import Claim, Result, Series
 
-FIGURE_HELPERS = ("new_figure", "plot_log10_band", "plot_with_band", "style_of")
+FIGURE_HELPERS = ("log10_axis", "new_figure", "plot_log10_band", "plot_with_band",
+                  "style_of")
 
 __all__ = ["Claim", "Context", "Result", "Series", "as_dict", "not_computed", "not_judged", "param",
            *FIGURE_HELPERS]

@@ -20,7 +20,7 @@ matplotlib.use("Agg")  # never open a window; the same backend on every machine
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.backend_bases import get_registered_canvas_class  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import LogFormatterSciNotation  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation, MaxNLocator  # noqa: E402
 
 # Okabe and Ito's blue, vermillion, bluish green, reddish purple and black; their orange and
 # sky blue are under 2.4:1 against white, so Tol's indigo and a saddle brown take their places
@@ -110,6 +110,16 @@ class PowerOfTen(LogFormatterSciNotation):
         sign, coefficient, base, exponent = power.groups()
         return ("\u2212" if sign else "") + (f"{coefficient}\u00d7" if coefficient else "") + \
             base + exponent.translate(SUPERSCRIPT)
+
+
+def log10_axis(axis) -> None:
+    """Label an axis whose data are log10 values as powers of ten (10⁻³ at -3), with ticks on
+    whole decades: a log scale for quantities spanning more decades than a log axis can
+    draw (matplotlib's overflows, and collapses, where its padded limits pass float64's
+    10^308; a gradient norm can span 10^-160 to 10^300 in one figure)."""
+    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_formatter(FuncFormatter(
+        lambda value, _: "10" + str(round(value)).translate(SUPERSCRIPT)))
 
 
 def plain_log_ticks(fig: Figure) -> None:
