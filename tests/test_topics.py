@@ -272,6 +272,17 @@ def test_several_topics_without_a_default_name_them(two_topics):
     assert [e["name"] for e in json.loads(listed.output)] == ["alpha", "beta"]
 
 
+def test_a_name_in_another_topic_than_the_default_says_which(two_topics):
+    """With topicgen.toml's topic set, a name from the other topic was only "unknown"."""
+    (two_topics / "topicgen.toml").write_text(f'topic = "{TOPIC}"\n')
+    ran = invoke("run", "beta", "--project", two_topics)
+    assert ran.exit_code == 2
+    assert ran.output == (f'Error: unknown experiment "beta" in topic {TOPIC} (topic t2 has '
+                          "it: add --topic t2)\n")
+    drawn = invoke("figures", "beta", "--project", two_topics)
+    assert drawn.output.endswith(f'"beta" in topic {TOPIC} (topic t2 has it: add --topic t2)\n')
+
+
 def test_run_finds_an_experiment_unique_across_topics(two_topics):
     result = invoke("run", "beta", "--project", two_topics, "--json")
     assert result.exit_code == 0, result.output

@@ -74,10 +74,19 @@ class Topic:
 def experiment_named(found: dict[str, Experiment], name: str, root: Path) -> Experiment:
     """The experiment `name` of a topic (folder `root`), or a UsageError saying which exist."""
     if name not in found:
-        hint = did_you_mean(name, found) or \
+        hint = in_another_topic(name, root) or did_you_mean(name, found) or \
             f" (topic {root.name} has no experiments: add files to {root / 'experiments'})"
         raise UsageError(f'unknown experiment "{name}"' + hint)
     return found[name]
+
+
+def in_another_topic(name: str, root: Path, figures: bool = False) -> str:
+    """' in topic a (topic b has it: add --topic b)' where `name` is not in the topic at
+    `root` but another topic holds it (with `figures`, as a figure label too); else ""."""
+    for slug in available_topics(root.parent):
+        if slug != root.name and name in holds(root.parent / slug, slug, figures):
+            return f" in topic {root.name} (topic {slug} has it: add --topic {slug})"
+    return ""
 
 
 def topic_experiments(content_dir: Path, slug: str) -> dict[str, Experiment]:

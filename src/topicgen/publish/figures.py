@@ -18,7 +18,7 @@ from topicgen.api import Result
 from topicgen.build import BuildSummary, Built, Run, Shown, Target, build, plan_figures, plan_runs
 from topicgen.config import Config
 from topicgen.content.myst import FigureRequest
-from topicgen.content.topic import Topic
+from topicgen.content.topic import Topic, in_another_topic
 from topicgen.errors import UsageError, did_you_mean
 from topicgen.experiments.loader import Experiment
 from topicgen.files import write_atomic
@@ -88,7 +88,9 @@ def select(requests: list[FigureRequest], names: tuple[str, ...], topic: Topic
             matches = default_requests(topic.experiments[name])
         if not matches:
             choices = {r.label for r in requests} | set(topic.experiments)
-            raise UsageError(f'no figure or experiment "{name}"' + did_you_mean(name, choices))
+            raise UsageError(f'no figure or experiment "{name}"'
+                             + (in_another_topic(name, topic.root, figures=True)
+                                or did_you_mean(name, choices)))
         chosen += [m for m in matches if m not in chosen]
     return chosen
 
