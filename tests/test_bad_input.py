@@ -222,7 +222,7 @@ BUILD_CASES = [
     pytest.param(replaced(CHAPTER, "hidden=4", "hidden=four"),
                  '<ch>:6: parameter "hidden" expects int, got "four"', id="parameter-type"),
     pytest.param(replaced(CHAPTER, "T=10", "T=0"),
-                 '<ch>:6: parameter "T" of "gradient-decay" must be 1 <= T <= 5000, got 0',
+                 '<ch>:6: parameter "T" of "gradient-decay" must be 2 <= T <= 5000, got 0',
                  id="parameter-out-of-range"),
     pytest.param(replaced(CHAPTER, "seeds=2", "seeds=2 rho=nan"),
                  '<ch>:6: parameter "rho" of "gradient-decay" must be 1e-06 <= rho <= 100.0, '
@@ -305,7 +305,7 @@ def test_unreadable_file(make_project, cache_dir, relative, shown):
      'unknown parameter "hiden" for experiment "gradient-decay" (did you mean "hidden"?)'),
     (["gradient-decay", "-p", "T=1.5"], 'parameter "T" expects int, got "1.5"'),
     (["gradient-decay", "-p", "T=99999"],
-     'parameter "T" of "gradient-decay" must be 1 <= T <= 5000, got 99999'),
+     'parameter "T" of "gradient-decay" must be 2 <= T <= 5000, got 99999'),
     (["gradient-decay", "-p", "cells=rnn,lsmt"],
      'parameter "cells" of "gradient-decay" must be one of rnn, lstm, gru, linear, '
      "got 'lsmt'"),

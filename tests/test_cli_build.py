@@ -88,7 +88,7 @@ def test_out_of_range_figure_parameter(make_project, tiny_topic):
     result = invoke(*build_args(project))
     assert result.exit_code == 1
     assert result.output.endswith(f'Error: {project / chapter}:6: parameter "T" of '
-                                  '"gradient-decay" must be 1 <= T <= 5000, got 0\n')
+                                  '"gradient-decay" must be 2 <= T <= 5000, got 0\n')
 
 
 def test_a_failed_build_keeps_the_previous_handout(make_project, tiny_topic):
@@ -174,7 +174,7 @@ def test_list_json_names_every_experiment_and_parameter():
     entries = {e["name"]: e for e in json.loads(result.output)}
     decay = {p["name"]: p for p in entries["gradient-decay"]["params"]}
     assert decay["T"] == {"name": "T", "type": "int", "default": 100, "quick": 40,
-                          "range": "1 <= T <= 5000",
+                          "range": "2 <= T <= 5000",
                           "help": "sequence length (steps of backpropagation through time)"}
     assert decay["cells"]["default"] == "rnn,lstm,gru,linear"
 

@@ -179,7 +179,7 @@ def test_contract_series_shape():
 
 
 @pytest.mark.parametrize("override, message", [
-    ({"T": "0"}, 'parameter "T" of "gradient-decay" must be 1 <= T <= 5000, got 0'),
+    ({"T": "0"}, 'parameter "T" of "gradient-decay" must be 2 <= T <= 5000, got 0'),
     ({"rho": "0"}, 'parameter "rho" of "gradient-decay" must be 1e-06 <= rho <= 100.0, got 0.0'),
     ({"cells": ""}, 'parameter "cells" of "gradient-decay" must be one of rnn, lstm, gru, '
                     "linear, got an empty list"),
@@ -208,15 +208,24 @@ def test_the_order_of_the_cells_holds_at_seeds_where_five_seeds_failed_it(seed):
     assert [c.passed for c in result.claims if c.id == "tanh-falls-fastest"] == [True]
 
 
-@pytest.mark.parametrize("T", [1, 3, 8])
+@pytest.mark.parametrize("T", [2, 3, 8])
 def test_fitted_factors_are_not_judged_on_a_few_steps(T):
     """Past the first quarter of 8 steps the fit holds a few points of the transient (the
-    order failed there for some seeds); with T = 1 it had no point at all and judged NaN."""
+    order failed there for some seeds); with T = 2 or 3 it has one or two points."""
     result = run(T=T)
     verdicts = {c.id: c for c in result.claims}
     for id in ("vanishes-above-the-bound", "tanh-falls-fastest"):
         assert verdicts[id].passed is None and "T >= 16" in verdicts[id].not_judged
     assert verdicts["linear-law"].passed
+
+
+def test_the_tanh_share_is_not_judged_where_the_gradient_underflowed():
+    """At the largest T the tanh RNN's gradient leaves float64's range before the fit
+    starts: the ratio was NaN, and the claim failed on it."""
+    result = run(T=5000, cells="rnn,linear")
+    assert not math.isfinite(result.scalars["decay_factor_rnn"])
+    (share,) = [c for c in result.claims if c.id == "tanh-share"]
+    assert share.passed is None and "no per-step factor" in share.not_judged
 
 
 def test_one_seed_orders_nothing_and_warns_about_nothing(recwarn):

@@ -61,6 +61,16 @@ def test_float_param_accepts_an_int_and_exponent():
     assert resolve(rho="1e-3").rho == 0.001
 
 
+def test_minus_zero_is_zero():
+    """-0.0 passed "min=0" and reached gate-saturation as a weight scale: erfc(x / -0.0) = 2
+    made its saturation floor 2 and failed both its claims, where 0 passes them."""
+    experiment = topic4("gate-saturation")
+    scales = experiments.resolve_params(experiment, "quick", {"scales": "-0.0,1"}).scales
+    assert scales == (0.0, 1.0) and math.copysign(1, scales[0]) == 1
+    with pytest.raises(ParamError, match="lists 0.0 twice"):
+        experiments.resolve_params(experiment, "quick", {"scales": "0,-0.0"})
+
+
 def test_unknown_param_suggests_the_closest():
     assert resolve_error(hiden="4") == (
         'Error: unknown parameter "hiden" for experiment "gradient-decay" '
@@ -85,8 +95,8 @@ def test_wrong_type(name, text, message):
 
 
 @pytest.mark.parametrize(("name", "text", "message"), [
-    ("T", "0", 'parameter "T" of "gradient-decay" must be 1 <= T <= 5000, got 0'),
-    ("T", "5001", 'parameter "T" of "gradient-decay" must be 1 <= T <= 5000, got 5001'),
+    ("T", "0", 'parameter "T" of "gradient-decay" must be 2 <= T <= 5000, got 0'),
+    ("T", "5001", 'parameter "T" of "gradient-decay" must be 2 <= T <= 5000, got 5001'),
     ("rho", "0", 'parameter "rho" of "gradient-decay" must be 1e-06 <= rho <= 100.0, got 0.0'),
     ("rho", "-1",
      'parameter "rho" of "gradient-decay" must be 1e-06 <= rho <= 100.0, got -1.0'),

@@ -56,7 +56,10 @@ def _parse_scalar(kind: type, name: str, text: str) -> Any:
             if text.lower() in {"false", "0", "no"}:
                 return False
             raise ValueError(text)
-        return kind(text)
+        value = kind(text)
+        # "-0.0" is 0: as -0.0 it passed "min=0" and then broke code that divides by it
+        # (erfc(x / -0.0) = 2), and it would have been a second cache entry for one value.
+        return value + 0.0 if kind is float else value
     except ValueError:
         raise ParamError(
             f'parameter "{name}" expects {kind.__name__}, got "{text}"'
