@@ -234,6 +234,31 @@ def test_check_over_several_seeds_names_the_seeds_where_a_claim_fails(make_proje
     assert past.exit_code == 2 and "go past the largest first seed" in past.output
 
 
+T_CLAIM = """
+
+def claims(result):
+    T = result.params["T"]
+    return [Claim(id="short", statement="s", expected="T below 20", measured=str(T),
+                  tolerance="none", passed=T < 20)]
+"""
+
+
+def test_check_judges_at_the_parameters_given(make_project, tiny_topic):
+    """An instructor who changes a parameter checks the claims there, over seeds too."""
+    project = make_project({**tiny_topic,
+                            TINY_EXPERIMENT: tiny_topic[TINY_EXPERIMENT] + T_CLAIM})
+    args = ["check", "--project", str(project), "--topic", TOPIC, "--profile", "quick",
+            "--cache-dir", str(project / "cache"), "--jobs", "1"]
+    assert invoke(*args, "gradient-decay", "-p", "T=10").exit_code == 0
+    result = CliRunner().invoke(cli, [*args, "gradient-decay", "-p", "T=30", "--seeds", "2"])
+    assert result.exit_code == 1
+    assert "  [FAIL] short: fails at 2 (--seed 0, 1)" in result.stdout.splitlines()
+    unnamed = invoke(*args, "-p", "T=30")
+    assert unnamed.exit_code == 2 and "-p applies to the experiments named" in unnamed.output
+    unknown = invoke(*args, "gradient-decay", "-p", "X=1")
+    assert unknown.exit_code == 2 and 'unknown parameter "X"' in unknown.output
+
+
 def test_cuda_where_there_is_none_is_a_clear_error():
     import torch
 

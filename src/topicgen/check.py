@@ -9,36 +9,45 @@ from topicgen import experiments
 from topicgen.api import Result
 from topicgen.config import Config
 from topicgen.content.topic import load_topic
+from topicgen.errors import UsageError
+from topicgen.overrides import Overrides
 
 log = logging.getLogger(__name__)
 
 
-def check_claims(config: Config, names: tuple[str, ...] = ()) -> list[tuple[str, Result, bool]]:
-    """(name, result, cache hit) for each experiment named (default: all of the topic's),
-    each run whole, through the cache, in the worker pool or on the cluster as a build runs."""
+def check_claims(config: Config, names: tuple[str, ...] = (), overrides: Overrides | None = None
+                 ) -> list[tuple[str, Result, bool]]:
+    """(name, result, cache hit) for each experiment named (default: all of the topic's), at
+    the profile with `overrides` (-p NAME=VALUE) on top, each run whole, through the cache,
+    in the worker pool or on the cluster as a build runs."""
     from topicgen.build import Run, run_stage
     from topicgen.results.cache import ResultCache
 
+    if overrides and not names:
+        raise UsageError("-p applies to the experiments named: name them, e.g. topicgen check "
+                         f"gradient-decay -p {next(iter(overrides))}=...")
     topic = load_topic(config.content_dir, config.topic)
     selected = [topic.experiment(name) for name in names] or list(topic.experiments.values())
     for experiment in selected:
         experiments.load(experiment)  # a broken file fails before anything runs
     cache = ResultCache(config.cache_path, config.force)
-    runs = [Run(experiment, cache.params(experiment, config.profile, {}), config.seed)
+    runs = [Run(experiment, cache.params(experiment, config.profile, overrides or {}),
+                config.seed)
             for experiment in selected]
     run_stage(runs, config, cache)
     return [(run.experiment, run.result, run.cache_hit) for run in runs]
 
 
-def check_seeds(config: Config, names: tuple[str, ...], seeds: int
-                ) -> dict[str, dict[str, dict[str, list[int]]]]:
+def check_seeds(config: Config, names: tuple[str, ...], seeds: int,
+                overrides: Overrides | None = None) -> dict[str, dict[str, dict[str, list[int]]]]:
     """Each claim's verdicts over `seeds` first seeds, from config.seed on: experiment ->
     claim id -> verdict ("holds", "fails", "not judged") -> the first seeds that gave it. A claim
     must hold at any seed, not only at the one a handout happens to be built with."""
     verdicts: dict[str, dict[str, dict[str, list[int]]]] = {}
     for seed in range(config.seed, config.seed + seeds):
         log.info("first seed %d (%d of %d)", seed, seed - config.seed + 1, seeds)
-        for name, result, _ in check_claims(dataclasses.replace(config, seed=seed), names):
+        for name, result, _ in check_claims(dataclasses.replace(config, seed=seed), names,
+                                            overrides):
             claims = verdicts.setdefault(name, {})
             for claim in result.claims:
                 claims.setdefault(claim.id, {"holds": [], "fails": [], "not judged": []})

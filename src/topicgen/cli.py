@@ -622,34 +622,41 @@ def new_command(slug: str, title: str | None, project: Path | None) -> None:
 @BUILD_OPTIONS["seed"]
 @click.option("--seeds", type=click.IntRange(1, 10_000), default=1, show_default=True,
               help="Judge at this many first seeds, from --seed on, and sum up each claim.")
+@click.option("-p", "--param", "pairs", multiple=True, metavar="NAME=VALUE",
+              help="Override a parameter of every experiment named (on top of the profile); "
+                   "repeatable.")
 @BUILD_OPTIONS["device"]
 @BUILD_OPTIONS["jobs"]
 @BUILD_OPTIONS["scheduler"]
 def check_command(names: tuple[str, ...], project: Path | None, topic: str | None,
-                  seeds: int, **options) -> None:
+                  seeds: int, pairs: tuple[str, ...], **options) -> None:
     """Run a topic's experiments (through the cache) and judge their claims, without rendering.
 
     Exits 1 if any claim fails. With --seeds, a claim that fails at any of the seeds fails:
-    a claim that holds must hold whatever the seed (try it on a new experiment).
+    a claim that holds must hold whatever the seed (try it on a new experiment, and at the
+    parameters you changed).
 
     \b
     Example:
       topicgen check --profile quick
       topicgen check gradient-decay attention-scaling
       topicgen check gradient-decay --profile quick --seeds 50
+      topicgen check gradient-decay -p T=400 -p rho=0.9 --seeds 20
       topicgen check --scheduler tcp://10.0.0.5:8786
     """
     from topicgen.check import check_claims, check_seeds
+    from topicgen.overrides import parse_overrides
 
+    overrides = parse_overrides(pairs)
     config = topic_config({"project": project, "topic": topic, **options}, names)
     if seeds > 1:
         if config.seed + seeds - 1 > SEED.max:
             raise click.BadParameter(f"--seed {config.seed} and --seeds {seeds} go past the "
                                      f"largest first seed, {SEED.max}", param_hint="--seeds")
-        summarise_seeds(check_seeds(config, names, seeds), config.seed, seeds)
+        summarise_seeds(check_seeds(config, names, seeds, overrides), config.seed, seeds)
         return
     failed = 0
-    for name, result, hit in check_claims(config, names):
+    for name, result, hit in check_claims(config, names, overrides):
         source = "cached" if hit else f"{result.provenance['wall_s']:.1f} s"
         click.echo(f"{name} ({source})")
         for claim in result.claims:
