@@ -107,10 +107,10 @@ CASES = [
                  """Params: parameter "T" is 'lots', not int""", id="default-wrong-type"),
     pytest.param(replaced(TINY_EXPERIMENT, 'param(100, "sequence length',
                           'param(0, "sequence length'),
-                 'gradient_decay.py: Params: parameter "T" of "gradient-decay" must be 1 <= T '
+                 'gradient_decay.py: Params: parameter "T" of "gradient-decay" must be 2 <= T '
                  "<= 5000, got 0", id="default-out-of-range"),
-    pytest.param(replaced(TINY_EXPERIMENT, "min=1, max=5000)", "min=5000, max=1)"),
-                 'Params: parameter "T" declares min 5000 above max 1', id="min-above-max"),
+    pytest.param(replaced(TINY_EXPERIMENT, "min=2, max=5000)", "min=5000, max=2)"),
+                 'Params: parameter "T" declares min 5000 above max 2', id="min-above-max"),
     pytest.param(appended(FIGURES, '\nFIGURES = {**FIGURES, "grad_norm": lambda result: None}\n'),
                  'figure "grad_norm" of gradient-decay returned NoneType, not a matplotlib '
                  "Figure", id="figure-returns-none"),
