@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -477,6 +478,28 @@ def test_progress_on_a_terminal_shows_counts_elapsed_and_time_left(caplog):
     assert 29 <= left <= 30  # 10 s of the running one + 20 s pending; the unknown counts 0
     assert "[1/3] slow computed in 10 s" in caplog.text
     assert "\r\033[K" in stream.getvalue()
+
+
+def test_a_long_run_shows_its_seconds_on_a_terminal(monkeypatch, caplog):
+    """`topicgen run` at a large size showed nothing for minutes."""
+    from topicgen.results import runner
+
+    compute = runner.compute
+
+    def slow(*args):
+        time.sleep(0.7)  # the status line is drawn every half second
+        return compute(*args)
+
+    stream = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setattr(runner, "compute", slow)
+    experiment = topic4("gradient-decay")
+    with caplog.at_level(logging.INFO, logger="topicgen"):
+        result = runner.run_one(experiment, experiments.resolve_params(experiment, "quick"),
+                                experiments.Context())
+    assert result.passed
+    assert re.search(r"running 1/1: gradient-decay · \d s", stream.getvalue())
+    assert stream.getvalue().endswith("\r\033[K")  # the line is gone before the result
 
 
 def test_progress_without_a_terminal_writes_only_log_lines():

@@ -190,18 +190,21 @@ def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
 def run_one(experiment: Experiment, params: Any, ctx: Context,
             scheduler: str | None = None) -> Result:
     """One whole run, never cached: in this process, or on the cluster at `scheduler`. An
-    experiment that raises is an error showing its own traceback lines."""
+    experiment that raises is an error showing its own traceback lines. On a terminal, a
+    status line counts the seconds while it runs."""
     values = as_dict(params)
-    if scheduler is None:
-        outcome = compute(experiment, values, ctx)
-    else:
-        from topicgen.results.cluster import connect
+    with Progress(1, 1) as progress:
+        progress.started(experiment.name, None)
+        if scheduler is None:
+            outcome = compute(experiment, values, ctx)
+        else:
+            from topicgen.results.cluster import connect
 
-        cluster = connect(scheduler, ctx.device)
-        try:
-            outcome = cluster.submit(compute, experiment, values, ctx).result()
-        finally:
-            cluster.close(finished=False)
+            cluster = connect(scheduler, ctx.device)
+            try:
+                outcome = cluster.submit(compute, experiment, values, ctx).result()
+            finally:
+                cluster.close(finished=False)
     if outcome.result is None:
         log.error("%s FAILED:\n%s", experiment.name, outcome.error)
         raise TopicgenError(f"{experiment.name} failed: {outcome.summary}")
