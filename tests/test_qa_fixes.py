@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import TOPIC
 from topicgen.cli import SEED, cli
 from topicgen.config import SEED_MAX, load_config
-from topicgen.errors import TopicgenError, UsageError
+from topicgen.errors import ContentError, TopicgenError, UsageError
 
 
 def invoke(*args: object):
@@ -146,7 +146,7 @@ def test_the_seed_range_leaves_room_for_the_seeds_after_the_first():
 
 def test_a_seed_out_of_range_in_topicgen_toml_names_the_file(make_project):
     project = make_project({"topicgen.toml": "seed = -1\n"})
-    with pytest.raises(UsageError) as raised:
+    with pytest.raises(ContentError) as raised:  # a file's error, as a chapter's (exit 1)
         load_config(project)
     assert raised.value.message == (f"{project / 'topicgen.toml'}: seed must be between 0 "
                                     f"and {SEED_MAX}, got -1")
@@ -162,7 +162,7 @@ def test_a_seed_out_of_range_in_topicgen_toml_names_the_file(make_project):
 def test_a_bad_value_in_topicgen_toml_names_the_file(make_project, line, message):
     project = make_project({"topicgen.toml": line + "\n"})
     result = invoke("check", "--project", project)
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert result.output == f"Error: {project / 'topicgen.toml'}: {message}\n"
 
 
