@@ -71,7 +71,7 @@ CASES = [
                  'figure "grad_norm" of gradient-decay failed: ExitCalled: os._exit(0) would '
                  "end the process", id="os-exit-in-figure"),
     pytest.param(run_changed("    import torch\n    result.scalars['slope'] = torch.tensor(1.0)"),
-                 'scalar "slope" is a Tensor, not a number (use .item() or float(...))',
+                 'scalar "slope" is a torch.Tensor, not a number (use .item() or float(...))',
                  id="tensor-scalar"),
     pytest.param(run_changed("    return None"), "run() must return a Result, got None",
                  id="run-returns-none"),
@@ -94,6 +94,12 @@ CASES = [
                  id="claims-not-claims"),
     pytest.param(claims_returning(f"[{claim('a', repr('yes'))}]"),
                  'claim "a": passed is a str, not True, False or None', id="passed-str"),
+    pytest.param(claims_returning("[" + claim("a", "__import__('numpy').bool_(True)") + "]"),
+                 'claim "a": passed is a numpy.bool, not True, False or None',
+                 id="passed-numpy-bool"),  # it said "passed is a bool, not True, False ..."
+    pytest.param(run_changed("    result.experiment = 'standard-error'"),
+                 'run() returned a Result named "standard-error": name it after its file, '
+                 'Result("gradient-decay", ...)', id="result-named-wrongly"),
     pytest.param(claims_returning(f"[{claim('a', 'True')}, {claim('a', 'False')}]"),
                  'two claims have the id "a"', id="claim-ids-repeat"),
     pytest.param(appended(TINY_EXPERIMENT, '\nQUICK = {"repeat": 500}\n'),
@@ -109,6 +115,20 @@ CASES = [
                           'param(0, "sequence length'),
                  'gradient_decay.py: Params: parameter "T" of "gradient-decay" must be 2 <= T '
                  "<= 5000, got 0", id="default-out-of-range"),
+    # A first field without a default, or a list annotated list[int], was an internal
+    # TypeError (at every command, or at the first -p).
+    pytest.param(replaced(TINY_EXPERIMENT, 'cells: tuple[str, ...] = param(CELLS, "cells to '
+                          'unroll", choices=CELLS)', "cells: tuple[str, ...]"),
+                 'gradient_decay.py:88: Params field "cells" has no default: declare it with '
+                 'param(default, "help")', id="no-default"),
+    pytest.param(replaced(TINY_EXPERIMENT, "cells: tuple[str, ...]", "cells: list[str]"),
+                 'gradient_decay.py:88: Params field "cells" is list[str]: a parameter is int, '
+                 "float, str or bool, or a tuple of one of them (tuple[int, ...], not "
+                 "list[int])", id="list-annotation"),
+    pytest.param(replaced(TINY_EXPERIMENT, "@dataclass(frozen=True)\nclass Params",
+                          "@dataclass\nclass Params"),
+                 "gradient_decay.py:85: Params must be frozen: @dataclass(frozen=True)",
+                 id="not-frozen"),
     pytest.param(replaced(TINY_EXPERIMENT, "min=2, max=5000)", "min=5000, max=2)"),
                  'Params: parameter "T" declares min 5000 above max 2', id="min-above-max"),
     pytest.param(appended(FIGURES, '\nFIGURES = {**FIGURES, "grad_norm": lambda result: None}\n'),

@@ -176,6 +176,9 @@ def finish(experiment: Experiment, params: Any, ctx: Context, result: Result,
 
     if problem := malformed(result):  # before anything is written into it
         raise ContentError(problem, experiment.path)
+    if result.experiment != experiment.name:  # a Result(...) line copied from another file
+        raise ContentError(f'run() returned a Result named "{result.experiment}": name it '
+                           f'after its file, Result("{experiment.name}", ...)', experiment.path)
     result.provenance = {
         "seeds": list(range(ctx.seed, ctx.seed + getattr(params, "seeds", 1))),
         "device": ctx.device,

@@ -18,6 +18,7 @@ import hashlib
 import importlib
 import importlib.machinery
 import importlib.util
+import inspect
 import os
 import re
 import signal
@@ -31,6 +32,7 @@ from types import ModuleType
 
 from topicgen import sources
 from topicgen.errors import ContentError
+from topicgen.experiments.params import declaration_problem
 
 CONTENT_PACKAGE = "_topicgen_content"
 FIGURES_SUFFIX = "_figures"
@@ -223,9 +225,22 @@ def load(experiment: Experiment) -> ModuleType:
     if not (isinstance(params, type) and hasattr(params, "__dataclass_fields__")):
         raise ContentError("defines no Params: add a frozen dataclass `Params` of its "
                            "parameters (docs/writing-experiments.md)", experiment.path)
+    problem, field = declaration_problem(params)
+    if problem:
+        raise ContentError(problem, experiment.path, field_line(params, field))
     if not callable(getattr(module, "run", None)):
         raise ContentError("defines no run(params, ctx) -> Result", experiment.path)
     return module
+
+
+def field_line(params: type, field: str | None) -> int | None:
+    """The line of the experiment file that declares `field` of `params` (else the class's)."""
+    try:
+        lines, first = inspect.getsourcelines(params)
+    except (OSError, TypeError):
+        return None
+    found = [i for i, line in enumerate(lines) if field and line.strip().startswith(f"{field}:")]
+    return first + (found[0] if found else 0)
 
 
 def load_figures(experiment: Experiment) -> dict:

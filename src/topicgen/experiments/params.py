@@ -15,9 +15,35 @@ from typing import Any
 
 from topicgen.errors import ParamError, did_you_mean
 
+KINDS = (int, float, str, bool)
+"""What a parameter's value may be, or a tuple of one of them (`tuple[int, ...]`)."""
+
 
 def field_types(params_cls: type) -> dict[str, Any]:
     return typing.get_type_hints(params_cls)
+
+
+def declaration_problem(params_cls: type) -> tuple[str, str | None]:
+    """What is wrong with how `Params` is declared, and the field it is about ("" if nothing):
+    -p, the cache key and `list` rely on frozen fields of these types, each with a default."""
+    if not params_cls.__dataclass_params__.frozen:
+        return ("Params must be frozen: @dataclass(frozen=True) (a run's parameters are its "
+                "cache key, and a run must not change them)"), None
+    types = field_types(params_cls)
+    for field in dataclasses.fields(params_cls):
+        if field.default is dataclasses.MISSING and \
+                field.default_factory is dataclasses.MISSING:
+            return (f'Params field "{field.name}" has no default: declare it with '
+                    'param(default, "help")'), field.name
+        kind = types[field.name]
+        items = typing.get_args(kind) if typing.get_origin(kind) is tuple else None
+        if not (kind in KINDS or (items and len(items) == 2 and items[0] in KINDS
+                                  and items[1] is Ellipsis)):
+            shown = kind.__name__ if isinstance(kind, type) else str(kind)
+            return (f'Params field "{field.name}" is {shown}: a '
+                    "parameter is int, float, str or bool, or a tuple of one of them "
+                    "(tuple[int, ...], not list[int])"), field.name
+    return "", None
 
 
 def describe_range(field: dataclasses.Field) -> str:

@@ -202,7 +202,10 @@ def _is_number(value: Any) -> bool:
 
 
 def _kind(value: Any) -> str:
-    name = type(value).__name__
+    kind = type(value)
+    # numpy.bool_ is called "bool": "passed is a bool, not True, False or None" misled.
+    name = kind.__name__ if kind.__module__ == "builtins" else \
+        f"{kind.__module__.split('.')[0]}.{kind.__name__}"
     return "None" if value is None else f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
