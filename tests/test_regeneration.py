@@ -590,6 +590,27 @@ def test_figures_writes_each_figure_and_its_data_as_csv(make_project, tiny_topic
     assert pdf.startswith(b"%PDF") and b"CreationDate" not in pdf
 
 
+def test_figures_in_the_handouts_folder_are_the_handouts_own(make_project, tiny_topic):
+    """After a quick handout, a plain `topicgen figures` (full profile) rewrote the handout's
+    figure files with another run's; the next handout build rewrote them back."""
+    project = make_project(tiny_topic)
+    assert invoke(*build_args(project)).exit_code == 0
+    figure = project / "output" / TOPIC / "figures" / "fig-decay.svg"
+    before = figure.read_bytes()
+    common = ["figures", "--project", str(project), "--topic", TOPIC, "--cache-dir",
+              str(project / "cache"), "--jobs", "1"]
+    result = invoke(*common)  # no --profile: the handout's, quick
+    assert result.exit_code == 0, result.output
+    assert figure.read_bytes() == before
+    refused = invoke(*common, "--profile", "full")
+    assert refused.exit_code == 2
+    assert "holds the handout's figures, built with profile quick: --profile full would " \
+           "replace them" in refused.output
+    assert figure.read_bytes() == before
+    elsewhere = invoke(*common, "--profile", "full", "--out", str(project / "full"))
+    assert elsewhere.exit_code == 0, elsewhere.output
+
+
 def test_figures_of_an_experiment_the_topic_does_not_show(make_project, tiny_topic):
     project = make_project({**tiny_topic, **topic4_files("layernorm")})
     out = project / "out"

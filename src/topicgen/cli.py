@@ -339,12 +339,15 @@ def figures_command(names: tuple[str, ...], pairs: tuple[str, ...], fmt: str, dp
       topicgen figures fig-decay -p T=200 --format png --out slides/
     """
     from topicgen.overrides import parse_overrides
-    from topicgen.publish.figures import claim_lines, export_figures
+    from topicgen.publish.figures import claim_lines, export_figures, handout_settings
 
     out = options.pop("out")
     overrides = parse_overrides(pairs)
     config = topic_config(options, names, figures=True)
     folder = out or config.out_dir / "figures"
+    if out is None:  # the handout's own folder: its figures, at its profile and seed
+        config = handout_settings(config, {key for key in ("profile", "seed")
+                                           if options.get(key) is not None})
     summary = export_figures(config, names, folder, fmt, dpi, sys.argv, overrides)
     lines = claim_lines(summary, folder)
     click.echo(f"Up to date: {folder} (nothing changed; --force redraws)" if summary.up_to_date

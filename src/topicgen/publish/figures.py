@@ -37,6 +37,23 @@ def export_figures(config: Config, names: tuple[str, ...], out_dir: Path, fmt: s
                  overrides=overrides or {})
 
 
+def handout_settings(config: Config, given: set[str]) -> Config:
+    """The settings to export into the handout's own figures folder with: its profile and
+    seed where the command gave none (so the files are its figures, not another run's); a
+    UsageError where one given differs, which would replace its figures with others."""
+    built = previous_manifest(config.out_dir).get("config", {})
+    folder = config.out_dir / "figures"
+    for key in ("profile", "seed"):
+        if key not in built or built[key] == getattr(config, key):
+            continue
+        if key in given:
+            raise UsageError(f"{folder} holds the handout's figures, built with {key} "
+                             f"{built[key]}: --{key} {getattr(config, key)} would replace "
+                             "them; give the export a folder of its own with --out DIR")
+        config = dataclasses.replace(config, **{key: built[key]})
+    return config
+
+
 def plan(topic: Topic, config: Config, cache: ResultCache, options: dict
          ) -> tuple[list[Run], list[Shown]]:
     requests = select(plan_figures(topic), tuple(options["names"]), topic)
