@@ -262,6 +262,18 @@ def two_topics(make_project) -> Path:
     return make_project({**tiny_topic, **second})
 
 
+def test_a_chapter_topic_toml_does_not_list_is_named(make_project):
+    """A new chapter not added to "chapters" was left out of the handout without a word."""
+    project = make_project({**tiny_topic, f"content/{TOPIC}/02-new.md": "# New\n",
+                            f"content/{TOPIC}/README.md": "Notes for the authors.\n"})
+    result = invoke("build", "handout", "--project", project, "--topic", TOPIC, "--profile",
+                    "quick", "--format", "html", "--cache-dir", project / "cache")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert warnings == [f"warning: {project / 'content' / TOPIC / '02-new.md'} is not among "
+                        "the chapters topic.toml lists, so the handout leaves it out"]
+
+
 def test_several_topics_without_a_default_name_them(two_topics):
     result = invoke("build", "handout", "--project", two_topics)
     assert result.exit_code == 2

@@ -41,6 +41,7 @@ from topicgen.experiments.loader import Experiment
 from topicgen.files import check_output_folder, write_atomic
 from topicgen.freshness import file_digest, fingerprint, previous_manifest, up_to_date
 from topicgen.lock import build_lock
+from topicgen.logs import counted
 from topicgen.overrides import parse_overrides
 from topicgen.pools import PDF_PRELOAD, PRELOAD, TRAINING_PRELOAD, start_server
 from topicgen.results.cache import ResultCache
@@ -180,7 +181,7 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
             layout.warm()  # a PDF worker starts up while the figures and HTML are made
         with stage("load") as note:
             topic = load_topic(config.content_dir, config.topic)
-            note["text"] = f"{topic.slug}: {len(topic.chapters)} chapters"
+            note["text"] = f"{topic.slug}: {counted(len(topic.chapters), 'chapter')}"
         built = Built(config, out_dir, argv, topic, ResultCache(config.cache_path, config.force),
                       layout, options=options)
         if config.jobs > 1:
@@ -197,7 +198,8 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
             built.runs, built.shown = kind.plan(topic, config, built.cache, options)
             for shown in built.shown:
                 shown.run.figures.add(shown.figure)
-            note["text"] = f"{len(built.shown)} figures from {len(built.runs)} experiment runs"
+            note["text"] = (f"{counted(len(built.shown), 'figure')} from "
+                            f"{counted(len(built.runs), 'experiment run')}")
         built.cache.importing = None
         if config.jobs > 1:
             ctx = Context(seed=config.seed, device=config.device)
@@ -213,7 +215,7 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
             drawn = drawings.finish(config.jobs)
             built.drawn = {shown.label: data
                            for shown, data in zip(built.shown, drawn, strict=True)}
-            note["text"] = f"{len(built.drawn)} figures" + (
+            note["text"] = counted(len(built.drawn), "figure") + (
                 f" ({early} drawn as the runs ended)" if early else "")
         with stage("render") as note:
             files = kind.files(built)

@@ -19,7 +19,7 @@ import click
 
 from topicgen import __version__
 from topicgen.errors import TopicgenError
-from topicgen.logs import setup_logging
+from topicgen.logs import counted, setup_logging
 
 log = logging.getLogger("topicgen")
 
@@ -351,16 +351,12 @@ def figures_command(names: tuple[str, ...], pairs: tuple[str, ...], fmt: str, dp
     summary = export_figures(config, names, folder, fmt, dpi, sys.argv, overrides)
     lines = claim_lines(summary, folder)
     click.echo(f"Up to date: {folder} (nothing changed; --force redraws)" if summary.up_to_date
-               else f"Wrote {figures_count(len(summary.outputs) // 3)} and their CSV and JSON "
+               else f"Wrote {counted(len(summary.outputs) // 3, 'figure')} and their CSV and JSON "
                     f"data to {folder}")
     click.echo("\n".join(f"  {line}" for line in lines))
     if strict:
         fail_on_claims([line.removeprefix("[FAIL] ") for line in lines
                         if line.startswith("[FAIL]")])
-
-
-def figures_count(count: int) -> str:
-    return f"{count} figure" + ("" if count == 1 else "s")
 
 
 @cli.command("sweep")
@@ -407,9 +403,9 @@ def sweep_command(name: str, pairs: tuple[str, ...], scalars: tuple[str, ...],
 
 def sweep_line(summary) -> str:
     runs, claims = summary.runs, summary.record["claims"]
-    return (f"Swept {runs[0].exp.name} over {len(runs)} point{'' if len(runs) == 1 else 's'} "
+    return (f"Swept {runs[0].exp.name} over {counted(len(runs), 'point')} "
             f"({summary.reused} reused, {len(runs) - summary.reused} computed): wrote "
-            f"sweep.csv, sweep.json and {figures_count(len(summary.record['figures']))} to "
+            f"sweep.csv, sweep.json and {counted(len(summary.record['figures']), 'figure')} to "
             f"{summary.out_dir}; {claims['passed']} of {claims['total']} claim verdicts hold")
 
 
@@ -541,7 +537,7 @@ def run_command(name: str, project: Path | None, topic: str | None, pairs: tuple
         from topicgen.publish.figures import write_run_figures
 
         written = write_run_figures(experiment, result, figures_dir, fmt, dpi)
-        click.echo(f"Wrote {figures_count(len(written))} and their CSV and JSON data to "
+        click.echo(f"Wrote {counted(len(written), 'figure')} and their CSV and JSON data to "
                    f"{figures_dir}", err=as_json)  # stdout stays one JSON object
     if not result.passed:
         sys.exit(1)

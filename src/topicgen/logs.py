@@ -15,3 +15,8 @@ def setup_logging(verbosity: int) -> None:
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+
+
+def counted(count: int, noun: str) -> str:
+    """'1 chapter', '2 chapters': a count and its noun, for the lines a command prints."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")

@@ -59,6 +59,8 @@ def new_topic(content_dir: Path, slug: str, title: str | None = None) -> Path:
 def topic_toml(title: str) -> str:
     chapters = sorted(path.name for path in STARTER.glob("*.md"))
     return (f"title = {json.dumps(title, ensure_ascii=False)}\n"  # a JSON string is valid TOML
+            "# The short name above the title, as the course numbers its topics.\n"
+            'label = "Topic 1"\n'
             f"summary = {json.dumps('What this topic teaches, in two or three sentences.')}\n"
             'authors = []\n'
             f"chapters = {json.dumps(chapters)}\n"

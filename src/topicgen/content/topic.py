@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ from typing import Any
 
 from topicgen.errors import ContentError, UsageError, did_you_mean
 from topicgen.experiments.loader import Experiment, discover
+
+log = logging.getLogger(__name__)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -157,6 +160,7 @@ def load_topic(content_dir: Path, slug: str) -> Topic:
     if any(not isinstance(author, str) for author in meta.get("authors", [])):
         raise ContentError('"authors" must list names, as strings', meta_path)
     chapters = [load_chapter(root, name, meta_path) for name in meta["chapters"]]
+    warn_unlisted(root, chapters, meta_path)
     references = load_references(inside(root, meta["references"], "references", meta_path),
                                  meta_path) if "references" in meta else {}
     experiments = discover(root / "experiments", slug)
@@ -179,6 +183,16 @@ def check_topic(content_dir: Path, slug: str) -> Path:
         raise UsageError(f'unknown topic "{slug}" in {content_dir}{missing}'
                          + did_you_mean(slug, available_topics(content_dir)))
     return root
+
+
+def warn_unlisted(root: Path, chapters: list[Chapter], meta_path: Path) -> None:
+    """A Markdown file beside the chapters that topic.toml does not list is left out of the
+    handout: say so, since a new chapter's author expects it in (a README is not a chapter)."""
+    listed = {chapter.path.resolve() for chapter in chapters}
+    for path in sorted(root.glob("*.md")):
+        if path.resolve() not in listed and not path.name.lower().startswith("readme"):
+            log.warning("warning: %s is not among the chapters %s lists, so the handout "
+                        "leaves it out", path, meta_path.name)
 
 
 def load_chapter(root: Path, name: Any, meta_path: Path) -> Chapter:

@@ -8,7 +8,7 @@ varies from sample to sample with standard deviation sigma / sqrt(n), the standa
 means, and fit the slope of log(spread) against log(n), which theory puts at -1/2.
 
 Replace it with your own: keep `Params`, `run` and `claims`, and the figures file beside it
-(standard_error_figures.py). docs/writing-experiments.md explains each part.
+(standard_error_figures.py). topicgen's docs/writing-experiments.md explains each part.
 """
 
 from __future__ import annotations
