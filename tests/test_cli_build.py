@@ -226,8 +226,10 @@ def test_check_over_several_seeds_names_the_seeds_where_a_claim_fails(make_proje
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         "First seeds 4 to 7:", "gradient-decay",
+        "  [FAIL] even: holds at 2; fails at 2 (--seed 5, 7)",
+        "gradient-decay (fig-decay)",  # the chapter's own parameters
         "  [FAIL] even: holds at 2; fails at 2 (--seed 5, 7)"]
-    assert result.stderr.endswith("Error: 1 claim(s) failed at some seed\n")
+    assert result.stderr.endswith("Error: 2 claim(s) failed at some seed\n")
     again = CliRunner().invoke(cli, [*args, "--seed", "4", "--seeds", "1"])
     assert again.exit_code == 0 and again.stdout.endswith("All claims hold.\n")
     past = invoke(*args, "--seed", str(2**31 - 2), "--seeds", "3")
@@ -257,6 +259,22 @@ def test_check_judges_at_the_parameters_given(make_project, tiny_topic):
     assert unnamed.exit_code == 2 and "-p applies to the experiments named" in unnamed.output
     unknown = invoke(*args, "gradient-decay", "-p", "X=1")
     assert unknown.exit_code == 2 and 'unknown parameter "X"' in unknown.output
+
+
+def test_check_judges_the_runs_the_handout_shows_too(make_project, tiny_topic):
+    """The tiny chapter draws its figure at T = 10, the quick profile runs T = 40: a claim
+    failing only at T = 10 passed `check` ("All claims hold.") and then failed `build`."""
+    claim = T_CLAIM.replace("T below 20", "T above 20").replace("T < 20", "T > 20")
+    project = make_project({**tiny_topic, TINY_EXPERIMENT: tiny_topic[TINY_EXPERIMENT] + claim})
+    result = CliRunner().invoke(cli, ["check", "--project", str(project), "--topic", TOPIC,
+                                      "--profile", "quick", "--cache-dir",
+                                      str(project / "cache"), "--jobs", "1"])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("gradient-decay (") and "fig-decay" not in lines[0]
+    assert lines[1].startswith("  [PASS] short: measured 40;")  # the profile's run
+    assert lines[2].startswith("gradient-decay (fig-decay) (")
+    assert lines[3].startswith("  [FAIL] short: measured 10;")
 
 
 def test_cuda_where_there_is_none_is_a_clear_error():

@@ -18,9 +18,11 @@ log = logging.getLogger(__name__)
 def check_claims(config: Config, names: tuple[str, ...] = (), overrides: Overrides | None = None
                  ) -> list[tuple[str, Result, bool]]:
     """(name, result, cache hit) for each experiment named (default: all of the topic's), at
-    the profile with `overrides` (-p NAME=VALUE) on top, each run whole, through the cache,
-    in the worker pool or on the cluster as a build runs."""
-    from topicgen.build import Run, run_stage
+    the profile with `overrides` (-p NAME=VALUE) on top; without overrides, also at each
+    other set of parameters the handout's figures ask for (a claim may fail only there, and
+    the build with it). Each run whole, through the cache, in the worker pool or on the
+    cluster as a build runs; a run the handout alone asks for is named with its figures."""
+    from topicgen.build import Run, plan_figures, plan_runs, run_stage
     from topicgen.results.cache import ResultCache
 
     if overrides and not names:
@@ -31,11 +33,20 @@ def check_claims(config: Config, names: tuple[str, ...] = (), overrides: Overrid
     for experiment in selected:
         experiments.load(experiment)  # a broken file fails before anything runs
     cache = ResultCache(config.cache_path, config.force)
-    runs = [Run(experiment, cache.params(experiment, config.profile, overrides or {}),
-                config.seed)
-            for experiment in selected]
+    shown = [] if overrides else plan_runs(plan_figures(topic), topic, config.profile,
+                                           config.seed, cache)[0]
+    runs, named = [], []
+    for experiment in selected:
+        profile_run = Run(experiment, cache.params(experiment, config.profile, overrides or {}),
+                          config.seed)
+        runs.append(profile_run)
+        named.append(experiment.name)
+        for run in shown:
+            if run.exp == experiment and run.params != profile_run.params:
+                runs.append(run)
+                named.append(f"{experiment.name} ({', '.join(run.labels)})")
     run_stage(runs, config, cache)
-    return [(run.experiment, run.result, run.cache_hit) for run in runs]
+    return [(name, run.result, run.cache_hit) for name, run in zip(named, runs, strict=True)]
 
 
 def check_seeds(config: Config, names: tuple[str, ...], seeds: int,

@@ -631,6 +631,8 @@ def check_command(names: tuple[str, ...], project: Path | None, topic: str | Non
                   seeds: int, pairs: tuple[str, ...], **options) -> None:
     """Run a topic's experiments (through the cache) and judge their claims, without rendering.
 
+    Each experiment runs at the profile and at every other set of parameters the handout's
+    figures ask for (named after those figures), so what passes here passes in the build.
     Exits 1 if any claim fails. With --seeds, a claim that fails at any of the seeds fails:
     a claim that holds must hold whatever the seed (try it on a new experiment, and at the
     parameters you changed).
