@@ -97,6 +97,11 @@ CASES = [
     pytest.param(claims_returning("[" + claim("a", "__import__('numpy').bool_(True)") + "]"),
                  'claim "a": passed is a numpy.bool, not True, False or None',
                  id="passed-numpy-bool"),  # it said "passed is a bool, not True, False ..."
+    # The page's error named neither the file nor the claim: 'cannot typeset $...$ in "..."'.
+    pytest.param(claims_returning('[Claim(id="a", statement=r"Half: $\\frac{1}{2$.", '
+                                  'expected="e", measured="m", tolerance="t", passed=True)]'),
+                 'gradient_decay.py: claim "a": cannot typeset $\\frac{1}{2$ in its statement: ',
+                 id="claim-formula"),
     pytest.param(run_changed("    result.experiment = 'standard-error'"),
                  'run() returned a Result named "standard-error": name it after its file, '
                  'Result("gradient-decay", ...)', id="result-named-wrongly"),

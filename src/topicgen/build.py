@@ -218,6 +218,7 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
             note["text"] = counted(len(built.drawn), "figure") + (
                 f" ({early} drawn as the runs ended)" if early else "")
         with stage("render") as note:
+            typeset_claims(built.runs)
             files = kind.files(built)
             note["text"] = ", ".join(path.name for path in files if path.parent == out_dir)
         if kind.claims_stop_it:
@@ -383,6 +384,24 @@ def run_ids(runs: list[Run]) -> list[str]:
         count = seen[run.experiment]
         ids.append(run.experiment if count == 1 else f"{run.experiment}#{count}")
     return ids
+
+
+def typeset_claims(runs: list[Run]) -> None:
+    """Typeset the formulas in every claim's words now, where an error can name the
+    experiment file and the claim (the page that shows them could name neither); the page
+    then finds each one typeset already (render_math keeps them)."""
+    from topicgen.mathtex import MathError, render_math
+    from topicgen.pages import MATH
+
+    for run in runs:
+        for claim in run.result.claims:
+            for part in ("statement", "expected", "measured"):
+                for tex in MATH.findall(getattr(claim, part)):
+                    try:
+                        render_math(tex, display=False)
+                    except MathError as error:
+                        raise ContentError(f'claim "{claim.id}": cannot typeset ${tex}$ in '
+                                           f"its {part}: {error}", run.exp.path) from None
 
 
 def check_claims(runs: list[Run]) -> None:
