@@ -94,6 +94,22 @@ def test_clean_removes_the_default_cache_folder_once_empty(make_project, tiny_to
     assert not cache.exists() and not (project / "output" / TOPIC).exists()
 
 
+def test_clean_removes_what_builds_wrote_where_topicgen_toml_sends_them(make_project,
+                                                                        tiny_topic):
+    """With out = "build" in topicgen.toml, clean removed nothing and said nothing."""
+    project = make_project({**tiny_topic, "topicgen.toml": 'out = "build"\n'})
+    build(project)
+    out = project / "build"
+    (out / "notes.txt").write_text("mine\n")
+    (out / "empty").mkdir()
+    result = invoke("clean", "--project", project)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [f"Removed the 5 files builds wrote in {out}"]
+    assert sorted(p.name for p in out.iterdir()) == ["empty", "notes.txt"]
+    again = invoke("clean", "--project", project)
+    assert again.output == f"Nothing to clean in {project / 'output'}\n"
+
+
 def test_clean_takes_the_cache_folder_a_build_was_given(make_project, tiny_topic, tmp_path):
     project = make_project(tmp_path / "project", tiny_topic)
     cache = tmp_path / "elsewhere"

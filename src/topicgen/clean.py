@@ -21,14 +21,55 @@ def clean(config: Config, cache: bool) -> Iterator[str]:
     one line per thing removed. Checks every folder before deleting anything."""
     output = config.project / "output"
     check_cleanable(config, output, "output", "output/")
+    # topicgen.toml's `out` puts a topic's handout elsewhere: what builds wrote there goes too.
+    elsewhere = config.out if config.out is not None and not config.out.resolve(
+    ).is_relative_to(output.resolve()) else None
+    if elsewhere is not None:
+        check_cleanable(config, elsewhere, "output", "out in topicgen.toml")
     if cache:
         check_cleanable(config, config.cache_path, "cache", cache_setting(config))
     targets = [p for p in output.iterdir() if p.name != ".gitkeep"] if output.is_dir() else []
     for target in targets:
         remove(target)
         yield f"Removed {target}"
+    removed = bool(targets)
+    if elsewhere is not None and (written := built_files(elsewhere)):
+        for path in written:
+            remove(path)
+        remove_emptied_folders(written, elsewhere)
+        removed = True
+        yield f"Removed the {len(written)} files builds wrote in {elsewhere}"
     if cache and config.cache_path.is_dir():
         yield clean_cache(config.cache_path)
+    elif not removed:
+        yield f"Nothing to clean in {output}"
+
+
+def built_files(folder: Path) -> list[Path]:
+    """The files the builds recorded in `folder`'s manifests, and the manifests: only what
+    topicgen wrote there (a folder named by a setting may hold other files)."""
+    from topicgen.freshness import previous_manifest
+
+    root, found = folder.resolve(), []
+    for manifest in sorted(folder.glob("manifest*.json")):
+        outputs = previous_manifest(folder, manifest.name).get("outputs")
+        found += [path for relative in (outputs if isinstance(outputs, dict) else {})
+                  if (path := (folder / relative).resolve()).is_relative_to(root)
+                  and path.is_file()]
+        found.append(manifest)
+    return found
+
+
+def remove_emptied_folders(removed: list[Path], folder: Path) -> None:
+    """The folders from each removed file up to `folder` that its removal left empty (never
+    one it did not empty: `folder` may be shared)."""
+    root = folder.resolve()
+    for path in removed:
+        for parent in path.parents:
+            if not parent.is_relative_to(root):
+                break
+            with contextlib.suppress(OSError):  # not empty: nor are those above it
+                parent.rmdir()
 
 
 def check_cleanable(config: Config, folder: Path, what: str, setting: str) -> None:
