@@ -277,6 +277,17 @@ def test_check_judges_the_runs_the_handout_shows_too(make_project, tiny_topic):
     assert lines[3].startswith("  [FAIL] short: measured 10;")
 
 
+def test_check_says_so_where_an_experiment_states_no_claims(make_project, tiny_topic):
+    """With claims() renamed, check printed only "All claims hold."."""
+    experiment = tiny_topic[TINY_EXPERIMENT].replace("def claims(", "def claim(")
+    project = make_project({**tiny_topic, TINY_EXPERIMENT: experiment})
+    result = invoke("check", "gradient-decay", "--project", str(project), "--topic", TOPIC,
+                    "--profile", "quick", "--cache-dir", str(project / "cache"), "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert "  no claims: nothing of it is judged (add claims(result) to its file)" in \
+        result.output.splitlines()
+
+
 def test_cuda_where_there_is_none_is_a_clear_error():
     import torch
 

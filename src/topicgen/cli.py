@@ -660,6 +660,8 @@ def check_command(names: tuple[str, ...], project: Path | None, topic: str | Non
     for name, result, hit in check_claims(config, names, overrides):
         source = "cached" if hit else f"{result.provenance['wall_s']:.1f} s"
         click.echo(f"{name} ({source})")
+        if not result.claims:  # "All claims hold." alone would read as a pass
+            click.echo("  no claims: nothing of it is judged (add claims(result) to its file)")
         for claim in result.claims:
             failed += claim.failed
             click.echo(f"  [NOT JUDGED] {claim.id}: {claim.not_judged}" if claim.not_judged
