@@ -77,7 +77,15 @@ BUILD_CASES = [
     pytest.param(replaced(CHAPTER, ":name: fig-decay\n", ""),
                  "<ch>:6: {experiment-figure} needs a :name: label", id="directive-without-name"),
     pytest.param(replaced(CHAPTER, "T=10 hidden=4", "T10 hidden=4"),
-                 '<ch>:6: ":params:" expects key=value pairs, got "T10"', id="directive-params"),
+                 '<ch>:8: ":params:" expects key=value pairs, got "T10"', id="directive-params"),
+    pytest.param(replaced(CHAPTER, "T=10 hidden=4", "T=10, hidden=4"),
+                 '<ch>:8: ":params:" separates its pairs with spaces, not commas: "T=10," ends '
+                 "with a comma", id="directive-params-commas"),  # it said: expects int, "10,"
+    pytest.param({path: text for path, text in tiny_topic.items()
+                  if not path.endswith("_figures.py")},
+                 '<ch>:6: experiment "gradient-decay" has no figure "grad_norm" (it has no '
+                 "figures file: gradient_decay_figures.py beside gradient_decay.py does not "
+                 "exist)", id="no-figures-file"),
     pytest.param(replaced(CHAPTER, "{experiment-figure}", "{experiment-figur}"),
                  '<ch>:6: unknown directive "{experiment-figur}" '
                  '(did you mean "experiment-figure"?)', id="directive-unknown"),
@@ -217,15 +225,15 @@ BUILD_CASES = [
                  '<ch>:6: experiment "gradient-decay" has no figure "grad_nrm" '
                  '(did you mean "grad_norm"?)', id="unknown-figure"),
     pytest.param(replaced(CHAPTER, "hidden=4", "hiden=4"),
-                 '<ch>:6: unknown parameter "hiden" for experiment "gradient-decay" '
+                 '<ch>:8: unknown parameter "hiden" for experiment "gradient-decay" '
                  '(did you mean "hidden"?)', id="unknown-parameter"),
     pytest.param(replaced(CHAPTER, "hidden=4", "hidden=four"),
-                 '<ch>:6: parameter "hidden" expects int, got "four"', id="parameter-type"),
+                 '<ch>:8: parameter "hidden" expects int, got "four"', id="parameter-type"),
     pytest.param(replaced(CHAPTER, "T=10", "T=0"),
-                 '<ch>:6: parameter "T" of "gradient-decay" must be 2 <= T <= 5000, got 0',
+                 '<ch>:8: parameter "T" of "gradient-decay" must be 2 <= T <= 5000, got 0',
                  id="parameter-out-of-range"),
     pytest.param(replaced(CHAPTER, "seeds=2", "seeds=2 rho=nan"),
-                 '<ch>:6: parameter "rho" of "gradient-decay" must be 1e-06 <= rho <= 100.0, '
+                 '<ch>:8: parameter "rho" of "gradient-decay" must be 1e-06 <= rho <= 100.0, '
                  "got nan", id="parameter-nan"),
 ]
 

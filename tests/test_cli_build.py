@@ -87,7 +87,7 @@ def test_out_of_range_figure_parameter(make_project, tiny_topic):
     project = make_project(tiny_topic)
     result = invoke(*build_args(project))
     assert result.exit_code == 1
-    assert result.output.endswith(f'Error: {project / chapter}:6: parameter "T" of '
+    assert result.output.endswith(f'Error: {project / chapter}:8: parameter "T" of '
                                   '"gradient-decay" must be 2 <= T <= 5000, got 0\n')
 
 

@@ -183,7 +183,7 @@ def test_figure_directive_is_parsed():
         label="fig-decay", experiment="gradient-decay", figure="grad_norm",
         overrides={"T": "10", "cells": "rnn,linear"}, alt="Gradient norm on a log axis",
         caption="Caption on line 8 with $k$.\nCaption line 9.", path=CHAPTER, line=3,
-        caption_line=8,
+        caption_line=8, params_line=5,
     )]
 
 
@@ -215,7 +215,7 @@ def test_bad_label():
 
 def test_bad_params():
     assert figure_error(FIGURE.replace("T=10", "T10")) == (
-        'Error: 01-decay.md:3: ":params:" expects key=value pairs, got "T10"'
+        'Error: 01-decay.md:5: ":params:" expects key=value pairs, got "T10"'
     )
 
 

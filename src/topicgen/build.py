@@ -289,8 +289,13 @@ def plan_figures(topic: Topic) -> list[FigureRequest]:
                 raise ContentError(error.message, request.path, request.line) from None
             names = experiments.figure_names(experiment)
             if request.figure not in names:
+                missing = experiment.figures_path
                 raise ContentError(f'experiment "{request.experiment}" has no figure '
-                                   f'"{request.figure}"' + did_you_mean(request.figure, names),
+                                   f'"{request.figure}"' + (
+                                       did_you_mean(request.figure, names) if names else
+                                       f" (it has no figures file: {missing.name} beside "
+                                       f"{experiment.path.name} does not exist)"
+                                       if not missing.is_file() else ""),
                                    request.path, request.line)
             requests.append(request)
     return requests
@@ -330,7 +335,8 @@ def plan_runs(requests: list[FigureRequest], topic: Topic, profile: str, seed: i
         try:
             params = cache.params(experiment, profile, request.overrides)
         except ParamError as error:
-            raise ContentError(error.message, request.path, request.line) from None
+            raise ContentError(error.message, request.path,
+                               request.params_line or request.line) from None
         key = json.dumps([request.experiment, params], sort_keys=True)
         run = runs.setdefault(key, Run(experiment, params, seed))
         run.labels.append(request.label)

@@ -70,6 +70,7 @@ class FigureRequest:
     path: Path
     line: int
     caption_line: int  # where the caption starts in the file, for error messages
+    params_line: int = 0  # where its :params: are (0: it has none), for their errors
 
 
 @dataclass(frozen=True)
@@ -268,6 +269,9 @@ def parse_figure(token: Token, path: Path) -> FigureRequest:
         raise ContentError(f"{{{FIGURE_DIRECTIVE}}} needs an argument experiment:figure, "
                            f'got "{argument.strip()}"', path, line)
     options, first_caption_line = split_options(token.content, path, line)
+    params_line = next((line + 1 + index for index, text
+                        in enumerate(token.content.splitlines()[:first_caption_line])
+                        if text.startswith(":params:")), 0)
     body = token.content.splitlines()[first_caption_line:]
     blank = next((i for i, text in enumerate(body) if text.strip()), len(body))
     if "name" not in options:
@@ -279,9 +283,9 @@ def parse_figure(token: Token, path: Path) -> FigureRequest:
                                "put it after the figure", path, inner.map[0] + 1)
     return FigureRequest(
         label=options["name"], experiment=experiment.strip(), figure=figure.strip(),
-        overrides=parse_overrides(options.get("params", ""), path, line),
+        overrides=parse_overrides(options.get("params", ""), path, params_line or line),
         alt=options.get("alt", ""), caption="\n".join(body).strip(), path=path, line=line,
-        caption_line=line + 1 + first_caption_line + blank,
+        caption_line=line + 1 + first_caption_line + blank, params_line=params_line,
     )
 
 
@@ -319,5 +323,8 @@ def parse_overrides(text: str, path: Path, line: int) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep or not key or not value:
             raise ContentError(f'":params:" expects key=value pairs, got "{pair}"', path, line)
+        if value.endswith(","):  # "T=8, hidden=4": no list ends in a comma
+            raise ContentError(f'":params:" separates its pairs with spaces, not commas: '
+                               f'"{pair}" ends with a comma', path, line)
         overrides[key] = value
     return overrides
