@@ -197,8 +197,9 @@ def test_check_judges_claims_without_rendering(tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()  # the progress lines go to stderr
     assert lines[0].startswith("gradient-decay (")
-    assert lines[1].startswith("  [PASS] linear-law: measured max relative error ")
-    assert lines[2].startswith("  [PASS] vanishes-above-the-bound: measured $\\lambda_1 \\ge ")
+    assert lines[1].startswith("  [PASS] linear-law: expected ")  # as `topicgen run` has it
+    assert "; measured max relative error " in lines[1]
+    assert lines[2].startswith("  [PASS] vanishes-above-the-bound: expected $\\lambda_1 > 1$")
     assert lines[-1] == "All claims hold."
     assert not (tmp_path / "output").exists()
     again = CliRunner(env={"TOPICGEN_CACHE_DIR": str(tmp_path / "cache")}).invoke(cli, args)
@@ -272,9 +273,9 @@ def test_check_judges_the_runs_the_handout_shows_too(make_project, tiny_topic):
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[0].startswith("gradient-decay (") and "fig-decay" not in lines[0]
-    assert lines[1].startswith("  [PASS] short: measured 40;")  # the profile's run
+    assert lines[1].startswith("  [PASS] short: expected T above 20; measured 40")  # profile
     assert lines[2].startswith("gradient-decay (fig-decay) (")
-    assert lines[3].startswith("  [FAIL] short: measured 10;")
+    assert lines[3].startswith("  [FAIL] short: expected T above 20; measured 10")
 
 
 def test_check_says_so_where_an_experiment_states_no_claims(make_project, tiny_topic):

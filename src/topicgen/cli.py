@@ -543,9 +543,6 @@ def run_command(name: str, project: Path | None, topic: str | None, pairs: tuple
         sys.exit(1)
 
 
-MARKS = {True: "PASS", False: "FAIL", None: "NOT JUDGED"}
-
-
 def describe_result(result) -> str:
     lines = [f"{result.experiment}  ({result.provenance['wall_s']:.2f} s on "
              f"{result.provenance['device']}, seeds {result.provenance['seeds']})", "", "params:"]
@@ -664,9 +661,7 @@ def check_command(names: tuple[str, ...], project: Path | None, topic: str | Non
             click.echo("  no claims: nothing of it is judged (add claims(result) to its file)")
         for claim in result.claims:
             failed += claim.failed
-            click.echo(f"  [NOT JUDGED] {claim.id}: {claim.not_judged}" if claim.not_judged
-                       else f"  [{MARKS[claim.passed]}] {claim.id}: measured "
-                            f"{claim.measured}; expected {claim.expected} ({claim.tolerance})")
+            click.echo(f"  {claim.line(claim.id)}")  # as `topicgen run` prints it
     if failed:
         raise TopicgenError(f"{failed} claim(s) failed")
     click.echo("All claims hold.")
