@@ -179,6 +179,14 @@ def test_list_json_names_every_experiment_and_parameter():
     assert decay["cells"]["default"] == "rnn,lstm,gru,linear"
 
 
+def test_list_says_a_lists_range_is_each_items():
+    """`(list of int; 2 <= sizes <= 100000)` read as a bound on the list."""
+    lines = invoke("list").output.splitlines()
+    assert "  -p cells=rnn,lstm,gru,linear  (list of str; each one of rnn, lstm, gru, linear; " \
+           "quick: rnn,lstm,gru,linear) cells to unroll" in lines
+    assert any(line.startswith("  -p T=100  (int; 2 <= T <= 5000; quick: 40)") for line in lines)
+
+
 def test_source_date_epoch_sets_the_shown_date(make_project, tiny_topic, monkeypatch):
     project = make_project(tiny_topic)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")

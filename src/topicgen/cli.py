@@ -581,7 +581,8 @@ def list_command(project: Path | None, topic: str | None, as_json: bool) -> None
         click.echo(f"{entry['name']}: {entry['summary']}")
         click.echo(f"  figures: {', '.join(entry['figures']) or '(none)'}")
         for p in entry["params"]:
-            click.echo(f"  -p {p['name']}={p['default']}  ({p['type']}; {p['range']}; "
+            each = "each " if p["type"].startswith("list") and p["range"] != "any value" else ""
+            click.echo(f"  -p {p['name']}={p['default']}  ({p['type']}; {each}{p['range']}; "
                        f"quick: {p['quick']}) {p['help']}")
 
 
