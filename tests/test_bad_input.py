@@ -167,6 +167,9 @@ BUILD_CASES = [
     pytest.param(replaced(CHAPTER, "distance $k$", "distance $\\frac{k$"),
                  "<ch>:10: cannot typeset $\\frac{k$: column 6: '{' without a matching '}'",
                  id="latex-unbalanced"),
+    pytest.param(replaced(CHAPTER, "distance $k$", "distance $W_{{k}}$"),
+                 "<ch>:10: 'k' is undefined (in a formula, {{ starts a live value: write TeX's "
+                 "nested braces with a space, { {)", id="latex-double-braces"),
     pytest.param(replaced(CHAPTER, "distance $k$", "distance $\\foo k$"),
                  "<ch>:10: cannot typeset $\\foo k$: column 1: unsupported command: \\foo",
                  id="latex-unknown-command"),

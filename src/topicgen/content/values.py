@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -142,10 +143,23 @@ def render_live_values(text: str, path: Path, env: SandboxedEnvironment) -> str:
     try:
         return env.from_string(text).render()
     except jinja2.TemplateSyntaxError as error:
-        raise ContentError(f"template syntax: {error.message}", path, error.lineno) from None
+        raise ContentError(f"template syntax: {error.message}" + tex_braces(text, error.lineno),
+                           path, error.lineno) from None
     except (LiveValueError, jinja2.TemplateError, RecursionError, TypeError, ValueError,
             ArithmeticError, LookupError) as error:
-        raise ContentError(describe(error), path, jinja_location()[1]) from None
+        line = jinja_location()[1]
+        hint = tex_braces(text, line) if isinstance(error, jinja2.UndefinedError) else ""
+        raise ContentError(describe(error) + hint, path, line) from None
+
+
+def tex_braces(text: str, line: int | None) -> str:
+    """A hint where the line at fault has `{{` inside a formula: TeX's nested braces
+    ($W_{{k}}$) read as a live value, and the error ("'k' is undefined") says nothing of it."""
+    lines = text.splitlines()
+    if line and line <= len(lines) and re.search(r"\$[^$]*\{\{[^$]*\$", lines[line - 1]):
+        return (" (in a formula, {{ starts a live value: write TeX's nested braces with a "
+                "space, { {)")
+    return ""
 
 
 def describe(error: Exception) -> str:
