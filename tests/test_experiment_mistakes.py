@@ -130,9 +130,13 @@ CASES = [
                  'gradient_decay.py:88: Params field "cells" is list[str]: a parameter is int, '
                  "float, str or bool, or a tuple of one of them (tuple[int, ...], not "
                  "list[int])", id="list-annotation"),
+    pytest.param(replaced(TINY_EXPERIMENT, "dtype: str = param(",
+                          "dtype: str\n    _x: str = param("),  # the error was at @dataclass
+                 'gradient_decay.py:101: Params field "dtype" has no default, and a field before '
+                 'it has one: declare it with param(default, "help")', id="no-default-later"),
     pytest.param(replaced(TINY_EXPERIMENT, "@dataclass(frozen=True)\nclass Params",
                           "@dataclass\nclass Params"),
-                 "gradient_decay.py:85: Params must be frozen: @dataclass(frozen=True)",
+                 "gradient_decay.py:86: Params must be frozen: @dataclass(frozen=True)",
                  id="not-frozen"),
     pytest.param(replaced(TINY_EXPERIMENT, "min=2, max=5000)", "min=5000, max=2)"),
                  'Params: parameter "T" declares min 5000 above max 2', id="min-above-max"),

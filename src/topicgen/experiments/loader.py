@@ -18,7 +18,6 @@ import hashlib
 import importlib
 import importlib.machinery
 import importlib.util
-import inspect
 import os
 import re
 import signal
@@ -131,9 +130,32 @@ def import_module(module: str, path: Path) -> ModuleType:
                            error.lineno) from None
     except (Exception, SystemExit) as error:  # sys.exit() in a module would end the command
         where, line = last_frame_in(error, path.parent)
+        if undefaulted := DATACLASS_ORDER.search(str(error)):  # named at @dataclass's line
+            field = undefaulted.group(1)
+            raise ContentError(f'Params field "{field}" has no default, and a field before it '
+                               'has one: declare it with param(default, "help")', path,
+                               params_line(path, field) or line) from None
         message = str(error).replace(module.rpartition(".")[0] + ".", "")  # the package's name
         raise ContentError(f"{type(error).__name__} while importing {path.name}: {message}",
                            where or path, line) from None
+
+
+DATACLASS_ORDER = re.compile(r"non-default argument '(\w+)' follows default argument")
+"""Python's words for a dataclass field without a default after one with a default."""
+
+
+def params_line(path: Path, field: str | None = None) -> int | None:
+    """The line of `path` that declares `class Params`, or that class's `field`."""
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    start = next((i for i, text in enumerate(lines) if re.match(r"class Params\b", text)), None)
+    if start is None:
+        return None
+    found = (i for i in range(start, len(lines))
+             if field and re.match(rf"\s+{re.escape(field)}\s*:", lines[i]))
+    return next(found, start) + 1
 
 
 class ExitCalled(SystemExit):
@@ -227,20 +249,10 @@ def load(experiment: Experiment) -> ModuleType:
                            "parameters (docs/writing-experiments.md)", experiment.path)
     problem, field = declaration_problem(params)
     if problem:
-        raise ContentError(problem, experiment.path, field_line(params, field))
+        raise ContentError(problem, experiment.path, params_line(experiment.path, field))
     if not callable(getattr(module, "run", None)):
         raise ContentError("defines no run(params, ctx) -> Result", experiment.path)
     return module
-
-
-def field_line(params: type, field: str | None) -> int | None:
-    """The line of the experiment file that declares `field` of `params` (else the class's)."""
-    try:
-        lines, first = inspect.getsourcelines(params)
-    except (OSError, TypeError):
-        return None
-    found = [i for i, line in enumerate(lines) if field and line.strip().startswith(f"{field}:")]
-    return first + (found[0] if found else 0)
 
 
 def load_figures(experiment: Experiment) -> dict:
