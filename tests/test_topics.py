@@ -442,5 +442,6 @@ def test_claim_statements_typeset_their_math_and_a_broken_formula_names_it(make_
         ALPHA.replace('"y is positive."', r'"$\\frac{1}{$ is positive."'))
     broken = build(project)
     assert broken.exit_code == 1
-    assert broken.output.splitlines()[-1].startswith(
-        'Error: cannot typeset $\\frac{1}{$ in "$\\frac{1}{$ is positive."')
+    assert broken.output.splitlines()[-1].startswith(  # the file and the claim, not the page
+        f'Error: {project / EXPERIMENTS / "alpha.py"}: claim "positive": cannot typeset '
+        '$\\frac{1}{$ in its statement: ')
