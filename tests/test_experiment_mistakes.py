@@ -102,6 +102,16 @@ CASES = [
                                   'expected="e", measured="m", tolerance="t", passed=True)]'),
                  'gradient_decay.py: claim "a": cannot typeset $\\frac{1}{2$ in its statement: ',
                  id="claim-formula"),
+    # Not raw, "$\theta$" held a tab and typeset as "heta", and "$\nabla$" as "abla".
+    pytest.param(claims_returning('[Claim(id="a", statement="Angle $\\theta$.", '
+                                  'expected="e", measured="m", tolerance="t", passed=True)]'),
+                 'gradient_decay.py: claim "a": its statement holds the control character '
+                 'U+0009, which "\\t" becomes in a string that is not raw: write the string '
+                 'r"..." so that a formula keeps its backslashes', id="claim-not-raw-tab"),
+    pytest.param(claims_returning('[Claim(id="a", statement="s", expected="$\\nabla L$", '
+                                  'measured="m", tolerance="t", passed=True)]'),
+                 'claim "a": its expected holds the control character U+000A, which "\\n"',
+                 id="claim-not-raw-newline"),
     pytest.param(run_changed("    result.experiment = 'standard-error'"),
                  'run() returned a Result named "standard-error": name it after its file, '
                  'Result("gradient-decay", ...)', id="result-named-wrongly"),

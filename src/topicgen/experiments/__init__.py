@@ -7,8 +7,10 @@ and runs them, and is part of no cache key.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 import tokenize
+import unicodedata
 from contextlib import contextmanager
 from typing import Any
 
@@ -192,7 +194,34 @@ def finish(experiment: Experiment, params: Any, ctx: Context, result: Result,
         result.claims = module.claims(result) if hasattr(module, "claims") else []
         deviations = (module.deviations(params) if hasattr(module, "deviations")
                       else getattr(module, "DEVIATIONS", []))
-    if problem := malformed(result):
+    if problem := malformed(result) or lost_backslash(result.claims):
         raise ContentError(problem, experiment.path)
     result.deviations = list(deviations)
     return result
+
+
+CLAIM_TEXTS = ("statement", "expected", "measured", "tolerance", "not_judged")
+FORMULA = re.compile(r"\$([^$]+)\$")
+ESCAPES = {"\a": "a", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t", "\v": "v"}
+
+
+def lost_backslash(claims: list) -> str:
+    """A claim whose words hold a control character, most likely a formula in a string that
+    is not raw: "$\\beta$" holds a backspace and "eta", "$\\theta$" a tab and "heta", which
+    would typeset wrongly without a word of warning."""
+    for claim in claims:
+        for part in CLAIM_TEXTS:
+            text = getattr(claim, part)
+            control = next((char for char in text if char != "\n"
+                            and unicodedata.category(char) == "Cc"), None)
+            if control is None and any("\n" in formula for formula in FORMULA.findall(text)):
+                control = "\n"
+            if control is None:
+                continue
+            where = (f'claim "{claim.id}": its {part} holds the control character '
+                     f"U+{ord(control):04X}")
+            if control not in ESCAPES:
+                return where
+            return (f'{where}, which "\\{ESCAPES[control]}" becomes in a string that is not raw: '
+                    'write the string r"..." so that a formula keeps its backslashes')
+    return ""
