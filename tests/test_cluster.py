@@ -255,7 +255,7 @@ def test_a_run_that_kills_every_worker_fails_named_and_caches_nothing(cluster, m
     assert "dies FAILED:\nits worker died on each of 2 tries" in result.stderr
     error = result.stderr.strip().splitlines()[-1]
     # Three runs: gradient-decay also at the parameters the tiny chapter's figure asks for.
-    assert error == "Error: 1 of 3 experiments failed: dies (its worker died, 2 tries)"
+    assert error == "Error: 1 of 3 experiment runs failed: dies (its worker died, 2 tries)"
     assert not list((project / "cache").glob("t1-dies-*.json"))
     assert list((project / "cache").glob("t1-gradient-decay-*.json"))  # the other one ran
     cluster.wait_for(lambda info: len(info) >= 2)

@@ -185,7 +185,7 @@ def test_an_experiment_that_calls_os_exit_in_a_worker_fails_alone(make_project, 
     result = build(project, tmp_path / "cache", "--jobs", jobs)
     assert result.exit_code == 1, result.output
     assert result.output.splitlines()[-1] == (
-        "Error: 1 of 2 experiments failed: gradient-decay (it called os._exit(0): an "
+        "Error: 1 of 2 experiment runs failed: gradient-decay (it called os._exit(0): an "
         "experiment returns its Result instead of ending the process)")
     assert "layernorm          computed in" in result.output
 

@@ -445,7 +445,7 @@ def test_a_failing_experiment_lets_the_others_finish_unless_fail_fast(make_proje
     assert "gen = generator(ctx.seed, ctx.device)" in trace
     assert trace.rstrip().endswith("ValueError: deliberate")
     assert "runner.py" not in trace and "click" not in trace  # no plumbing frames
-    assert result.output.endswith("Error: 1 of 2 experiments failed: gradient-decay "
+    assert result.output.endswith("Error: 1 of 2 experiment runs failed: gradient-decay "
                                   "(ValueError: deliberate)\n")
     assert not (project / "output").exists()
 

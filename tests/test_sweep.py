@@ -205,7 +205,7 @@ def test_a_failing_point_is_named_and_nothing_is_written(make_project):
     result = sweep(project, "-p", "x=1,3,4")
     assert result.exit_code == 1
     assert result.output.splitlines()[-1] == (
-        "Error: 1 of 3 experiments failed: toy x=3.0 (ValueError: x = 3 is unlucky) "
+        "Error: 1 of 3 experiment runs failed: toy x=3.0 (ValueError: x = 3 is unlucky) "
         f"(nothing written to {out_dir(project)})")
     assert not out_dir(project).exists()
 

@@ -22,6 +22,7 @@ from topicgen import experiments
 from topicgen.api import Context, Result, as_dict
 from topicgen.errors import TopicgenError
 from topicgen.experiments.loader import ExitCalled, Experiment
+from topicgen.logs import counted
 from topicgen.pools import WorkerPool, release_free_memory
 from topicgen.progress import Progress
 from topicgen.results.cache import ResultCache
@@ -183,8 +184,9 @@ def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
             cluster.close(finished=False)  # cancels what still runs there, if anything
     if failures:
         stopped = " (stopped at the first: --fail-fast)" if fail_fast else ""
-        raise TopicgenError(f"{len(failures)} of {len(runs)} experiments failed{stopped}: "
-                            + "; ".join(failures))
+        # Runs, not experiments: a figure at other parameters is a second run of one.
+        raise TopicgenError(f"{len(failures)} of {counted(len(runs), 'experiment run')} "
+                            f"failed{stopped}: " + "; ".join(failures))
 
 
 def run_one(experiment: Experiment, params: Any, ctx: Context,
