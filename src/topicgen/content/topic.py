@@ -185,12 +185,20 @@ def check_topic(content_dir: Path, slug: str) -> Path:
     return root
 
 
+UNLISTED_WARNED: set[Path] = set()
+"""Chapters warned of in this process: `build all` loads the topic once per target, and
+`--watch` at every save."""
+
+
 def warn_unlisted(root: Path, chapters: list[Chapter], meta_path: Path) -> None:
     """A Markdown file beside the chapters that topic.toml does not list is left out of the
-    handout: say so, since a new chapter's author expects it in (a README is not a chapter)."""
+    handout: say so once, since a new chapter's author expects it in (a README is not a
+    chapter)."""
     listed = {chapter.path.resolve() for chapter in chapters}
     for path in sorted(root.glob("*.md")):
-        if path.resolve() not in listed and not path.name.lower().startswith("readme"):
+        if path.resolve() not in listed | UNLISTED_WARNED and \
+                not path.name.lower().startswith("readme"):
+            UNLISTED_WARNED.add(path.resolve())
             log.warning("warning: %s is not among the chapters %s lists, so the handout "
                         "leaves it out", path, meta_path.name)
 
