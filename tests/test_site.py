@@ -142,12 +142,12 @@ def test_base_url_adds_a_sitemap_and_absolute_404_links(make_project, tiny_topic
     assert 'href="https://example.org/course/index.html"' in (site / "404.html").read_text()
 
 
-def test_site_editions_publishes_and_links_the_instructor_edition_too(make_project,
-                                                                      tiny_topic):
+def test_site_editions_and_site_title_shape_the_site(make_project, tiny_topic):
     chapter = f"content/{TOPIC}/01-decay.md"
     exercise = "\n````{exercise}\nWhy?\n\n```{solution}\nBecause.\n```\n````\n"
     project = make_project({**tiny_topic, chapter: tiny_topic[chapter] + exercise,
-                            "topicgen.toml": 'site_editions = ["student", "instructor"]\n'})
+                            "topicgen.toml": 'site_editions = ["student", "instructor"]\n'
+                                             'site_title = "Deep Learning & Co"\n'})
     result = invoke("build", "site", "--project", str(project), "--profile", "quick",
                     "--cache-dir", str(project / "cache"))
     assert result.exit_code == 0, result.output
@@ -156,8 +156,11 @@ def test_site_editions_publishes_and_links_the_instructor_edition_too(make_proje
     instructor = (site / TOPIC / "handout-instructor.html").read_text()
     assert "Exercise 1.1" in student and "Because." not in student
     assert "Because." in instructor
-    assert f'href="{TOPIC}/handout-instructor.html">Instructor edition</a>' in (
-        site / "index.html").read_text()
+    index = (site / "index.html").read_text()
+    assert f'href="{TOPIC}/handout-instructor.html">Instructor edition</a>' in index
+    assert "<h1>Deep Learning &amp; Co</h1>" in index  # site_title: the course's name
+    assert "<title>Figures of " in (site / TOPIC / "gallery.html").read_text()
+    assert " · Deep Learning &amp; Co</title>" in (site / TOPIC / "gallery.html").read_text()
 
 
 @pytest.mark.parametrize("url", ["example.org", "ftp://example.org/", "https://",

@@ -62,6 +62,9 @@ class Config:
     """Where solutions go: inline, appendix (at the end) or none; default: inline in the
     instructor edition, none in the student edition (which never shows them inline)."""
 
+    site_title: str = "Lecture handouts"
+    """The docs site's name: its home page's heading and every page's title (topicgen.toml
+    only), such as the course's name."""
     site_editions: tuple[str, ...] = ("student",)
     """The handout editions the docs site publishes: the first as handout.html, any other
     as handout-<edition>.html (the site links it)."""
@@ -86,7 +89,8 @@ class Config:
 
 FILE_KEYS = {"topic": str, "out": str, "formats": list, "profile": str, "paper": str,
              "cache_dir": str, "seed": int, "device": str, "jobs": int, "raw_html": bool,
-             "edition": str, "solutions": str, "site_editions": list, "scheduler": str}
+             "edition": str, "solutions": str, "site_editions": list, "scheduler": str,
+             "site_title": str}
 EDITIONS = ("instructor", "student")
 SCHEDULER_ADDRESS = r"(?:[a-z]+://)?(?:\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}"
 """[protocol://]host:port, as Dask writes one (an IPv6 host in brackets)."""
@@ -97,6 +101,8 @@ every generator takes (numpy's is the narrowest)."""
 JOBS_MAX = 1024
 """More worker processes than any machine here has cores; far more would only exhaust memory
 (a worker holds about 200 MiB) and the system's process limits."""
+SITE_TITLE_MAX = 80
+"""A site's name fits the header bar of a phone's page on one or two lines."""
 EPOCH_MAX = 253402300799
 """The last second of the year 9999: dates after it do not print as four-digit years."""
 
@@ -194,6 +200,11 @@ def problems(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
     for fmt in values.get("formats", ()):
         if fmt not in FORMATS:
             yield "formats", f'unknown format "{fmt}"' + did_you_mean(fmt, FORMATS)
+    title = values.get("site_title")
+    if title is not None and (not title.strip() or len(title) > SITE_TITLE_MAX
+                              or not title.isprintable()):
+        yield "site_title", (f"site_title must be one line of 1 to {SITE_TITLE_MAX} "
+                             f"characters, got {title[:SITE_TITLE_MAX + 1]!r}")
     editions = values.get("site_editions", EDITIONS[-1:])
     if not editions or any(edition not in EDITIONS for edition in editions):
         yield "site_editions", (f"site_editions must list editions among "

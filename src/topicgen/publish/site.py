@@ -35,7 +35,6 @@ from topicgen.pages.site import CodeFile, CodePage, GalleryFigure, SitePage, Top
 
 log = logging.getLogger(__name__)
 
-SITE_TITLE = "Lecture handouts"
 COPIED = ("report.html", "report.pdf", "slides.html", "slides.pdf")
 SECTION = re.compile(r'<h([23]) id="(?P<id>[^"]+)"[^>]*>(?P<title>.*?)</h\1>', re.S)
 
@@ -112,7 +111,8 @@ def site_files(config: Config, slugs: list[str], topics_dir: Path, out_dir: Path
     cards = [topic_card(config, topic, topics_dir / topic.slug) for topic in topics]
     files: dict[Path, bytes | str] = {}
     index: list[dict[str, str]] = []
-    page = SitePage(title=SITE_TITLE, site_title=SITE_TITLE, root="", version=version())
+    page = SitePage(title=config.site_title, site_title=config.site_title, root="",
+                    version=version())
     files[out_dir / "index.html"] = render(config, "site_index.html", page, topics=cards)
     files[out_dir / "404.html"] = render(config, "site_404.html", page, title="Page not found",
                                          root=base or "")
@@ -145,7 +145,7 @@ def topic_files(config: Config, topic: Topic, card: TopicCard, built: Path, out:
                              experiment_of[shown["label"]],
                              topic.experiments[experiment_of[shown["label"]]].path.stem)
                for shown in manifest.get("figures", [])]
-    page = SitePage(title=f"Figures of {topic.title}", site_title=SITE_TITLE, root="../",
+    page = SitePage(title=f"Figures of {topic.title}", site_title=config.site_title, root="../",
                     version=version(), topic=card)
     for name in sorted({figure.experiment for figure in figures}):
         experiment = topic.experiments[name]
