@@ -36,10 +36,13 @@ class Links(HTMLParser):
         self.links: list[str] = []
         self.ids: set[str] = set()
         self.headings: list[int] = []
+        self.glyphs: list[str] = []  # <use href>: an SVG's reference to a shape it defines
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.ids.update(v for k, v in attrs if k == "id" and v)
         self.links += [v for k, v in attrs if k in ("href", "src") and v]
+        if tag == "use":
+            self.glyphs += [v for k, v in attrs if k in ("href", "xlink:href") and v]
         if re.fullmatch(r"h[1-6]", tag):
             self.headings.append(int(tag[1]))
 
@@ -88,6 +91,18 @@ def test_every_internal_link_and_anchor_resolves(topic4_site):
                 assert parts.fragment in parse(target).ids, f"{page}: no anchor {link}"
             checked += 1
     assert checked > 100
+
+
+def test_every_formula_draws_glyphs_of_its_own_page(topic4_site):
+    """The gallery's captions pointed their formulas' glyphs into handout.html, which a
+    browser does not follow: every formula there drew blank."""
+    used = 0
+    for page in html_pages(topic4_site):
+        links = parse(page)
+        for glyph in links.glyphs:
+            assert glyph.startswith("#") and glyph[1:] in links.ids, f"{page}: {glyph}"
+        used += (page.name == "gallery.html") * len(links.glyphs)
+    assert used > 100
 
 
 def test_only_references_point_outside_the_site(topic4_site):

@@ -36,6 +36,7 @@ from topicgen.pages.site import CodeFile, CodePage, GalleryFigure, SitePage, Top
 log = logging.getLogger(__name__)
 
 COPIED = ("report.html", "report.pdf", "slides.html", "slides.pdf")
+XREF = re.compile(r'(<a\s[^>]*?\bhref=")#')
 SECTION = re.compile(r'<h([23]) id="(?P<id>[^"]+)"[^>]*>(?P<title>.*?)</h\1>', re.S)
 
 
@@ -176,8 +177,9 @@ def editions(config: Config, built: Path) -> list[tuple[str, str]]:
 
 
 def to_handout(caption: str) -> str:
-    """A caption's cross-references point into the handout, not into the gallery."""
-    return caption.replace('href="#', 'href="handout.html#')
+    """A caption's cross-references point into the handout, not into the gallery; its
+    formulas' glyphs (<use href="#...">) stay in the page that defines them."""
+    return XREF.sub(r"\1handout.html#", caption)
 
 
 def topic_card(config: Config, topic: Topic, built: Path) -> TopicCard:
