@@ -48,6 +48,17 @@ def test_a_gradient_that_would_underflow_is_not_judged_but_a_missing_one_fails()
     assert "underflow" in deep.claims[0].not_judged
 
 
+def test_a_drive_whose_gradient_underflowed_is_left_out_of_the_ordering():
+    """At 8 units the mean field foresaw no underflow at s = 30, yet the gradient reached
+    exactly 0 in every seed; its NaN compared as in order, and the claim passed on it."""
+    result = run(hidden=8)
+    assert math.isnan(result.scalars["log10_influence_6"])  # s = 30, the largest drive
+    ordering = result.claims[1]
+    assert ordering.passed is True
+    assert ordering.measured.endswith("; left out where the gradient underflowed: s = 30")
+    assert "nan" not in ordering.measured
+
+
 def test_tiny_gradients_are_measured_without_squaring_them():
     """1e-200 squared underflows float64; the norm must still come out as 1e-200 * sqrt(2)."""
     g = torch.full((1, 2), 1e-200, dtype=torch.float64)
