@@ -36,6 +36,8 @@ def test_quick_claims_pass(quick):
 @pytest.mark.parametrize(("overrides", "reason"), [
     ({"threshold": "3"}, "needs 0.3 <= lr * c <= 1"),
     ({"starts": "10"}, "the comparison needs 5"),
+    # Every start catapulted: the rate of "the other starts" was NaN, and the claim failed.
+    ({"lr": "100", "threshold": "0.01"}, "needs 5 that were not"),
 ])
 def test_stranding_claim_says_why_it_is_not_judged(overrides, reason):
     params = E.resolve_params(NAME, "quick", {"steps": "60", "train_steps": "5",

@@ -504,6 +504,11 @@ def _catapult_strands(p: dict, s: dict[str, float]) -> Claim:
             f"{n:.0f} of {p['starts']} unclipped descents were catapulted; the comparison "
             f"needs {MIN_CATAPULTED} (more starts or steps)")
     others = p["starts"] - n
+    if others < MIN_CATAPULTED:  # the rates compared against would be of nothing: NaN
+        return not_judged(
+            "catapult-strands", statement, expected,
+            f"{n:.0f} of {p['starts']} unclipped descents were catapulted; the comparison "
+            f"needs {MIN_CATAPULTED} that were not (a smaller learning rate)")
     (u_cat, u_other), (c_cat, c_other) = ((s[f"descent_{name}_stranded_catapulted"],
                                            s[f"descent_{name}_stranded_other"])
                                           for name in ("unclipped", "clipped"))
