@@ -31,6 +31,20 @@ def test_the_sigmoid_bound_is_nearly_attained():
     assert 1 < result.scalars["bound_tightest_factor"] < 1.15
 
 
+def test_lags_past_float64_are_not_counted_as_held():
+    """At T = 1000, rho = 0.01 underflows both the bound and the gradient to 0 and rho = 10
+    overflows the bound to inf: "0 > 0" and "x > inf" were counted as 20000 lags held."""
+    result = run(T=1000, rhos="0.01,10", seeds=2)
+    judged = result.scalars["bound_judged_lags"]
+    assert 0 < judged < 2 * 2 * 2 * 1000
+    bound = result.claims[0]
+    assert bound.passed is True
+    assert f"of {judged:.0f} lags above" in bound.measured
+    assert f"; {8000 - judged:.0f} lags where the bound or the gradient left" in bound.measured
+    at_60 = run().scalars  # every lag of the default is a normal float64 number
+    assert at_60["bound_judged_lags"] == 2 * 4 * 2 * 60
+
+
 def test_the_linear_regime_explodes_by_exactly_1_1_per_step():
     result = run(T=60)
     assert result.scalars["explosion_ratio"] == pytest.approx(1.1**60, rel=5e-5)
