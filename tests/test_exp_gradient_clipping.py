@@ -27,10 +27,23 @@ def test_quick_claims_pass(quick):
     assert not failed
     assert {c.id for c in quick.claims} == {
         "norm-clipping-exact", "value-clipping-turns", "clipped-norm-bounded",
-        "linear-derivatives", "bistable-band", "cliff-on-band-edge", "no-catapult",
-        "catapult-strands"}
+        "linear-derivatives", "bistable-band", "memory-vanishes", "cliff-on-band-edge",
+        "no-catapult", "catapult-strands"}
     evidence = {c.id for c in quick.claims if c.kind == "evidence"}
-    assert evidence == {"bistable-band", "cliff-on-band-edge", "catapult-strands"}
+    assert evidence == {"bistable-band", "memory-vanishes", "cliff-on-band-edge",
+                        "catapult-strands"}
+
+
+def test_a_stored_bit_loses_its_gradient_at_the_rate_bengio_predicts(quick):
+    """w = 5, b = -2.5: attractors at +-1.7760 with slope 0.619144; started 1e-3 off them,
+    the rate over 200 steps is 0.619150 and 0.619138; on the boundary x = 0, 1.25 exactly."""
+    s = quick.scalars
+    assert s["attractor_lower_x"] == pytest.approx(-1.7760, abs=1e-4)
+    assert s["attractor_upper_x"] == pytest.approx(1.7760, abs=1e-4)
+    assert s["attractor_upper_slope"] == pytest.approx(0.619144, abs=1e-6)
+    assert s["attractor_lower_rate"] == pytest.approx(0.619150, abs=2e-6)
+    assert s["attractor_upper_rate"] == pytest.approx(0.619138, abs=2e-6)
+    assert s["attractor_boundary_rate"] == s["attractor_boundary_slope"] == 1.25
 
 
 @pytest.mark.parametrize(("overrides", "reason"), [

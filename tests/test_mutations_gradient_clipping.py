@@ -40,6 +40,25 @@ def tanh_unit(monkeypatch, module):
     monkeypatch.setattr(module, "unroll", unroll)
 
 
+def attractor_slope_at_its_sigmoid(monkeypatch, module):
+    """The map's slope w sigma'(x*) read at s* = sigmoid(x*) instead of at x*: the predicted
+    rate at the attractors is no longer the one the gradient shows."""
+    attractor_rates = module.attractor_rates
+
+    def wrong(device):
+        found = attractor_rates(device)
+        for name in ("lower", "upper", "boundary"):
+            s = torch.sigmoid(torch.sigmoid(torch.tensor(found[f"attractor_{name}_x"])))
+            found[f"attractor_{name}_slope"] = (module.DOYA_W * s * (1 - s)).item()
+        return found
+    monkeypatch.setattr(module, "attractor_rates", wrong)
+
+
+def unit_without_its_sigmoid(monkeypatch, module):
+    """The single unit stepped as x -> w x + b, its sigmoid lost in a refactor of step()."""
+    monkeypatch.setattr(module, "step", lambda x, w, b: w * x + b)
+
+
 def output_sigmoid_forgotten(monkeypatch, module):
     """E_T = (x_T - 0.7)^2: the error read off the state, not off sigmoid(x_T)."""
     monkeypatch.setattr(module, "error",
@@ -63,6 +82,8 @@ MUTATIONS = {
     "band edges swapped": edges_swapped,
     "logit forgotten at the tangency": logit_forgotten,
     "tanh unit instead of sigmoid": tanh_unit,
+    "attractor slope read at the sigmoid of the fixed point": attractor_slope_at_its_sigmoid,
+    "unit stepped without its sigmoid": unit_without_its_sigmoid,
     "output sigmoid forgotten in E_T": output_sigmoid_forgotten,
     "threshold not applied": threshold_not_applied,
     "clip ratio inverted": clip_ratio_inverted,

@@ -27,10 +27,16 @@ whose unclipped descent is catapulted, all 146 end stranded; clipped, none of th
 with this code, full profile). Clipping promises no better end point overall: 65% of the random
 starts succeed unclipped, 63% clipped, and the scalars show it.
 
-The run has six parts: the exact contract of `clip_grad_norm_` on random gradients (and
+The same unit shows why memory and trainability pull apart (Bengio et al. 1994; Pascanu et
+al. 2013, §2.2): at b = -2.5 it stores a bit in one of two attractors, where the map contracts,
+so |dx_T/dx_0|^(1/T) -> w sigmoid'(x*) = 0.619 < 1 and the gradient of an old state vanishes;
+only on the boundary between the basins, x = 0, does the slope w/4 = 1.25 exceed 1.
+
+The run has seven parts: the exact contract of `clip_grad_norm_` on random gradients (and
 `clip_grad_value_`, which turns the gradient), a few seeds of training started just below the
 wall with and without clipping, the closed-form derivatives, the bistable band at w = 5, the
-gradient surface on a (w, b) grid, and gradient descent from many random starts.
+gradient surface on a (w, b) grid, gradient descent from many random starts, and the
+per-step rate of the gradient at the attractors.
 """
 
 from __future__ import annotations
@@ -61,6 +67,12 @@ LINEAR_WS = (0.9, 1.0, 1.05)  # vanishing, neutral and exploding linear recurren
 SURFACE_BLOCK = 64  # w-rows per backward pass: ~100 MB of saved activations at most
 FIGURE_CELL = 0.1  # the stored surface keeps the steepest point of each 0.1 x 0.1 cell
 TEST_NORMS = (0.5, 1.0, 10.0, 1e6)  # ||g|| / c for the clip_grad_norm_ contract
+# Bengio et al. 1994's trade-off on the same unit: b = -2.5, the middle of w = 5's band, has
+# two attractors x* = +-1.776 (the map is odd about 0) and the fixed point x = 0 between them.
+ATTRACTOR_B = -2.5
+ATTRACTOR_STEPS = 200  # long enough that the start's offset costs the rate < 1e-4
+ATTRACTOR_OFFSET = 1e-3  # a stored state, perturbed: started this far from its attractor
+ATTRACTOR_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -92,11 +104,16 @@ QUICK = {"steps": 100, "starts": 256, "grid_density": 20, "seeds": 3, "train_ste
 DEVIATIONS: list[str] = []
 
 
+def step(x: torch.Tensor, w: float | torch.Tensor, b: float | torch.Tensor) -> torch.Tensor:
+    """One step of Pascanu's single unit: x -> w sigmoid(x) + b."""
+    return w * torch.sigmoid(x) + b
+
+
 def unroll(w: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
     """x_T of x_t = w sigmoid(x_{t-1}) + b from x_0 = 0.5, elementwise over any shape."""
     x = torch.full_like(w + b, X0)
     for _ in range(steps):
-        x = w * torch.sigmoid(x) + b
+        x = step(x, w, b)
     return x
 
 
@@ -226,10 +243,35 @@ def bistable_band(device: str) -> tuple[float, float]:
     b = torch.arange(-3.5, -1.5, BAND_STEP, dtype=torch.float64, device=device)  # (N,)
     low, high = torch.full_like(b, -10.0), torch.full_like(b, 10.0)
     for _ in range(BAND_ITERATIONS):
-        low = DOYA_W * torch.sigmoid(low) + b
-        high = DOYA_W * torch.sigmoid(high) + b
+        low, high = step(low, DOYA_W, b), step(high, DOYA_W, b)
     two = b[(high - low) > 1e-3]
     return two.min().item(), two.max().item()
+
+
+def attractor_rates(device: str) -> dict[str, float]:
+    """|dx_T/dx_0|^(1/T) from a state perturbed off each attractor of w = 5, b = -2.5, and
+    from the fixed point x = 0 on the boundary between their basins, with the slope
+    w sigmoid'(x) of the map at each fixed point: the rate linearisation predicts."""
+    fixed = torch.tensor([-10.0, 10.0], dtype=torch.float64, device=device)
+    for _ in range(BAND_ITERATIONS):  # into the lower and the upper attractor
+        fixed = step(fixed, DOYA_W, ATTRACTOR_B)
+    fixed = torch.cat([fixed, fixed.new_zeros(1)])  # (3,): lower, upper, the boundary x = 0
+    start = (fixed + ATTRACTOR_OFFSET * torch.tensor([1.0, 1.0, 0.0], dtype=torch.float64,
+                                                     device=device)).requires_grad_()
+    x = start
+    for _ in range(ATTRACTOR_STEPS):
+        x = step(x, DOYA_W, ATTRACTOR_B)
+    (grad,) = torch.autograd.grad(x.sum(), start)  # the three starts do not interact
+    rates = grad.abs() ** (1 / ATTRACTOR_STEPS)
+    s = torch.sigmoid(fixed)
+    slopes = DOYA_W * s * (1 - s)
+    found = {"attractor_w": DOYA_W, "attractor_b": ATTRACTOR_B,
+             "attractor_steps": float(ATTRACTOR_STEPS)}
+    for index, name in enumerate(("lower", "upper", "boundary")):
+        found[f"attractor_{name}_x"] = fixed[index].item()
+        found[f"attractor_{name}_rate"] = rates[index].item()
+        found[f"attractor_{name}_slope"] = slopes[index].item()
+    return found
 
 
 def gradient_surface(params: Params, device: str) -> tuple[torch.Tensor, ...]:
@@ -330,6 +372,7 @@ def run(params: Params, ctx: Context) -> Result:
     edge_lo, edge_hi = band_edges(torch.tensor(DOYA_W, dtype=torch.float64))
     scalars.update(band_lower=lower, band_upper=upper, band_lower_theory=edge_lo.item(),
                    band_upper_theory=edge_hi.item())
+    scalars.update(attractor_rates(ctx.device))
 
     w, b, norm = gradient_surface(params, ctx.device)
     scalars.update(cliff_scalars(w, b, norm))
@@ -389,7 +432,9 @@ def claims(result: Result) -> list[Claim]:
                 1 - s["clip_min_cosine_float64"])
     exact32 = max(s["clip_norm_rel_error_float32"], s["clip_returned_rel_error_float32"],
                   1 - s["clip_min_cosine_float32"])
-    ratio = s["surface_max_grad_norm"] / s["surface_median_grad_norm"]
+    # A flat median (a surface saturated nearly everywhere) makes any wall infinitely steep.
+    steepest, median = s["surface_max_grad_norm"], s["surface_median_grad_norm"]
+    ratio = steepest / median if median else math.inf if steepest > 0 else math.nan
     band_error = max(abs(s["band_lower"] - s["band_lower_theory"]),
                      abs(s["band_upper"] - s["band_upper_theory"]))
     return [
@@ -446,6 +491,7 @@ def claims(result: Result) -> list[Claim]:
             tolerance="+-2e-3 per edge",
             passed=band_error <= 2e-3,
         ),
+        _attractor_claim(s),
         Claim(
             id="cliff-on-band-edge",
             statement="The error surface $E_T$ has a steep wall, and it lies on the bifurcation "
@@ -471,6 +517,30 @@ def claims(result: Result) -> list[Claim]:
         )),
         _catapult_strands(p, s),
     ]
+
+
+def _attractor_claim(s: dict[str, float]) -> Claim:
+    """Bengio et al. 1994's trade-off, measured: storing contracts, and contracting vanishes."""
+    errors = [abs(s[f"attractor_{name}_rate"] - s[f"attractor_{name}_slope"])
+              for name in ("lower", "upper", "boundary")]
+    contracting = max(s["attractor_lower_slope"], s["attractor_upper_slope"]) < 1
+    return Claim(
+        id="memory-vanishes",
+        statement=f"A unit that stores a bit forgets how it got there: at $b = {ATTRACTOR_B:g}$ "
+                  f"the unit has two attractors, $x^* = {s['attractor_lower_x']:.3f}$ and "
+                  f"${s['attractor_upper_x']:.3f}$, where the map contracts, so the gradient "
+                  r"of a state $T$ steps back shrinks by $w\sigma'(x^*) < 1$ per step; only on "
+                  r"the boundary between the basins, $x = 0$, does it grow, by $w/4$ (Bengio et "
+                  "al. 1994; Pascanu et al. 2013, §2.2).",
+        expected=rf"$\lvert \partial x_T / \partial x_0 \rvert^{{1/T}} = w\sigma'(x^*)$: "
+                 f"{s['attractor_lower_slope']:.6f} and {s['attractor_upper_slope']:.6f} "
+                 f"from {ATTRACTOR_OFFSET:g} off each attractor, "
+                 f"{s['attractor_boundary_slope']:.6f} at $x = 0$ ($T = {ATTRACTOR_STEPS}$)",
+        measured=f"{s['attractor_lower_rate']:.6f}, {s['attractor_upper_rate']:.6f} and "
+                 f"{s['attractor_boundary_rate']:.6f}",
+        tolerance=f"absolute {ATTRACTOR_TOLERANCE:g}, and both attractors' slopes below 1",
+        passed=contracting and max(errors) <= ATTRACTOR_TOLERANCE,
+    )
 
 
 def _unless_never_clipped(unclipped: float, bound: float, claim: Claim) -> Claim:
