@@ -1,5 +1,7 @@
 // Presenting the deck: one slide at a time. Keys: → ↓ PageDown Space next, ← ↑ PageUp
 // previous, Home/End first/last, N notes; swipe left or right on a touch screen; the buttons.
+// A slide taller than the screen scrolls first: ↓ PageDown Space reach its end before the
+// next slide, ↑ PageUp its top before the previous one (→ and ← always turn the page).
 // The URL's #fragment names the slide shown (or anything inside it), so a link or a reload
 // keeps the place.
 (function () {
@@ -22,7 +24,19 @@
     if (location.hash.slice(1) !== slides[current].id) {
       history.replaceState(null, "", `#${slides[current].id}`);
     }
+    slides[current].scrollTop = 0;
     if (focus) slides[current].focus();
+  }
+
+  // Scrolls the slide shown by a line (arrows) or a screen (pages), if it has room that way.
+  function scrolled(down, line) {
+    const slide = slides[current];
+    const room = down ? slide.scrollHeight - slide.clientHeight - slide.scrollTop
+      : slide.scrollTop;
+    if (room < 1) return false;
+    const step = line ? 40 : 0.9 * slide.clientHeight;
+    slide.scrollTop += down ? Math.min(step, room) : -Math.min(step, room);
+    return true;
   }
 
   function fromHash() {
@@ -43,8 +57,10 @@
       || (event.key === " " && !event.shiftKey);
     const previous = ["ArrowLeft", "ArrowUp", "PageUp"].includes(event.key)
       || (event.key === " " && event.shiftKey);
-    if (next) show(current + 1, true);
-    else if (previous) show(current - 1, true);
+    const line = event.key === "ArrowDown" || event.key === "ArrowUp";
+    const turning = event.key === "ArrowRight" || event.key === "ArrowLeft";
+    if (next) { if (turning || !scrolled(true, line)) show(current + 1, true); }
+    else if (previous) { if (turning || !scrolled(false, line)) show(current - 1, true); }
     else if (event.key === "Home") show(0, true);
     else if (event.key === "End") show(slides.length - 1, true);
     else if (event.key === "n" || event.key === "N") toggleNotes();

@@ -53,6 +53,10 @@ BUILD_CASES = [
                  id="references-syntax"),
     pytest.param(replaced(REFS, "year = 2013", 'year = "2013"'),
                  '<refs>: "Pascanu13.year" must be int, got str', id="references-wrong-type"),
+    # Linked from the references of the handout and the site: a script must not be.
+    pytest.param(replaced(REFS, "year = 2013", 'year = 2013\nurl = "javascript:alert(1)"'),
+                 '<refs>: "Pascanu13.url" must be an http(s) address such as '
+                 'https://doi.org/..., got "javascript:alert(1)"', id="references-url-script"),
     pytest.param(replaced(REFS, "venue =", "venu ="),
                  '<refs>: unknown key "Pascanu13.venu" (did you mean "venue"?)',
                  id="references-unknown-key"),

@@ -332,3 +332,43 @@ def test_every_figure_is_named_by_its_data_and_described_by_a_link_to_it(browser
             data = visit.page.request.get(target)
             assert data.ok and data.text().startswith("series,x_label,x,y_label"), target
     visit.close()
+
+
+SLIDE_SHOWN = """() => { const shown = [...document.querySelectorAll('.slide')]
+    .filter(slide => !slide.hidden); return [shown.length, shown[0].id, shown[0].scrollTop,
+    shown[0].scrollHeight - shown[0].clientHeight]; }"""
+
+
+def test_a_slide_taller_than_the_screen_scrolls_before_the_deck_moves_on(browser, base_url):
+    """PageDown, Space and the down arrow went to the next slide at once: a keyboard user
+    never saw the end of a slide taller than the screen (the references, the timeline)."""
+    visit = Visit(browser, base_url + "topic4/slides.html#references", DESKTOP)
+    page = visit.page
+    page.locator("#references").focus()
+    count, shown, top, room = page.evaluate(SLIDE_SHOWN)
+    assert (count, shown, top) == (1, "references", 0) and room > 0  # taller than the screen
+    page.keyboard.press("PageDown")
+    _, shown, top, _ = page.evaluate(SLIDE_SHOWN)
+    assert shown == "references" and top > 0
+    for _ in range(room // 40 + 2):
+        page.keyboard.press("ArrowDown")
+    _, shown, top, _ = page.evaluate(SLIDE_SHOWN)
+    assert shown == "references" and abs(top - room) <= 1  # at its end, and not past it
+    page.keyboard.press("PageUp")
+    _, shown, top, _ = page.evaluate(SLIDE_SHOWN)
+    assert shown == "references" and top < room - 1
+    page.keyboard.press("ArrowLeft")  # turns the page whatever the scroll
+    assert page.evaluate(SLIDE_SHOWN)[1] != "references"
+    visit.close()
+
+
+def test_printing_the_deck_prints_every_slide(browser, base_url):
+    """The browser's print of slides.html gave one page: the slide on screen and the buttons."""
+    visit = Visit(browser, base_url + "topic4/slides.html", DESKTOP)
+    visit.page.emulate_media(media="print")
+    shown = visit.page.evaluate("""() => [...document.querySelectorAll('.slide')].map(
+        slide => getComputedStyle(slide).display !== 'none' && slide.offsetHeight > 0)""")
+    assert len(shown) > 20 and all(shown)
+    assert visit.page.evaluate(
+        "getComputedStyle(document.querySelector('.deck-nav')).display") == "none"
+    visit.close()

@@ -35,6 +35,27 @@ Say that clipping fixes only explosions.
 :::
 
 The prose of this section, which the notes replace.
+
+## Takeaways
+
+1. **Gradients through time multiply Jacobians.** So they shrink or grow geometrically, as
+   {eq}`eq-bound` says.
+2. **Clipping bounds every step it takes.** It does nothing for a gradient that vanishes.
+
+| year | what changed |
+|---|---|
+| 1997 | the LSTM's additive cell |
+
+## Exercises
+
+::::{exercise}
+:label: ex-fade
+Take the bound of the first section and set lambda to one half. What is left after ten steps?
+
+```{solution}
+A thousandth of it.
+```
+::::
 """
 
 
@@ -76,7 +97,7 @@ def notes(slide: str) -> str:
 def test_a_slide_per_chapter_and_section_with_its_figures_equations_and_summary(built):
     deck = slides(built)
     assert list(deck) == ["title", "sec-decay", "sec-why-it-fades", "sec-what-to-do",
-                          "references"]
+                          "sec-takeaways", "sec-exercises", "references"]
     chapter, fades, todo = deck["sec-decay"], deck["sec-why-it-fades"], deck["sec-what-to-do"]
     # The chapter's figure, with the verdict count of its run's claims, as in the handout.
     assert 'id="fig-decay"' in chapter
@@ -92,6 +113,25 @@ def test_a_slide_per_chapter_and_section_with_its_figures_equations_and_summary(
     assert 'class="summary"' not in todo
     assert "clipping fixes only explosions" in notes(todo)
     assert "which the notes replace" not in notes(todo)
+
+
+def test_exercises_tables_and_lists_reach_the_slide(built):
+    """An exercises section was a slide with its title alone, and a table or a list (a
+    checklist) went to the notes only, leaving its slide all but empty."""
+    deck = slides(built)
+    takeaways, exercises = deck["sec-takeaways"], deck["sec-exercises"]
+    on_slide = words(takeaways.split('<aside class="notes"')[0])
+    # Each item's lead-in sentence on the slide, the whole item in the notes.
+    assert ("Gradients through time multiply Jacobians. Clipping bounds every step it takes."
+            in on_slide)
+    assert "geometrically" not in on_slide and "geometrically" in notes(takeaways)
+    assert "1997 the LSTM's additive cell" in on_slide
+    # An exercise: its number, linked into the handout, and its first sentence; the whole
+    # question in the notes, and its solution nowhere in the deck.
+    assert ('<a class="xref exercise" href="handout.html#ex-fade">Exercise 1.1</a>: Take the '
+            "bound of the first section and set lambda to one half.") in exercises
+    assert "What is left after ten steps?" in notes(exercises)
+    assert "A thousandth" not in exercises
 
 
 def test_the_handout_shows_neither_slide_nor_notes_text(built):

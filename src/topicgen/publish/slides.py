@@ -3,14 +3,18 @@
 slides.html is one self-contained file (each slide a <section>, keyboard, touch and button
 navigation, a progress indicator, speaker notes) and slides.pdf has one 16:9 page per slide.
 A title slide opens the deck and each chapter (`#`); each section (`##`) is a slide carrying
-its figures, its display equations and, as its summary, its first paragraph, or instead what
-its `{slide}` directives say. The section's prose becomes the slide's speaker notes, unless
-it has `{notes}`. Figures, formulas and verdicts are the handout's: the same plan, so a
-slides build after a handout build finds every run and drawing in the cache.
+its figures, its display equations, its tables and, as its summary, its first paragraph's
+first sentence, or instead what its `{slide}` directives say; a slide without figures shows
+the section's lists too, and each exercise as its number and first sentence, linked to the
+handout. The section's prose (and the exercises, without solutions) becomes the slide's
+speaker notes, unless it has `{notes}`. Figures, formulas and verdicts are the handout's:
+the same plan, so a slides build after a handout build finds every run and drawing in the
+cache.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +24,14 @@ from markupsafe import Markup
 
 from topicgen.build import Built, Target
 from topicgen.content.myst import (
+    EXERCISE,
     FIGURE_DIRECTIVE,
     NOTES,
     SLIDE,
     directive_name,
     make_parser,
     parse_aside,
+    parse_exercise,
 )
 from topicgen.content.render import Document, HandoutRenderer
 from topicgen.publish.handout import page_files, plan, prepare
@@ -43,6 +49,8 @@ class Slide:
     """Its summary (or `{slide}` text) and display equations."""
     figures: list[Markup] = field(default_factory=list)
     notes: list[Markup] = field(default_factory=list)
+    lists: list[Markup] = field(default_factory=list)
+    """The section's lists: shown on the slide too where it has no figure to show."""
 
 
 @dataclass(frozen=True)
@@ -112,8 +120,13 @@ def chapter_slides(path: Path, tokens: list[Token], doc: Document) -> list[Slide
             pass  # nothing precedes a chapter's heading in a well-formed chapter
         elif name == FIGURE_DIRECTIVE:
             slides[-1].figures.append(Markup(renderer.render(tokens[index:end], options, {})))
-        elif token.type in ("math_block", "math_block_label"):
+        elif token.type in ("math_block", "math_block_label", "table_open"):
             slides[-1].body.append(Markup(renderer.render(tokens[index:end], options, {})))
+        elif name == EXERCISE:  # what it asks on the slide, all of it in the notes
+            exercise = parse_exercise(token, path, doc.raw_html)
+            slides[-1].body.append(exercise_pointer(exercise.body, token.meta["anchor"], doc,
+                                                    renderer, options))
+            slides[-1].notes.append(Markup(renderer.render(exercise.body, options, {})))
         elif name in (SLIDE, NOTES):
             asides.setdefault(name, []).extend(parse_aside(token, path, doc.raw_html))
         elif name is None:  # prose: the notes, and its first sentence the summary
@@ -123,6 +136,9 @@ def chapter_slides(path: Path, tokens: list[Token], doc: Document) -> list[Slide
                 slides[-1].body.insert(0, Markup(f'<p class="summary">{summary}</p>'))
                 summary_taken = True
             slides[-1].notes.append(Markup(renderer.render(tokens[index:end], options, {})))
+            if token.type in ("bullet_list_open", "ordered_list_open"):
+                slides[-1].lists.append(Markup(renderer.render(outline(tokens[index:end]),
+                                                               options, {})))
         index = end
     finish(slides, asides, renderer, options)
     return slides
@@ -131,7 +147,10 @@ def chapter_slides(path: Path, tokens: list[Token], doc: Document) -> list[Slide
 def finish(slides: list[Slide], asides: dict[str, list[Token]], renderer: HandoutRenderer,
            options) -> None:
     """Give the last slide what its `{slide}` and `{notes}` directives said: the slide's own
-    text replaces the summary taken from the prose, its notes replace the prose."""
+    text replaces the summary taken from the prose, its notes replace the prose. A slide
+    with no figure shows its section's lists."""
+    if slides and not slides[-1].figures:
+        slides[-1].body += slides[-1].lists
     if slides and SLIDE in asides:
         body = slides[-1].body
         own = Markup(renderer.render(asides[SLIDE], options, {}))
@@ -148,11 +167,24 @@ SHORTEST_SUMMARY = 40
 """Characters a summary has at least, so that "et al." does not end it."""
 
 
+def exercise_pointer(body: list[Token], anchor: str, doc: Document,
+                     renderer: HandoutRenderer, options) -> Markup:
+    """'Exercise 1.2: its first sentence', the number linked to the exercise."""
+    number = doc.targets[anchor].number
+    opening = next((i for i, token in enumerate(body) if token.type == "paragraph_open"), None)
+    prompt = "" if opening is None else ": " + renderer.renderInline(
+        first_sentence(body[opening + 1]).children or [], options, {})
+    return Markup(f'<p class="exercise-pointer"><a class="xref exercise" '
+                  f'href="#{html.escape(anchor)}">Exercise {number}</a>{prompt}</p>')
+
+
 def first_sentence(inline: Token) -> Token:
     """A paragraph's inline token cut after its first sentence (at a full stop, question or
-    exclamation mark outside any emphasis or link, once SHORTEST_SUMMARY characters are in)."""
+    exclamation mark outside any emphasis or link, or at the end of an emphasised sentence,
+    once SHORTEST_SUMMARY characters are in)."""
     kept: list[Token] = []
-    depth = length = 0
+    depth = length = written = 0
+    ended = False  # the last text so far ends a sentence
     for child in inline.children or []:
         depth += child.nesting
         if child.type == "text" and depth == 0:
@@ -161,8 +193,37 @@ def first_sentence(inline: Token) -> Token:
                     cut = child.copy(content=child.content[:match.end()])
                     return inline.copy(children=kept + [cut])
             length += len(child.content)
+        if child.type == "text":
+            written += len(child.content)
+            ended = child.content.rstrip().endswith((".", "?", "!"))
         kept.append(child)
+        # A sentence set in bold or italics as a lead-in ends where its emphasis does.
+        if child.type in ("strong_close", "em_close") and depth == 0 and ended \
+                and written >= SHORTEST_SUMMARY:
+            return inline.copy(children=kept)
     return inline
+
+
+def outline(tokens: list[Token]) -> list[Token]:
+    """A list (its tokens) with each item cut to its first paragraph's first sentence: the
+    bullets of a slide, where the whole items are the notes."""
+    level = tokens[0].level
+    kept: list[Token] = []
+    in_paragraph = taken = False
+    for token in tokens:
+        if token.level == level or (token.level == level + 1 and token.type.startswith(
+                "list_item")):
+            kept.append(token)
+            taken = False
+        elif token.level == level + 2 and token.type == "paragraph_open" and not taken:
+            kept.append(token)
+            in_paragraph = taken = True
+        elif in_paragraph and token.type == "inline":
+            kept.append(first_sentence(token))
+        elif in_paragraph and token.type == "paragraph_close":
+            kept.append(token)
+            in_paragraph = False
+    return kept
 
 
 def block_end(tokens: list[Token], index: int) -> int:
