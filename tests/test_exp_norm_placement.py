@@ -137,8 +137,8 @@ def test_profile_is_top_heavy_for_post_ln(quick):
 
 
 IDS = ["post-ln-scale", "pre-ln-scale", "pre-ln-grad-falls", "post-pre-ratio",
-       "pre-ln-mechanism", "post-ln-grad-flat", "post-ln-top-heavy", "amplification-ratio",
-       "amplification-growth", "perturbation-size"]
+       "pre-ln-mechanism", "post-ln-grad-flat", "post-ln-top-heavy", "pre-ln-bottom-heavy",
+       "amplification-ratio", "amplification-growth", "perturbation-size"]
 
 
 @pytest.mark.parametrize("profile", ["quick", "full"])
@@ -169,6 +169,7 @@ def test_a_single_depth_judges_only_lemma2():
     assert reasons["pre-ln-grad-falls"] == "needs two depths >= 2, at least 2x apart"
     assert reasons["post-ln-grad-flat"] == "needs two depths between 2 and 32"
     assert reasons["post-ln-top-heavy"] == "needs a depth >= 2"
+    assert reasons["pre-ln-bottom-heavy"] == "needs a depth >= 4"
     assert reasons["amplification-ratio"].startswith("needs at least 6 seeds")
 
 

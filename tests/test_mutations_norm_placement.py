@@ -121,6 +121,7 @@ def test_without_a_bug_every_claim_holds():
         ("post-ln-scale", "evidence"), ("pre-ln-scale", "evidence"),
         ("pre-ln-grad-falls", "evidence"), ("post-pre-ratio", "evidence"),
         ("pre-ln-mechanism", "evidence"), ("post-ln-grad-flat", "evidence"),
-        ("post-ln-top-heavy", "evidence"), ("amplification-ratio", "evidence"),
+        ("post-ln-top-heavy", "evidence"), ("pre-ln-bottom-heavy", "evidence"),
+        ("amplification-ratio", "evidence"),
         ("amplification-growth", "evidence"), ("perturbation-size", "sanity")]
     assert all(c.passed for c in result.claims), result.claims

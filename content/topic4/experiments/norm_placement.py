@@ -413,7 +413,8 @@ def claims(result: Result) -> list[Claim]:
     depths = sorted(set(p["depths"]))
     grid = spaced([L for L in depths if L >= 2], SPACING)
     return [*_lemma2_claims(p, s), *_gradient_claims(grid, s), _flat_claim(depths, s),
-            _top_heavy_claim(depths, s), _amplification_ratio_claim(p, grid, s),
+            _top_heavy_claim(depths, s), _bottom_heavy_claim(depths, s),
+            _amplification_ratio_claim(p, grid, s),
             _amplification_growth_claim(p, depths, s), _perturbation_claim(s)]
 
 
@@ -553,6 +554,28 @@ def _top_heavy_claim(depths: list[int], s: dict[str, float]) -> Claim:
                  f"Pre-LN {_listed(pre, '.2f')}",
         tolerance="strict inequality at every depth >= 2",
         passed=all(b > a for a, b in zip(pre, post, strict=True)),
+    )
+
+
+def _bottom_heavy_claim(depths: list[int], s: dict[str, float]) -> Claim:
+    # Post-LN's own trend is not claimed: over seed groups of 6 its last/first ratio fell
+    # below 0.9 (0.884 at L = 8, 1 of 27 quick groups) and was lower at L = 32 than at L = 2
+    # (1 of 15 full groups). Pre-LN's stayed below 0.71 from L = 4 on in all 42.
+    statement = ("Pre-LN's $W^{2,l}$ gradients lean towards the input: the last layer's is "
+                 "smaller than the first's from four layers on (measured here, as NormFormer, "
+                 "Shleifer et al. 2021, reports; not Xiong et al.'s flat profile).")
+    expected = "Pre-LN last/first layer gradient ratio < 1 at every depth >= 4"
+    span = [L for L in depths if L >= 4]
+    if not span:
+        return not_judged("pre-ln-bottom-heavy", statement, expected, "needs a depth >= 4")
+    pre = [s[f"last_first_pre_L{L}"] for L in span]
+    return Claim(
+        id="pre-ln-bottom-heavy",
+        statement=statement,
+        expected=expected,
+        measured=f"$L = {_listed(span, 'd')}$: {_listed(pre, '.2f')}",
+        tolerance="strictly below 1 at every depth >= 4",
+        passed=all(ratio < 1 for ratio in pre),
     )
 
 
