@@ -430,3 +430,28 @@ def test_new_where_content_is_a_file_says_so(tmp_path):
     result = CliRunner().invoke(cli, ["new", "--project", str(tmp_path), "x"])
     assert_one_error_line(result, f"Error: {tmp_path / 'content'} is a file: topics live in a "
                                   "folder of that name", exit_code=2)
+
+
+def test_an_output_folder_among_the_sources_is_refused(make_project):
+    """--out content/t wrote handout.html, data/ and figures/ into the topic, where the data
+    files joined every result's key and --watch rebuilt on its own writes 198 times in 25 s;
+    `clean` then refused the folder the build had used."""
+    project = write(make_project, tiny_topic)
+    before = sorted(project.rglob("*"))
+    topic = project / "content" / TOPIC
+    result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project),
+                                      "--out", str(topic)])
+    assert_one_error_line(result, f"Error: out {topic} lies inside content/: give the output "
+                                  "a folder of its own", exit_code=2)
+    result = CliRunner().invoke(cli, ["figures", "--project", str(project), "--out",
+                                      str(project)])
+    assert_one_error_line(result, f"Error: will not write to {project.resolve()}: it is the "
+                                  "project folder; give the output a folder of its own",
+                          exit_code=2)
+    (project / "topicgen.toml").write_text('out = "content"\n')
+    result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project)])
+    assert_one_error_line(result, f"Error: {project / 'topicgen.toml'}: out "
+                                  f"{project / 'content'} is content/: give the output a "
+                                  "folder of its own")
+    (project / "topicgen.toml").unlink()
+    assert sorted(project.rglob("*")) == before

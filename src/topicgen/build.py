@@ -168,6 +168,7 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
     started = time.perf_counter()
     out_dir = out or config.out_dir
     check_topic(config.content_dir, config.topic)  # before the lock makes .topicgen/
+    check_output_folder(out_dir, config.project)  # and before minutes of computing
     with build_lock(config.project / ".topicgen"), Layout(config.jobs) as layout:
         inputs = fingerprint({**describe(config), "target": kind.name, **options},
                              input_roots(config))
@@ -175,7 +176,6 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
                                                                      kind.manifest):
             log.debug("inputs %s match the last build; every output is intact", inputs)
             return BuildSummary([], [], time.perf_counter() - started, up_to_date=True)
-        check_output_folder(out_dir)  # before minutes of computing, not after
         pdf = kind.pdf and "pdf" in config.formats
         if pdf:
             layout.warm()  # a PDF worker starts up while the figures and HTML are made

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from topicgen.config import Config
 from topicgen.errors import TopicgenError, UsageError
+from topicgen.files import overlaps_sources
 
 
 def clean(config: Config, cache: bool) -> Iterator[str]:
@@ -75,15 +76,9 @@ def remove_emptied_folders(removed: list[Path], folder: Path) -> None:
 def check_cleanable(config: Config, folder: Path, what: str, setting: str) -> None:
     """Refuse to clean a folder that holds the project or lies in its content/, where a
     mistaken setting (cache_dir = ".") would cost the project its sources."""
-    folder, project = folder.resolve(), config.project.resolve()
-    content = config.content_dir.resolve()
-    reason = ("is the project folder" if folder == project else
-              "holds the project folder" if folder in project.parents else
-              "is content/" if folder == content else
-              "lies inside content/" if content in folder.parents else None)
-    if reason:
-        raise UsageError(f"will not clean the {what} folder {folder} ({setting}): it {reason}; "
-                         f"give the {what} a folder of its own")
+    if reason := overlaps_sources(folder, config.project):
+        raise UsageError(f"will not clean the {what} folder {folder.resolve()} ({setting}): "
+                         f"it {reason}; give the {what} a folder of its own")
 
 
 def cache_setting(config: Config) -> str:

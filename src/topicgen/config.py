@@ -12,6 +12,7 @@ from typing import Any
 
 from topicgen.content.topic import check_keys, choose_topic, read_toml
 from topicgen.errors import ContentError, UsageError, did_you_mean
+from topicgen.files import overlaps_sources
 
 FORMATS = ("html", "pdf")
 PAPERS = ("a4", "letter")
@@ -191,6 +192,9 @@ def problems(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
                               or topic in ("", ".", "..") or "\\" in topic):
         yield "topic", (f'topic must name a folder in content/ (such as "topic4"), not a '
                         f"path: got {topic!r}")
+    out = values.get("out")
+    if out is not None and (reason := overlaps_sources(Path(out), values["project"])):
+        yield "out", f"out {out} {reason}: give the output a folder of its own"
     if "jobs" in values and not 1 <= values["jobs"] <= JOBS_MAX:
         yield "jobs", f"jobs must be between 1 and {JOBS_MAX}, got {values['jobs']}"
     if "seed" in values and not 0 <= values["seed"] <= SEED_MAX:

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from topicgen.errors import TopicgenError
+from topicgen.errors import TopicgenError, UsageError
 
 
 def write_atomic(path: Path, data: bytes | str) -> bool:
@@ -34,9 +34,25 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
     return True
 
 
-def check_output_folder(folder: Path) -> None:
-    """Fail now, not after minutes of computing, where `folder` cannot be made: a file stands
-    in its way, or its nearest existing folder is not writable."""
+def overlaps_sources(folder: Path, project: Path) -> str:
+    """Why topicgen must neither write nor clean in `folder` ("" where it may): in the
+    project folder outputs mix with its files; in content/ they become sources (a data file
+    beside the experiments is part of every result's key), `--watch` rebuilds on its own
+    writes, and cleaning would cost the project its sources."""
+    folder, project = folder.resolve(), project.resolve()
+    content = project / "content"
+    return ("is the project folder" if folder == project else
+            "holds the project folder" if folder in project.parents else
+            "is content/" if folder == content else
+            "lies inside content/" if content in folder.parents else "")
+
+
+def check_output_folder(folder: Path, project: Path) -> None:
+    """Fail now, not after minutes of computing, where `folder` cannot be made (a file stands
+    in its way, or its nearest existing folder is not writable) or must not be written."""
+    if reason := overlaps_sources(folder, project):
+        raise UsageError(f"will not write to {folder}: it {reason}; give the output a folder "
+                         "of its own")
     existing = next(path for path in (folder, *folder.parents) if path.exists())
     if not existing.is_dir():
         raise TopicgenError(f"cannot write to {folder}: {existing} is a file, not a folder")

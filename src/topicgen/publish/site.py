@@ -72,7 +72,7 @@ def build_site(config: Config, out_dir: Path, base_url: str | None = None,
     but the cache: the topics are built in a temporary folder, then copied in."""
     started = time.perf_counter()
     base = check_base_url(base_url)
-    check_output_folder(out_dir)
+    check_output_folder(out_dir, config.project)
     slugs = available_topics(config.content_dir)
     if not slugs:
         raise TopicgenError(f"no topics in {config.content_dir}: a topic is a folder there "

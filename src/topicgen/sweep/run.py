@@ -75,7 +75,7 @@ def sweep(config: Config, name: str, pairs: tuple[str, ...], scalars: tuple[str,
     found = topic_experiments(config.content_dir, config.topic)
     experiment = experiment_named(found, name, config.content_dir / config.topic)
     out_dir = out or config.out_dir / f"sweep-{name}"
-    check_output_folder(out_dir)
+    check_output_folder(out_dir, config.project)
     grid = parse_grid(pairs, experiments.load(experiment).Params, name)
     runs = plan_points(experiment, grid, config.profile, config.seed)
     with build_lock(config.project / ".topicgen"):
