@@ -251,7 +251,20 @@ def test_new_refuses_an_existing_folder_and_a_bad_slug(tmp_path):
     bad = invoke("new", "../t", "--project", tmp_path)
     assert bad.exit_code == 2
     assert bad.output.startswith('Error: "../t" cannot name a topic')
+    # A topic named site built into output/site, the docs site's folder: each build of one
+    # removed the other's files as stale.
+    site = invoke("new", "site", "--project", tmp_path)
+    assert site.exit_code == 2
+    assert site.output.startswith('Error: "site" cannot name a topic: output/site is the docs '
+                                  "site's folder")
     assert sorted(p.name for p in (tmp_path / "content").iterdir()) == ["t"]
+    (tmp_path / "content" / "t").rename(tmp_path / "content" / "site")  # renamed by hand
+    built = invoke("build", "handout", "--project", tmp_path, "--topic", "site")
+    assert built.exit_code == 1
+    assert built.output == (f"Error: {tmp_path / 'content' / 'site' / 'topic.toml'}: a topic "
+                            "cannot be named \"site\": output/site is the docs site's folder, "
+                            "and a build of either would remove the other's files; rename its "
+                            "folder\n")
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from topicgen.content.topic import RESERVED_SLUGS
 from topicgen.errors import UsageError
 
 STARTER = Path(__file__).resolve().parent / "starter"
@@ -28,6 +29,8 @@ def new_topic(content_dir: Path, slug: str, title: str | None = None) -> Path:
     if not SLUG.fullmatch(slug):
         raise UsageError(f'"{slug}" cannot name a topic: use lowercase letters, digits, - and _, '
                          "starting with a letter or digit")
+    if slug in RESERVED_SLUGS:
+        raise UsageError(f'"{slug}" cannot name a topic: {RESERVED_SLUGS[slug]}')
     if len(slug) > MAX_SLUG:
         raise UsageError(f'"{slug[:20]}..." cannot name a topic: use at most {MAX_SLUG} '
                          f"characters, not {len(slug)}")

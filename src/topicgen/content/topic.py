@@ -149,10 +149,18 @@ def choose_topic(content_dir: Path, given: str | None, experiments: tuple[str, .
                      "with --topic, or set topic in topicgen.toml")
 
 
+RESERVED_SLUGS = {"site": "output/site is the docs site's folder, and a build of either "
+                          "would remove the other's files"}
+"""Names a topic cannot take, with why: its default output folder is taken."""
+
+
 def load_topic(content_dir: Path, slug: str) -> Topic:
     """Read and validate one topic; every problem is a ContentError naming file and key."""
     root = check_topic(content_dir, slug)
     meta_path = root / "topic.toml"
+    if slug in RESERVED_SLUGS:
+        raise ContentError(f'a topic cannot be named "{slug}": {RESERVED_SLUGS[slug]}; rename '
+                           "its folder", meta_path)
     meta = read_toml(meta_path)
     check_keys(meta, TOPIC_KEYS, REQUIRED_TOPIC_KEYS, meta_path)
     if not meta["chapters"]:
