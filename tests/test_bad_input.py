@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import TOPIC, replaced, tiny_topic
+from conftest import TINY_EXPERIMENT, TOPIC, replaced, tiny_topic
 from topicgen.cli import cli
 
 CHAPTER = f"content/{TOPIC}/01-decay.md"
@@ -72,6 +72,15 @@ BUILD_CASES = [
                  'from "chapters" in topic.toml)', id="chapter-without-content"),
     pytest.param(added(CHAPTER, "# Décor\n".encode("latin-1")),
                  "<ch>:1: not UTF-8 text (byte 3); save it as UTF-8", id="chapter-not-utf8"),
+    # An override extending the template it replaces recursed: an internal RecursionError.
+    pytest.param(added(HANDOUT_OVERRIDE, '{% extends "handout.html" %}\n'),
+                 "<project>/templates/handout.html:1: the template extends or includes itself, "
+                 "endlessly; to build on the default theme's, extend \"theme/NAME\" (such as "
+                 '{% extends "theme/handout.html" %})', id="template-extends-itself"),
+    # An experiment file in Latin-1 was an internal UnicodeDecodeError naming no file.
+    pytest.param(added(TINY_EXPERIMENT, b"# caf\xe9\n" + tiny_topic[TINY_EXPERIMENT].encode()),
+                 "<project>/content/t1/experiments/gradient_decay.py:1: not UTF-8 text (byte 5); "
+                 "save it as UTF-8", id="experiment-not-utf8"),
     pytest.param(added(REFS, b"[K]\ntitle = '\xff'\n"),
                  "<refs>:2: not UTF-8 text (byte 13); save it as UTF-8", id="references-not-utf8"),
     # -- directives --------------------------------------------------------------------------
@@ -455,3 +464,12 @@ def test_an_output_folder_among_the_sources_is_refused(make_project):
                                   "folder of its own")
     (project / "topicgen.toml").unlink()
     assert sorted(project.rglob("*")) == before
+
+
+def test_an_override_extends_the_theme_template_it_replaces(make_project, cache_dir):
+    """What the self-extension error proposes works: "theme/handout.html" is the theme's."""
+    project = write(make_project, added(HANDOUT_OVERRIDE, '{% extends "theme/handout.html" %}'
+                                        "{% block title %}Our course{% endblock %}\n"))
+    assert build(project, cache_dir).exit_code == 0
+    html = (project / "output" / TOPIC / "handout.html").read_text("utf-8")
+    assert "<title>Our course</title>" in html and 'id="fig-decay"' in html

@@ -16,6 +16,8 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
+from topicgen.errors import ContentError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PACKAGE = "topicgen"
 
@@ -56,7 +58,7 @@ def _imported_modules(module: str, path: Path, mtime_ns: int, size: int) -> froz
     experiment and figure modules share most of their imports, and an edit is seen."""
     is_package = path.name == "__init__.py"
     found: set[str] = set()
-    for node in import_statements(path.read_text("utf-8")):
+    for node in import_statements(read_source(path)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -67,6 +69,17 @@ def _imported_modules(module: str, path: Path, mtime_ns: int, size: int) -> froz
     with_parents = {".".join(name.split(".")[:i]) for name in found
                     for i in range(1, name.count(".") + 2)}
     return frozenset(name for name in with_parents if module_file(name) is not None)
+
+
+def read_source(path: Path) -> str:
+    """A Python file's text; a file that is not UTF-8 is the topic's error, named by line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise ContentError(f"not UTF-8 text (byte {error.start}); save it as UTF-8", path,
+                           line) from None
 
 
 IMPORT_LINE = re.compile(r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]*\([^)]*\)"
@@ -127,7 +140,7 @@ def definitions(path: Path) -> dict[str, tuple[int, str]]:
 @cache
 def _definitions(path: Path, mtime_ns: int, size: int) -> dict[str, tuple[int, str]]:
     """Memoised like _sha256_file: a handout lists several functions of one module."""
-    text = path.read_text("utf-8")
+    text = read_source(path)
     lines = text.splitlines(keepends=True)
     found = {}
     for node in ast.parse(text, filename=str(path)).body:

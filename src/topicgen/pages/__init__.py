@@ -45,12 +45,14 @@ class TemplateLoader(jinja2.FileSystemLoader):
 @functools.lru_cache(maxsize=8)
 def make_environment(project: Path | None) -> jinja2.Environment:
     """Templates are looked up in the project's templates/ first, so any can be overridden
-    (`project` None: the default theme alone).
+    (`project` None: the default theme alone); "theme/NAME" is always the theme's, for an
+    override that extends the template it replaces.
 
     Sandboxed because an override arrives with the content, in a pull request like a chapter.
     """
     folders = [theme_dir()] if project is None else [project / "templates", theme_dir()]
-    loader = jinja2.ChoiceLoader([TemplateLoader(folder) for folder in folders])
+    theme = jinja2.PrefixLoader({"theme": TemplateLoader(theme_dir())})
+    loader = jinja2.ChoiceLoader([TemplateLoader(folder) for folder in folders] + [theme])
     env = SandboxedEnvironment(loader=loader, autoescape=jinja2.select_autoescape(["html"]),
                                undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["math"] = inline_math
@@ -96,3 +98,9 @@ def render_template(project: Path | None, template: str, **context: object) -> s
     except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as error:
         path, line = jinja_location()
         raise ContentError(str(error), path or f"template {template}", line) from None
+    except RecursionError:  # an override of handout.html that extends "handout.html": itself
+        path, line = jinja_location()
+        raise ContentError("the template extends or includes itself, endlessly; to build on "
+                           'the default theme\'s, extend "theme/NAME" (such as '
+                           f'{{% extends "theme/{template}" %}})', path or f"template {template}",
+                           line) from None

@@ -211,7 +211,7 @@ def code_page(experiment: Experiment) -> CodePage:
                                 for path in sources.module_closure(module)
                                 if path.parent == folder and path != experiment.path)]
     files = [CodeFile(f"content/{experiment.topic}/experiments/{path.name}", path.stem,
-                      Markup(highlight(path.read_text("utf-8"), "python")))
+                      Markup(highlight(sources.read_source(path), "python")))
              for path in dict.fromkeys(paths)]
     return CodePage(experiment.name, experiments.summary(experiment), files)
 
