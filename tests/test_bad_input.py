@@ -65,6 +65,9 @@ BUILD_CASES = [
                  "<toml>: 02-gates.md does not exist", id="chapter-missing"),
     pytest.param(replaced(TOML, '"references.toml"', '"refs.toml"'),
                  "<toml>: refs.toml does not exist", id="references-missing"),
+    # Its labels clashed with themselves: 'label "fig-decay" is already used at 01-decay.md'.
+    pytest.param(replaced(TOML, '["01-decay.md"]', '["01-decay.md", "./01-decay.md"]'),
+                 '<toml>: "chapters" lists 01-decay.md twice', id="chapter-listed-twice"),
     pytest.param(replaced(TOML, '["01-decay.md"]', "[]"),
                  '<toml>: "chapters" is empty: list at least one Markdown file', id="no-chapters"),
     pytest.param(added(CHAPTER, "\n  \n"),
@@ -473,3 +476,10 @@ def test_an_override_extends_the_theme_template_it_replaces(make_project, cache_
     assert build(project, cache_dir).exit_code == 0
     html = (project / "output" / TOPIC / "handout.html").read_text("utf-8")
     assert "<title>Our course</title>" in html and 'id="fig-decay"' in html
+
+
+def test_a_byte_order_mark_in_a_toml_file_is_no_error(make_project, cache_dir):
+    """Notepad's UTF-8 starts with U+FEFF: topic.toml read "invalid TOML: Invalid statement"."""
+    project = write(make_project, {**tiny_topic, TOML: "\ufeff" + tiny_topic[TOML],
+                                   "topicgen.toml": '\ufeffprofile = "quick"\n'})
+    assert build(project, cache_dir).exit_code == 0

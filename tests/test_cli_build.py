@@ -303,6 +303,6 @@ def test_cuda_where_there_is_none_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     result = invoke("run", "gradient-decay", "--profile", "quick", "--device", "cuda")
-    assert result.exit_code == 1
-    assert result.output == ("Error: --device cuda: no CUDA device is available here; "
-                             "use --device cpu\n")
+    assert result.exit_code == 2  # the environment lacks what was asked for
+    assert result.output == ("Error: device cuda (--device, or device in topicgen.toml): no "
+                             "CUDA device is available here; use cpu\n")

@@ -266,6 +266,16 @@ def test_serve_on_a_busy_port_suggests_another(tmp_path):
                                     f"(another server?); try --port {port + 1}")
 
 
+def test_serve_on_an_address_this_machine_lacks_is_a_command_line_error(tmp_path):
+    """--host 999.1.1.1 exited 1, as a broken file does; it is the command line's (2)."""
+    from topicgen.errors import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        make_server(tmp_path, "999.1.1.1", 0, {"version": 0})
+    assert caught.value.message.startswith("cannot serve on 999.1.1.1:0: ")
+    assert caught.value.message.endswith("; check --host and --port")
+
+
 class ScriptedRebuilder:
     """Stands in for watch.Rebuilder: answers each build with the next scripted outcome."""
 

@@ -36,7 +36,14 @@ from topicgen.content.myst import (
     parse_exercise,
 )
 from topicgen.content.topic import Topic, check_topic, load_topic
-from topicgen.errors import ClaimError, ContentError, ParamError, TopicgenError, did_you_mean
+from topicgen.errors import (
+    ClaimError,
+    ContentError,
+    ParamError,
+    TopicgenError,
+    UsageError,
+    did_you_mean,
+)
 from topicgen.experiments.loader import Experiment
 from topicgen.files import check_output_folder, write_atomic
 from topicgen.freshness import file_digest, fingerprint, previous_manifest, up_to_date
@@ -369,7 +376,9 @@ def check_device(device: str) -> str:
         import torch
 
         if not torch.cuda.is_available():
-            raise TopicgenError("--device cuda: no CUDA device is available here; use --device cpu")
+            # The environment lacks what was asked for, from the command line or topicgen.toml.
+            raise UsageError("device cuda (--device, or device in topicgen.toml): no CUDA "
+                             "device is available here; use cpu")
     return device
 
 

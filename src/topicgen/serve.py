@@ -73,7 +73,9 @@ def make_server(site: Path, host: str, port: int, state: dict) -> ThreadingHTTPS
         if error.errno == errno.EADDRINUSE:
             raise UsageError(f"port {port} on {host} is already in use (another server?); "
                              f"try --port {port + 1}") from None
-        raise TopicgenError(f"cannot serve on {host}:{port}: {error.strerror}") from None
+        # An address this machine does not have, or a port it may not open: the command line's.
+        raise UsageError(f"cannot serve on {host}:{port}: {error.strerror}; check --host and "
+                         "--port") from None
 
 
 def rebuild(rebuilder: Rebuilder, changed: set[Path], state: dict) -> None:

@@ -168,6 +168,11 @@ def load_topic(content_dir: Path, slug: str) -> Topic:
     if any(not isinstance(author, str) for author in meta.get("authors", [])):
         raise ContentError('"authors" must list names, as strings', meta_path)
     chapters = [load_chapter(root, name, meta_path) for name in meta["chapters"]]
+    seen: set[Path] = set()
+    for chapter in chapters:  # else its labels clash with themselves, blamed on the chapter
+        if chapter.path.resolve() in seen:
+            raise ContentError(f'"chapters" lists {chapter.path.name} twice', meta_path)
+        seen.add(chapter.path.resolve())
     warn_unlisted(root, chapters, meta_path)
     references = load_references(inside(root, meta["references"], "references", meta_path),
                                  meta_path) if "references" in meta else {}
@@ -291,7 +296,8 @@ def not_utf8(error: UnicodeDecodeError, path: Path) -> ContentError:
 
 def read_toml(path: Path, named_by: Path | None = None) -> dict[str, Any]:
     try:
-        return tomllib.loads(read_text(path, named_by))
+        # A byte order mark, which some Windows editors write, is no TOML error.
+        return tomllib.loads(read_text(path, named_by).removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as error:
         # tomllib says "... (at line 3, column 7)": move the line to the front, file:line style.
         match = re.search(r"\(at line (\d+), column \d+\)", str(error))
