@@ -128,6 +128,24 @@ def test_an_experiment_that_raises_in_a_worker_leaves_nothing(two_figures, mark)
     assert marked(mark) == []
 
 
+def test_a_worker_killed_under_an_experiment_is_named_not_an_internal_error(two_figures, mark):
+    """The out-of-memory killer's SIGKILL broke the pool: "internal error: BrokenProcessPool:
+    A process in the process pool was terminated abruptly", naming no experiment."""
+    experiment = two_figures / TINY_EXPERIMENT
+    experiment.write_text(experiment.read_text() + (
+        "\n\ndef run(params, ctx):\n    import os, signal\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"))
+    result = run_piped(build(two_figures), mark)
+    assert result.returncode == 1, result.stderr
+    error = result.stderr.splitlines()[-1]
+    assert error.startswith("Error: a worker process died (killed by SIGKILL) while running "
+                            "gradient-decay"), result.stderr
+    assert error.endswith(": out of memory (the system then kills the largest process), or a "
+                          "crash in native code; nothing was published")
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert not (two_figures / "output").exists()
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_process_an_experiment_starts_and_leaves_ends_with_the_command(two_figures, mark,
                                                                          jobs):

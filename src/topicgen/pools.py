@@ -143,6 +143,15 @@ class WorkerPool(ProcessPoolExecutor):
         self.shutdown(wait=True, cancel_futures=True)
         self.kill_started_workers()
 
+    def death(self) -> str:
+        """How a worker that died ended, for an error: ' (killed by SIGKILL)', or ''."""
+        for worker in self.spawner.started:
+            code = worker.exitcode
+            if code is not None and code < 0:
+                with contextlib.suppress(ValueError):
+                    return f" (killed by {signal.Signals(-code).name})"
+        return ""
+
     def kill_started_workers(self) -> None:
         started = [worker for worker in self.spawner.started if worker.pid is not None]
         for worker in started:

@@ -14,6 +14,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -334,17 +335,32 @@ def outcomes(plans: list[Plan], ctx: Context, cache: ResultCache, jobs: int,
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 job = running.pop(future)
-                if isinstance(job, Followup):
-                    job.done(future)
-                    continue
+                try:
+                    if isinstance(job, Followup):
+                        job.done(future)
+                        continue
+                    outcome = future.result()
+                except BrokenProcessPool:  # the pool is gone with it: nothing more runs
+                    raise worker_died(pool, [job, *running.values()]) from None
                 plan, part = job
-                finished = collect(plan, part, future.result(), left, cache, ctx)
+                finished = collect(plan, part, outcome, left, cache, ctx)
                 if finished is not None:
                     if finished.result is None:  # a failed run: drop its other parts
                         tasks = [task for task in tasks if task[0] is not plan]
                     yield plan, finished
     finally:
         pool.close(finished=not running)
+
+
+def worker_died(pool: Any, jobs: list[tuple[Plan, Any] | Followup]) -> TopicgenError:
+    """The error for a worker process that died (the system's out-of-memory killer, a crash
+    in native code) under the jobs then running, any of which it may have been running."""
+    names = sorted({"drawing figures" if isinstance(job, Followup) else job[0].run.experiment
+                    for job in jobs})
+    how = pool.death() if isinstance(pool, WorkerPool) else ""
+    return TopicgenError(f"a worker process died{how} while running {', '.join(names)}: out "
+                         "of memory (the system then kills the largest process), or a crash in "
+                         "native code; nothing was published")
 
 
 def collect(plan: Plan, part: Any, outcome: Outcome, left: dict[int, int], cache: ResultCache,
