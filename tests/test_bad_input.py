@@ -75,6 +75,16 @@ BUILD_CASES = [
                  'from "chapters" in topic.toml)', id="chapter-without-content"),
     pytest.param(added(CHAPTER, "# Décor\n".encode("latin-1")),
                  "<ch>:1: not UTF-8 text (byte 3); save it as UTF-8", id="chapter-not-utf8"),
+    # An override that fetches: the handout is read offline, and overrides come with content.
+    pytest.param(added("templates/handout.css", "body { color: red; }\n"
+                                                "@import url(http://example.com/x.css);\n"),
+                 '<project>/templates/handout.css:2: "@import" would make the page fetch '
+                 "something: a page is read offline, so its styles, images and fonts are "
+                 "inlined (data: URLs)", id="template-css-import"),
+    pytest.param(override('<img src="https://example.com/pixel.png" alt="">'),
+                 '<project>/templates/handout.html:3: "src="https:" would make the page fetch '
+                 "something: a page is read offline, so its styles, images and fonts are "
+                 "inlined (data: URLs)", id="template-remote-image"),
     # An override extending the template it replaces recursed: an internal RecursionError.
     pytest.param(added(HANDOUT_OVERRIDE, '{% extends "handout.html" %}\n'),
                  "<project>/templates/handout.html:1: the template extends or includes itself, "
