@@ -50,6 +50,43 @@ def test_alt_text_names_the_x_axis_and_reads_negative_values_right():
                              "way) as depth L goes from 0 to 2.")
 
 
+def test_alt_text_reads_what_a_sighted_reader_reads_off_the_axes():
+    """It read log10 data on a powers-of-ten axis as "falls from 0 to -17.2", a lone point
+    as "a single point", an unlabelled second panel as "value", a colour bar as a panel of
+    its own and the heat map beside it not at all."""
+    import numpy as np
+
+    from topicgen.figures.alt import describe
+    from topicgen.figures.style import log10_axis, new_figure
+
+    fig, (powers, lone) = new_figure(2)
+    powers.plot([0, 30, 60], [0.0, -8.0, -17.2], label="rho = 0.8")
+    log10_axis(powers.yaxis)
+    powers.set_ylabel("gradient norm ratio")
+    powers.set_xlabel("steps back k")
+    lone.plot([20], [0.161], marker="o", label="tanh RNN")
+    lone.set_xlabel("sequence length T: the first value is held T/2 to T steps")
+    assert describe(fig) == (
+        "2 panels. Panel 1: gradient norm ratio (log scale) against steps back k. rho = 0.8 "
+        "falls from 1 to 6.31e-18 as steps back k goes from 0 to 60. Panel 2: gradient norm "
+        "ratio against sequence length T: the first value is held T/2 to T steps. tanh RNN: a "
+        "single point, 0.161 at sequence length T = 20.")
+
+    fig, (ax,) = new_figure()
+    mesh = ax.pcolormesh([0, 1, 2], [0, 1], np.array([[-4.0, 1.5]]))
+    fig.colorbar(mesh, ax=ax, label="log10 of the gradient norm")
+    ax.scatter([0.5, 1.5], [0.2, 0.7], label="starts")
+    ax.set_xlabel("w")
+    ax.set_ylabel("b")
+    for curve in range(8):
+        ax.plot([0, 1], [curve, curve], label=f"c{curve}")
+    text = describe(fig)
+    assert text.startswith("b against w. A heat map of log10 of the gradient norm, from -4 "
+                           "to 1.5. c0 stays near 0 as w goes from 0 to 1.")
+    assert text.endswith("And 2 more curves. starts: 2 points, b from 0.2 to 0.7.")
+    assert "Panel" not in text  # the colour bar is the heat map's key, not a panel
+
+
 def test_log_axes_label_their_ticks_in_plain_text_without_parsing_mathtext(monkeypatch):
     """Parsing mathtext tick labels was a third of the time figures took to draw."""
     from matplotlib.mathtext import MathTextParser
