@@ -24,7 +24,12 @@ from topicgen.errors import TopicgenError
 from topicgen.pools import FORKED, WorkerPool
 from topicgen.publish.pdf.part import Part, cached_part, local_fetcher
 from topicgen.publish.pdf.stamps import drawings, lift_svgs, save, stamp
-from topicgen.publish.pdf.tags import nest_links, unique_header_ids, untag_margins
+from topicgen.publish.pdf.tags import (
+    describe_links,
+    nest_links,
+    unique_header_ids,
+    untag_margins,
+)
 from topicgen.results.keys import pdf_parts
 
 if TYPE_CHECKING:
@@ -60,6 +65,8 @@ def render_part(html: str, root: Path, cache: ResultCache | None = None, tagged:
                                for level, label, (x, y), _ in page.bookmarks]
             page.bookmarks.clear()  # the joined PDF's outline holds every part's
         keep_links_to_other_parts(document.pages)
+        link_words = [[words_of(box) for kind, _, _, box in page.links
+                       if kind in ("internal", "external")] for page in document.pages]
         written = document.write_pdf(pdf_variant="pdf/ua-1" if tagged else None,
                                      uncompressed_pdf=False)
         names = sorted(sites)
@@ -67,6 +74,7 @@ def render_part(html: str, root: Path, cache: ResultCache | None = None, tagged:
         with pikepdf.open(io.BytesIO(written)) as pdf:
             untag_margins(pdf)
             nest_links(pdf)
+            describe_links(pdf, link_words)
             if tagged and "<th" in html:  # walking every element costs: only for tables
                 unique_header_ids(pdf, hashlib.sha256(html.encode()).hexdigest()[:12] + "-")
             stamp(pdf, sites, dict(zip(names, drawn, strict=True)), svgs, words)
@@ -74,6 +82,16 @@ def render_part(html: str, root: Path, cache: ResultCache | None = None, tagged:
         return part
     except OSError as error:
         raise TopicgenError(f"PDF rendering failed: {error}") from None
+
+
+def words_of(box) -> str:
+    """What a link says ("Figure 4"; a citation "Reference 6"), for its annotation."""
+    element = box.element
+    if element is None:
+        return ""
+    text = " ".join("".join(element.itertext()).split())
+    return f"Reference {text}" if text and "cite" in (element.get("class") or "").split() \
+        else text
 
 
 def keep_links_to_other_parts(pages) -> None:

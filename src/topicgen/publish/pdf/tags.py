@@ -148,6 +148,22 @@ def nest_links(pdf) -> None:
             parent_tree[int(annotation.StructParent)] = link
 
 
+def describe_links(pdf, words: list[list[str]]) -> None:
+    """Give each link annotation its words as the Contents a screen reader announces
+    ("Figure 4"), where WeasyPrint wrote its target's id ("fig-decay"). `words`: per page,
+    what each of its links says, in the order WeasyPrint added their annotations."""
+    from pikepdf import Name, String
+
+    for page, said in zip(pdf.pages, words, strict=True):
+        links = [annotation for annotation in page.obj.get(Name.Annots, [])
+                 if annotation.get(Name.Subtype) == Name.Link]
+        if len(links) != len(said):  # not the links WeasyPrint was given: leave its ids
+            continue
+        for annotation, text in zip(links, said, strict=True):
+            if text:
+                annotation.Contents = String(text)
+
+
 def merge_structure(joined, sources: list) -> None:
     """One structure tree for `joined`, whose pages are the pages of the tagged PDFs `sources`
     in order (copied from them before this is called, so each element's /Pg and link /Obj are
