@@ -76,6 +76,18 @@ def test_the_site_has_every_page_the_issue_names(topic4_site):
     assert "handout-instructor" not in index
 
 
+def test_the_handout_and_report_on_the_site_lead_back_to_it(topic4_site):
+    """A reader who arrived at the site's handout from a search had only the Back button."""
+    way_back = ('<nav class="site-return" aria-label="Site"><a href="../index.html">Lecture '
+                'handouts</a> · <a href="gallery.html">Figures and data</a></nav>')
+    for name in ("handout.html", "report.html"):
+        page = (topic4_site / "topic4" / name).read_text("utf-8")
+        assert page.count(way_back) == 1, name
+        assert page.index("Skip to content") < page.index(way_back) < page.index('id="main"')
+    assert way_back not in (topic4_site.parent / "topic4" / "handout.html").read_text("utf-8")
+    assert "site-return" not in (topic4_site / "topic4" / "slides.html").read_text("utf-8")
+
+
 def test_every_internal_link_and_anchor_resolves(topic4_site):
     checked = 0
     for page in html_pages(topic4_site):

@@ -138,6 +138,8 @@ def topic_files(config: Config, topic: Topic, card: TopicCard, built: Path, out:
     files: dict[Path, bytes | str] = {out / name: (built / name).read_bytes() for name in names}
     files.update({out / published: (built / written).read_bytes()
                   for written, published in editions(config, built)})
+    for path in [path for path in files if path.suffix == ".html" and path.name != "slides.html"]:
+        files[path] = with_way_back(files[path], config.site_title)
     handout = files[out / "handout.html"].decode("utf-8")
     experiment_of = {label: run["experiment"] for run in manifest.get("runs", [])
                      for label in run["figures"]}
@@ -174,6 +176,19 @@ def editions(config: Config, built: Path) -> list[tuple[str, str]]:
         found += [(f"{written}{suffix}", f"{published}{suffix}") for suffix in (".html", ".pdf")
                   if (built / f"{written}{suffix}").is_file()]
     return found
+
+
+SKIP_LINK = b'<a class="skip-link" href="#main">Skip to content</a>\n'
+
+
+def with_way_back(page: bytes, site_title: str) -> bytes:
+    """A handout or report as the site publishes it: after its skip link, links to the
+    site's home and the topic's figures, for a reader who arrived from a search (a deck
+    keeps its screen to its slides)."""
+    nav = (f'<nav class="site-return" aria-label="Site"><a href="../index.html">'
+           f"{html.escape(site_title)}</a> · <a href=\"gallery.html\">Figures and data</a>"
+           "</nav>\n")
+    return page.replace(SKIP_LINK, SKIP_LINK + nav.encode("utf-8"), 1)
 
 
 def to_handout(caption: str) -> str:
