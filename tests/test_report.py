@@ -131,6 +131,9 @@ def test_each_run_shows_its_figures_numbers_and_provenance(data, html):
             assert f'id="run-{name}-fig-{figure}"' in html, (name, figure)
         assert f"Reproduce: <code>{entry['command']}</code>" in html
         assert f"code <code>{entry['code_hash']}</code>" in html
+        seeds = entry["seeds"]  # a run of seeds as first–last, not a column on a phone
+        shown = f"{seeds[0]}–{seeds[-1]}" if len(seeds) > 2 else ", ".join(map(str, seeds))
+        assert f"Seeds {shown} on " in html, name
     # gradient-decay records decay_factor_rnn_std beside decay_factor_rnn: one row, with spread
     std = decay_entry(data)["scalars"]["decay_factor_rnn_std"]
     assert re.search(rf"<td><code>decay_factor_rnn</code></td><td class=\"num\">[^<]+</td>"

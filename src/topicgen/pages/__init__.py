@@ -77,7 +77,21 @@ def make_environment(project: Path | None) -> jinja2.Environment:
     env = SandboxedEnvironment(loader=loader, autoescape=jinja2.select_autoescape(["html"]),
                                undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["math"] = inline_math
+    env.filters["ranges"] = ranges
     return env
+
+
+def ranges(numbers: list[int]) -> str:
+    """Whole numbers with each run of consecutive ones as first–last: "0–23, 40" for a
+    report's seeds, which a phone showed as a column of 24 numbers."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(f"{run[0]}" if len(run) == 1 else f"{run[0]}, {run[1]}" if len(run) == 2
+                     else f"{run[0]}–{run[-1]}" for run in runs)
 
 
 def inline_math(text: str, prefix: str) -> Markup:
