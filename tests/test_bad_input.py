@@ -493,3 +493,14 @@ def test_a_byte_order_mark_in_a_toml_file_is_no_error(make_project, cache_dir):
     project = write(make_project, {**tiny_topic, TOML: "\ufeff" + tiny_topic[TOML],
                                    "topicgen.toml": '\ufeffprofile = "quick"\n'})
     assert build(project, cache_dir).exit_code == 0
+
+
+def test_a_topic_topicgen_toml_names_that_does_not_exist_is_that_files_error(make_project):
+    """It exited 2 as if mistyped on the command line, naming no file."""
+    project = write(make_project, {**tiny_topic, "topicgen.toml": 'topic = "nope"\n'})
+    result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project)])
+    assert_one_error_line(result, f"Error: {project / 'topicgen.toml'}: topic: unknown topic "
+                                  f'"nope" in {project / "content"} (choose from: {TOPIC})')
+    flagged = CliRunner().invoke(cli, ["build", "handout", "--project", str(project),
+                                       "--topic", "nope"])
+    assert flagged.exit_code == 2 and "topicgen.toml" not in flagged.output

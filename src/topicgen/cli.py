@@ -161,9 +161,18 @@ def topic_config(options: dict, experiments: tuple[str, ...] = (), figures: bool
                  **more):
     """The Config of one topic from a command's options (see config.with_topic)."""
     from topicgen.config import load_config, with_topic
+    from topicgen.content.topic import check_topic
+    from topicgen.errors import ContentError, UsageError
 
-    return with_topic(load_config(options.pop("project"), **options, **more), experiments,
-                      figures)
+    config = load_config(options.pop("project"), **options, **more)
+    if options.get("topic") is None and config.topic is not None \
+            and config.content_dir.is_dir():  # topicgen.toml names a topic there is not
+        try:
+            check_topic(config.content_dir, config.topic)
+        except UsageError as error:  # a file's error: it names the file, and exits 1
+            raise ContentError(f"topic: {error.message}",
+                               config.project / "topicgen.toml") from None
+    return with_topic(config, experiments, figures)
 
 
 def handout_line(config, argv: list[str], variant: list[str] | None = None) -> str:
