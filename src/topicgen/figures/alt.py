@@ -43,8 +43,9 @@ def describe_axes(ax: Axes, x_label: str, y_label: str) -> str:
     text += "".join(f" {heat_map(mesh)}." for mesh in ax.collections
                     if isinstance(mesh, QuadMesh))
     drawn = [line for line in ax.get_lines() if len(line.get_xdata()) > 0]  # not legend proxies
-    # The labelled curves; a panel with none (a single unlabelled curve) is described too.
-    curves = [line for line in drawn if not line.get_label().startswith("_")] or drawn
+    # The labelled curves; a panel's only curve, unlabelled, is described too.
+    curves = [line for line in drawn if not line.get_label().startswith("_")] or \
+        (drawn if len(drawn) == 1 else [])
     trends = [trend(line, x_label, powers) for line in curves[:MAX_CURVES]]
     text += "".join(f" {t}." for t in trends if t)
     if len(curves) > MAX_CURVES:
