@@ -86,6 +86,11 @@ def test_alt_text_reads_what_a_sighted_reader_reads_off_the_axes():
     assert text.endswith("And 2 more curves. starts: 2 points, b from 0.2 to 0.7.")
     assert "Panel" not in text  # the colour bar is the heat map's key, not a panel
 
+    fig, (ax,) = new_figure()
+    ax.bar([1, 2, 3], [3.0, 1.0, 2.0], label="runs per width")
+    ax.set_ylabel("count")
+    assert describe(fig) == "count against x. runs per width: 3 bars, count from 1 to 3."
+
 
 def test_log_axes_label_their_ticks_in_plain_text_without_parsing_mathtext(monkeypatch):
     """Parsing mathtext tick labels was a third of the time figures took to draw."""

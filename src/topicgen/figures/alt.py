@@ -11,6 +11,7 @@ import math
 from matplotlib.axes import Axes
 from matplotlib.collections import PathCollection, QuadMesh
 from matplotlib.colors import LogNorm
+from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -54,6 +55,8 @@ def describe_axes(ax: Axes, x_label: str, y_label: str) -> str:
     text += "".join(f" {scattered(points, y_label, powers)}." for points in ax.collections
                     if isinstance(points, PathCollection)
                     and not points.get_label().startswith("_"))
+    text += "".join(f" {bars(container, y_label, powers)}." for container in ax.containers
+                    if isinstance(container, BarContainer))
     return text
 
 
@@ -121,6 +124,17 @@ def scattered(points: PathCollection, y_label: str, powers: bool) -> str:
         return f"{label}: no finite points"
     return (f"{label}: {len(ys)} point{'s' if len(ys) > 1 else ''}, {y_label} from "
             f"{number(min(ys), powers)} to {number(max(ys), powers)}")
+
+
+def bars(container: BarContainer, y_label: str, powers: bool) -> str:
+    """'<label>: 5 bars, <y_label> from <lowest> to <highest>' (a histogram's counts too)."""
+    heights = [float(bar.get_height()) for bar in container if _finite(bar.get_height())]
+    label = container.get_label()
+    label = "bars" if not label or label.startswith("_") else words(label)
+    if not heights:
+        return f"{label}: no finite bars"
+    return (f"{label}: {len(heights)} bar{'s' if len(heights) > 1 else ''}, {y_label} from "
+            f"{number(min(heights), powers)} to {number(max(heights), powers)}")
 
 
 def number(value: float, powers: bool = False) -> str:
