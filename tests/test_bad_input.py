@@ -161,6 +161,11 @@ BUILD_CASES = [
                        + "\n```{exercise}\nText\n```\n\nSee {ref}`ex-clip`.\n"),
                  '<ch>:19: unknown label "ex-clip" in {ref} (Exercise 1.1 has no :label:; give '
                  'it ":label: ex-clip" to refer to it)', id="reference-to-unlabelled-exercise"),
+    # A figure's label beside an unlabelled exercise was told to label the exercise with it.
+    pytest.param(added(CHAPTER, tiny_topic[CHAPTER]
+                       + "\n```{exercise}\nText\n```\n\nSee {numref}`fig-nosuch`.\n"),
+                 '<ch>:19: unknown label "fig-nosuch" in {numref} (did you mean "fig-decay"?)',
+                 id="reference-to-no-figure-beside-an-exercise"),
     pytest.param(replaced(CHAPTER, "Gradient norm against distance $k$.",
                           "Gradient norm.\n\n:::{slide}\nx\n:::"),
                  "<ch>:12: {slide} cannot stand inside an {experiment-figure}: put it after the "

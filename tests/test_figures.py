@@ -143,3 +143,21 @@ def test_a_figure_is_laid_out_once_and_saved_as_matplotlib_would_save_it(monkeyp
         assert save(figure(), fmt, dpi=150) == expected, fmt
         assert len(draws) == 1, fmt
         draws.clear()
+
+
+def test_a_log_axis_and_a_log10_axis_on_one_axis_are_refused():
+    """plot_log10_band draws 10^value on a log axis, log10_axis labels log10 values on a
+    linear one; used together, a figure read 10^0 to 10^1 for values from 1 to 1e-16."""
+    import pytest
+
+    from topicgen.figures.style import MIXED_LOG_AXES, log10_axis, new_figure, plot_log10_band
+
+    fig, (band_first, axis_first) = new_figure(2)
+    plot_log10_band(band_first, [0, 1], [0.0, -16.0], [0.1, 0.1], "distance", 0)
+    assert band_first.get_yscale() == "log"
+    with pytest.raises(ValueError, match="log10_axis labels log10 values") as caught:
+        log10_axis(band_first.yaxis)
+    assert str(caught.value) == MIXED_LOG_AXES
+    log10_axis(axis_first.yaxis)
+    with pytest.raises(ValueError, match="log10_axis labels log10 values"):
+        plot_log10_band(axis_first, [0, 1], [0.0, -16.0], [0.1, 0.1], "distance", 0)

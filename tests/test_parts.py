@@ -174,3 +174,28 @@ def test_what_a_build_shows_does_not_depend_on_what_the_cache_held(make_project,
             "build", "handout", "--project", str(project), "--topic", TOPIC, "--profile",
             "quick", "--cache-dir", str(project / "cache"), "--format", "html", "--jobs", "1"])
         assert result.exit_code == 1 and "computed only what" in result.output, result.output
+
+
+def test_a_figure_counts_only_the_claims_this_build_judged():
+    """"0 of 1 sanity checks of the code hold" when its one check was not computed, with
+    "measured: ." after it; the slide said "2 of 4 claims hold" when 2 were not judged."""
+    from markupsafe import Markup
+
+    from topicgen.api import Claim, not_computed
+    from topicgen.content.render import FigureView
+    from topicgen.pages import render_template
+
+    def claim(id: str, kind: str, passed: bool) -> Claim:
+        return Claim(id, "s", "e", "m", "t", passed, kind)
+
+    claims = [claim("a", "evidence", True), not_computed(claim("b", "evidence", True), "fit"),
+              not_computed(claim("c", "sanity", True), "fit")]
+    figure = FigureView("fig-x", "1", "alt", Markup("<svg></svg>"), Markup("Caption."), claims,
+                        None, None, ["topicgen"], [])
+    handout = render_template(None, "figure.html", figure=figure)
+    assert "<summary>1 sanity check of the code not judged</summary>" in handout
+    assert "Expected: e; not judged: the fit was not computed" in handout
+    assert "measured: ." not in handout
+    slide = " ".join(render_template(None, "slide_figure.html", figure=figure).split())
+    assert "1 of 1 claims checked against this run hold</span> <span class=\"unjudged\">(1 not " \
+           "judged in this build)</span>" in slide

@@ -242,6 +242,17 @@ def test_new_topic_builds_at_once_with_a_checked_figure(tmp_path):
     assert [e["name"] for e in json.loads(listed.output)] == ["standard-error"]
 
 
+def test_new_numbers_its_topic_after_those_the_course_has(tmp_path):
+    """Every new topic was labelled "Topic 1"."""
+    for slug in ("first", "second"):
+        assert invoke("new", slug, "--project", tmp_path).exit_code == 0
+    from topicgen.content.topic import read_toml
+
+    labels = [read_toml(tmp_path / "content" / slug / "topic.toml")["label"]
+              for slug in ("first", "second")]
+    assert labels == ["Topic 1", "Topic 2"]
+
+
 def test_new_refuses_an_existing_folder_and_a_bad_slug(tmp_path):
     assert invoke("new", "t", "--project", tmp_path).exit_code == 0
     again = invoke("new", "t", "--project", tmp_path)

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from topicgen.content.topic import RESERVED_SLUGS
+from topicgen.content.topic import RESERVED_SLUGS, available_topics
 from topicgen.errors import UsageError
 
 STARTER = Path(__file__).resolve().parent / "starter"
@@ -51,7 +51,8 @@ def new_topic(content_dir: Path, slug: str, title: str | None = None) -> Path:
     try:
         shutil.copytree(STARTER, staging, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__"))
-        (staging / "topic.toml").write_text(topic_toml(title), encoding="utf-8")
+        number = len(available_topics(content_dir)) + 1  # the course's next topic
+        (staging / "topic.toml").write_text(topic_toml(title, number), encoding="utf-8")
         os.rename(staging, root)  # atomic; fails rather than merge into a folder made since
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -59,11 +60,11 @@ def new_topic(content_dir: Path, slug: str, title: str | None = None) -> Path:
     return root
 
 
-def topic_toml(title: str) -> str:
+def topic_toml(title: str, number: int) -> str:
     chapters = sorted(path.name for path in STARTER.glob("*.md"))
     return (f"title = {json.dumps(title, ensure_ascii=False)}\n"  # a JSON string is valid TOML
             "# The short name above the title, as the course numbers its topics.\n"
-            'label = "Topic 1"\n'
+            f'label = "Topic {number}"\n'
             f"summary = {json.dumps('What this topic teaches, in two or three sentences.')}\n"
             'authors = []\n'
             f"chapters = {json.dumps(chapters)}\n"

@@ -452,8 +452,10 @@ class HandoutRenderer(RendererHTML):
             unlabelled = [t.number for t in self.doc.targets.values()
                           if t.kind == "exercise" and not t.labelled]
             verb = "has" if len(unlabelled) == 1 else "have"
+            # An exercise is labelled only with :label:; a label like "fig-x" is no exercise's.
             hint = (f' (Exercise {", ".join(unlabelled)} {verb} no :label:; give it '
-                    f'":label: {label}" to refer to it)' if unlabelled
+                    f'":label: {label}" to refer to it)'
+                    if unlabelled and label.startswith("ex")
                     else did_you_mean(label, self.doc.targets))
             raise self.error(f'unknown label "{label}" in {{{role}}}{hint}', tokens, idx)
         if role == "eq" and target.kind != "equation":

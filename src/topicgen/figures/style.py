@@ -86,7 +86,10 @@ def plot_with_band(ax, x: Sequence[float], center: Sequence[float], low: Sequenc
 def plot_log10_band(ax, x: Sequence[float], log_mean: Sequence[float],
                     log_std: Sequence[float], label: str, index: int) -> None:
     """A curve recorded as log10 values over seeds: the geometric mean, shaded one geometric
-    standard deviation either side (for a log axis)."""
+    standard deviation either side, on a log axis (it makes `ax`'s y axis one)."""
+    if isinstance(ax.yaxis.get_major_formatter(), Log10Formatter):
+        raise ValueError(MIXED_LOG_AXES)
+    ax.set_yscale("log")
     plot_with_band(ax, x, [10**m for m in log_mean],
                    [10 ** (m - s) for m, s in zip(log_mean, log_std, strict=True)],
                    [10 ** (m + s) for m, s in zip(log_mean, log_std, strict=True)],
@@ -129,8 +132,17 @@ def log10_axis(axis) -> None:
     whole decades: a log scale for quantities spanning more decades than a log axis can
     draw (matplotlib's overflows, and collapses, where its padded limits pass float64's
     10^308; a gradient norm can span 10^-160 to 10^300 in one figure)."""
+    if axis.get_scale() != "linear":
+        raise ValueError(MIXED_LOG_AXES)
     axis.set_major_locator(MaxNLocator(integer=True))
     axis.set_major_formatter(Log10Formatter())
+
+
+MIXED_LOG_AXES = ("log10_axis labels log10 values drawn as they are on a linear axis, and "
+                  "plot_log10_band draws 10^value on a log axis: together the axis reads "
+                  "wrong by orders of magnitude; use one (plot_with_band draws log10 values "
+                  "with their band for log10_axis)")
+"""Both are for data recorded as log10 values; one figure's axis can take only one."""
 
 
 def plain_log_ticks(fig: Figure) -> None:
