@@ -189,8 +189,10 @@ def interrupts_held():
     waiting for the rest, on the command's stderr. Starting the pool's thread that hands
     out the tasks: cut, the pool cannot be shut down ("cannot join thread before it is
     started") and its semaphores are reported leaked. So an interrupt waits for the submit,
-    at most until the server has finished its imports. Signals reach only the main thread;
-    elsewhere there is nothing to hold.
+    at most until the server has finished its imports. Importing an experiment file waits
+    too (experiments.loader). The handlers are swapped, not the signals blocked: a blocked
+    signal goes to any other thread, and Python runs its handler in the main thread anyway.
+    Signals reach only the main thread's handlers; elsewhere there is nothing to hold.
     """
     if threading.current_thread() is not threading.main_thread():
         yield

@@ -20,7 +20,6 @@ import importlib.machinery
 import importlib.util
 import os
 import re
-import signal
 import sys
 import threading
 import traceback
@@ -121,7 +120,12 @@ def import_module(module: str, path: Path) -> ModuleType:
     naming the file and line where it happened."""
     forget_if_edited(module.rpartition(".")[0])
     try:
-        with interrupt_after(), topic_code():
+        from topicgen.pools import interrupts_held
+
+        # torch's import, which an experiment's starts, swallowed the KeyboardInterrupt that
+        # Ctrl+C or SIGTERM raises (see cli.stop) in 1 of 40 and 1 of 5 tries: the build ran
+        # on and published, or failed to import torch a second time. Held, they act after it.
+        with interrupts_held(), topic_code():
             loaded = importlib.import_module(module)
         remember_imported(module.rpartition(".")[0])
         return loaded
@@ -188,25 +192,6 @@ def topic_code():
             yield
     finally:
         os._exit = real_exit
-
-
-@contextmanager
-def interrupt_after():
-    """Hold Ctrl+C and SIGTERM back until the block ends. An experiment file imports torch,
-    whose import can swallow the KeyboardInterrupt either raises (see cli.stop) when it
-    arrives at the wrong moment (1 in 40 tries here for Ctrl+C, 1 in 5 for a SIGTERM 0.7 s
-    into a cold build), and the build then ran on and published as if no one had asked it to
-    stop, or failed to import torch a second time."""
-    if threading.current_thread() is not threading.main_thread() \
-            or not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
-        yield
-        return
-    held = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
 def stamp(path: str) -> tuple[int, int]:
