@@ -475,6 +475,10 @@ def test_an_output_folder_among_the_sources_is_refused(make_project):
     assert_one_error_line(result, f"Error: will not write to {project.resolve()}: it is the "
                                   "project folder; give the output a folder of its own",
                           exit_code=2)
+    for inputs in ("templates", ".topicgen/cache"):  # a built page became an override
+        result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project),
+                                          "--out", str(project / inputs)])
+        assert result.exit_code == 2 and "give the output a folder of its own" in result.output
     (project / "topicgen.toml").write_text('out = "content"\n')
     result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project)])
     assert_one_error_line(result, f"Error: {project / 'topicgen.toml'}: out "

@@ -12,7 +12,7 @@ from typing import Any
 
 from topicgen.content.topic import check_keys, choose_topic, read_toml
 from topicgen.errors import ContentError, UsageError, did_you_mean
-from topicgen.files import overlaps_sources
+from topicgen.files import OUTPUT_INPUTS, overlaps_sources
 
 FORMATS = ("html", "pdf")
 PAPERS = ("a4", "letter")
@@ -193,7 +193,8 @@ def problems(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
         yield "topic", (f'topic must name a folder in content/ (such as "topic4"), not a '
                         f"path: got {topic!r}")
     out = values.get("out")
-    if out is not None and (reason := overlaps_sources(Path(out), values["project"])):
+    if out is not None and (reason := overlaps_sources(Path(out), values["project"],
+                                                       OUTPUT_INPUTS)):
         yield "out", f"out {out} {reason}: give the output a folder of its own"
     if "jobs" in values and not 1 <= values["jobs"] <= JOBS_MAX:
         yield "jobs", f"jobs must be between 1 and {JOBS_MAX}, got {values['jobs']}"

@@ -34,23 +34,35 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
     return True
 
 
-def overlaps_sources(folder: Path, project: Path) -> str:
+def overlaps_sources(folder: Path, project: Path, inputs: tuple[str, ...] = ("content",)
+                     ) -> str:
     """Why topicgen must neither write nor clean in `folder` ("" where it may): in the
-    project folder outputs mix with its files; in content/ they become sources (a data file
-    beside the experiments is part of every result's key), `--watch` rebuilds on its own
-    writes, and cleaning would cost the project its sources."""
+    project folder outputs mix with its files; in content/ (or another of the project's
+    `inputs`) they become sources (a data file beside the experiments is part of every
+    result's key), `--watch` rebuilds on its own writes, and cleaning would cost the project
+    its sources."""
     folder, project = folder.resolve(), project.resolve()
-    content = project / "content"
-    return ("is the project folder" if folder == project else
-            "holds the project folder" if folder in project.parents else
-            "is content/" if folder == content else
-            "lies inside content/" if content in folder.parents else "")
+    if folder == project:
+        return "is the project folder"
+    if folder in project.parents:
+        return "holds the project folder"
+    for name in inputs:
+        if folder == project / name:
+            return f"is {name}/"
+        if project / name in folder.parents:
+            return f"lies inside {name}/"
+    return ""
+
+
+OUTPUT_INPUTS = ("content", "templates", ".topicgen")
+"""What an output folder must not be in: the sources, the template overrides (a built page
+would become one), and the result cache and build lock."""
 
 
 def check_output_folder(folder: Path, project: Path) -> None:
     """Fail now, not after minutes of computing, where `folder` cannot be made (a file stands
     in its way, or its nearest existing folder is not writable) or must not be written."""
-    if reason := overlaps_sources(folder, project):
+    if reason := overlaps_sources(folder, project, OUTPUT_INPUTS):
         raise UsageError(f"will not write to {folder}: it {reason}; give the output a folder "
                          "of its own")
     existing = next(path for path in (folder, *folder.parents) if path.exists())
