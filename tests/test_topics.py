@@ -270,6 +270,9 @@ def test_new_refuses_an_existing_folder_and_a_bad_slug(tmp_path):
                                   "site's folder")
     assert sorted(p.name for p in (tmp_path / "content").iterdir()) == ["t"]
     (tmp_path / "content" / "t").rename(tmp_path / "content" / "site")  # renamed by hand
+    swept = invoke("sweep", "standard-error", "-p", "repeats=100,200", "--project", tmp_path,
+                   "--topic", "site")
+    assert swept.exit_code == 1 and "cannot be named" in swept.output  # it wrote output/site
     built = invoke("build", "handout", "--project", tmp_path, "--topic", "site")
     assert built.exit_code == 1
     assert built.output == (f"Error: {tmp_path / 'content' / 'site' / 'topic.toml'}: a topic "

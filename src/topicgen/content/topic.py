@@ -158,9 +158,6 @@ def load_topic(content_dir: Path, slug: str) -> Topic:
     """Read and validate one topic; every problem is a ContentError naming file and key."""
     root = check_topic(content_dir, slug)
     meta_path = root / "topic.toml"
-    if slug in RESERVED_SLUGS:
-        raise ContentError(f'a topic cannot be named "{slug}": {RESERVED_SLUGS[slug]}; rename '
-                           "its folder", meta_path)
     meta = read_toml(meta_path)
     check_keys(meta, TOPIC_KEYS, REQUIRED_TOPIC_KEYS, meta_path)
     if not meta["chapters"]:
@@ -195,6 +192,9 @@ def check_topic(content_dir: Path, slug: str) -> Path:
         missing = ": its folder has no topic.toml" if slug and root.is_dir() else ""
         raise UsageError(f'unknown topic "{slug}" in {content_dir}{missing}'
                          + did_you_mean(slug, available_topics(content_dir)))
+    if slug in RESERVED_SLUGS:  # every command that works on one topic checks it here
+        raise ContentError(f'a topic cannot be named "{slug}": {RESERVED_SLUGS[slug]}; rename '
+                           "its folder", root / "topic.toml")
     return root
 
 
