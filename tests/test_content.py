@@ -519,3 +519,15 @@ def test_code_is_wrapped_only_where_the_highlighting_shows_and_reads_the_same():
     assert ">scaled</span>(x, k<span" in listing  # the arguments are plain text
     shown = re.search(r"<pre>(.*)</pre>", listing, re.S).group(1)
     assert html_module.unescape(re.sub(r"<[^>]+>", "", shown)) == code
+
+
+def test_a_claims_dollars_follow_the_prose_rules():
+    """ "It costs $5 per run, or $10 for two." typeset "5 per run, or " as a formula, and
+    \\$ stayed a backslash and a dollar."""
+    from topicgen.pages import inline_math
+
+    money = str(inline_math("It costs $5 per run, or $10 for two.", "c"))
+    assert money == "It costs $5 per run, or $10 for two." and "<svg" not in money
+    escaped = str(inline_math(r"Costs \$5, and $x$ units.", "c"))
+    assert escaped.startswith("Costs $5, and <span class=\"math\"><svg")
+    assert escaped.count("<svg") == 1

@@ -405,13 +405,12 @@ def typeset_claims(runs: list[Run]) -> None:
     """Typeset the formulas in every claim's words now, where an error can name the
     experiment file and the claim (the page that shows them could name neither); the page
     then finds each one typeset already (render_math keeps them)."""
-    from topicgen.mathtex import MathError, render_math
-    from topicgen.pages import MATH
+    from topicgen.mathtex import INLINE, MathError, render_math
 
     for run in runs:
         for claim in run.result.claims:
             for part in ("statement", "expected", "measured"):
-                for tex in MATH.findall(getattr(claim, part)):
+                for tex in INLINE.findall(getattr(claim, part)):
                     try:
                         render_math(tex, display=False)
                     except MathError as error:

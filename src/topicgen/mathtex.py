@@ -10,6 +10,11 @@ import functools
 import re
 import unicodedata
 
+INLINE = re.compile(r"(?<!\\)\$(?=[^\s$])((?:\\.|[^$\\])+?)(?<=\S)\$(?!\d)")
+"""Inline math in a claim's words, by the rules MyST's dollarmath applies to the prose: no
+space inside either dollar, no digit after the closing one, and \\$ a literal dollar; so
+"it costs $5, or $10 for two" is text, not a formula."""
+
 
 class MathError(ValueError):
     """The engine rejected a formula; the message says where in the formula."""

@@ -7,7 +7,6 @@ and runs them, and is part of no cache key.
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 import tokenize
 import unicodedata
@@ -27,6 +26,7 @@ from topicgen.experiments.loader import (
     load_figures,
     topic_code,
 )
+from topicgen.mathtex import INLINE
 
 __all__ = ["Context", "Experiment", "discover", "figure_names", "load", "load_figures",
            "resolve_params", "run"]
@@ -201,7 +201,6 @@ def finish(experiment: Experiment, params: Any, ctx: Context, result: Result,
 
 
 CLAIM_TEXTS = ("statement", "expected", "measured", "tolerance", "not_judged")
-FORMULA = re.compile(r"\$([^$]+)\$")
 ESCAPES = {"\a": "a", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t", "\v": "v"}
 
 
@@ -214,7 +213,7 @@ def lost_backslash(claims: list) -> str:
             text = getattr(claim, part)
             control = next((char for char in text if char != "\n"
                             and unicodedata.category(char) == "Cc"), None)
-            if control is None and any("\n" in formula for formula in FORMULA.findall(text)):
+            if control is None and any("\n" in formula for formula in INLINE.findall(text)):
                 control = "\n"
             if control is None:
                 continue

@@ -13,8 +13,6 @@ from markupsafe import Markup, escape
 from topicgen.content.topic import not_utf8
 from topicgen.errors import ContentError, jinja_location
 
-MATH = re.compile(r"\$([^$]+)\$")
-
 
 def theme_dir() -> Path:
     """The default theme: shipped in the wheel as topicgen/theme, or templates/ in a checkout."""
@@ -97,13 +95,13 @@ def ranges(numbers: list[int]) -> str:
 def inline_math(text: str, prefix: str) -> Markup:
     """`text` escaped, with each `$...$` typeset as inline math (claim statements are written
     by experiments in this form). `prefix` makes the formulas' SVG ids unique in the page."""
-    from topicgen.mathtex import MathError, render_math
+    from topicgen.mathtex import INLINE, MathError, render_math
     from topicgen.svg import prefix_ids
 
     out = []
-    for index, part in enumerate(MATH.split(text)):
+    for index, part in enumerate(INLINE.split(text)):
         if index % 2 == 0:
-            out.append(str(escape(part)))
+            out.append(str(escape(part.replace("\\$", "$"))))  # \$: a dollar sign
             continue
         try:
             svg = render_math(part, display=False)
