@@ -7,6 +7,7 @@ and runs them, and is part of no cache key.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 import tokenize
 import unicodedata
@@ -26,7 +27,6 @@ from topicgen.experiments.loader import (
     load_figures,
     topic_code,
 )
-from topicgen.mathtex import INLINE
 
 __all__ = ["Context", "Experiment", "discover", "figure_names", "load", "load_figures",
            "resolve_params", "run"]
@@ -200,6 +200,8 @@ def finish(experiment: Experiment, params: Any, ctx: Context, result: Result,
     return result
 
 
+DOLLAR_PAIR = re.compile(r"\$([^$]+)\$")
+"""Any two dollars: "$\\nabla$" not raw opens with a newline, which no formula starts with."""
 CLAIM_TEXTS = ("statement", "expected", "measured", "tolerance", "not_judged")
 ESCAPES = {"\a": "a", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t", "\v": "v"}
 
@@ -213,7 +215,7 @@ def lost_backslash(claims: list) -> str:
             text = getattr(claim, part)
             control = next((char for char in text if char != "\n"
                             and unicodedata.category(char) == "Cc"), None)
-            if control is None and any("\n" in formula for formula in INLINE.findall(text)):
+            if control is None and any("\n" in pair for pair in DOLLAR_PAIR.findall(text)):
                 control = "\n"
             if control is None:
                 continue
