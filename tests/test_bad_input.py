@@ -76,15 +76,20 @@ BUILD_CASES = [
     pytest.param(added(CHAPTER, "# Décor\n".encode("latin-1")),
                  "<ch>:1: not UTF-8 text (byte 3); save it as UTF-8", id="chapter-not-utf8"),
     # An override that fetches: the handout is read offline, and overrides come with content.
+    # The built page is read as a browser reads it: entities, CSS escapes and Jinja resolved.
     pytest.param(added("templates/handout.css", "body { color: red; }\n"
                                                 "@import url(http://example.com/x.css);\n"),
-                 '<project>/templates/handout.css:2: "@import" would make the page fetch '
-                 "something: a page is read offline, so its styles, images and fonts are "
-                 "inlined (data: URLs)", id="template-css-import"),
-    pytest.param(override('<img src="https://example.com/pixel.png" alt="">'),
-                 '<project>/templates/handout.html:3: "src="https:" would make the page fetch '
-                 "something: a page is read offline, so its styles, images and fonts are "
-                 "inlined (data: URLs)", id="template-remote-image"),
+                 "<project>/templates/handout.css:2: the page would fetch from elsewhere: a "
+                 "stylesheet @import; a page is read offline, so its styles, images and fonts "
+                 "are inlined (data: URLs)", id="template-css-import"),
+    pytest.param(override('<img src="{{ \'https://example.com/p.png\' }}" alt="">'),
+                 "<project>/templates/handout.html:3: the page would fetch from elsewhere: "
+                 "<img src> https://example.com/p.png; a page is read offline, so its styles, "
+                 "images and fonts are inlined (data: URLs)", id="template-remote-image"),
+    pytest.param(override('<p style="background: \\75rl(//example.com/p.png)">x</p>'),
+                 "<project>/templates/handout.html:3: the page would fetch from elsewhere: "
+                 "<p style> //example.com/p.png; a page is read offline, so its styles, images "
+                 "and fonts are inlined (data: URLs)", id="template-css-escape"),
     # An override extending the template it replaces recursed: an internal RecursionError.
     pytest.param(added(HANDOUT_OVERRIDE, '{% extends "handout.html" %}\n'),
                  "<project>/templates/handout.html:1: the template extends or includes itself, "

@@ -189,6 +189,52 @@ def test_a_template_override_runs_in_the_sandbox(make_project, cache_dir):
            "'StrictUndefined' object is unsafe.")  # __class__ was refused, hence Undefined
 
 
+FETCHING_MARKUP = [  # each once got past a check of the templates' source
+    "<style>a{background:\\75rl(http://x.org/a.png)}</style>",
+    "<style>a{background:u\\rl(http://x.org/a.png)}</style>",
+    '<style>a{background:image-set("https://x.org/a.png" 1x)}</style>',
+    '<img src="&#104;ttps://x.org/a.png" alt="">',
+    '<link title="a>b" rel="stylesheet" href="https://x.org/s.css">',
+    '<svg><image href="https://x.org/a.png"/></svg>',
+    '<svg><image xlink:href="//x.org/a.png"/></svg>',
+    '<object data="https://x.org/a.svg"></object>',
+    '<meta http-equiv="refresh" content="0;url=https://x.org">',
+    '<table background="https://x.org/a.png"></table>',
+    '<img srcset="a.png 1x, https://x.org/b.png 2x" alt="">',
+    '<script>fetch("https://x.org/t")</script>',
+]
+HARMLESS_MARKUP = ['<div data-src="https://x.org">x</div>', '<a href="https://doi.org/x">x</a>',
+                   '<img src="data:image/png;base64,AAAA" alt="">',
+                   "<style>a{fill:url(#g)}</style>", "<p>write url(https://x.org) in CSS</p>",
+                   '<svg><use href="#g1"/></svg>']
+
+
+@pytest.mark.parametrize("markup", FETCHING_MARKUP)
+def test_a_page_that_would_fetch_from_elsewhere_is_found_as_a_browser_reads_it(markup):
+    from topicgen.pages.offline import page_fetch
+
+    assert page_fetch(f"<!DOCTYPE html><html><body>{markup}</body></html>") is not None
+
+
+def test_markup_that_fetches_nothing_passes():
+    from topicgen.pages.offline import page_fetch
+
+    assert [m for m in HARMLESS_MARKUP if page_fetch(m)] == []
+
+
+def test_an_override_whose_jinja_builds_a_remote_address_is_refused(make_project, cache_dir):
+    project = make_project({**tiny_topic, "templates/handout.html": (
+        '{% extends "theme/handout.html" %}{% block body %}{% set host = "x.org" %}'
+        '<img src="https://{{ host }}/p.png" alt="">{{ super() }}{% endblock %}\n')})
+    result = build(project, cache_dir)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        f"Error: {project / 'templates'}: the page would fetch from elsewhere: <img src> "
+        "https://x.org/p.png; a page is read offline, so its styles, images and fonts are "
+        "inlined (data: URLs)")
+    assert not (project / "output").exists()
+
+
 @pytest.mark.parametrize("url", ["http://example.org/x.png", "https://example.org/font.woff",
                                  "file:///etc/passwd", "ftp://example.org/x"])
 def test_the_pdf_renderer_fetches_nothing_outside_the_project(tmp_path, url):

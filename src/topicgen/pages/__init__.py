@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 
 import jinja2
@@ -22,37 +21,18 @@ def theme_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "templates"
 
 
-FETCHES = re.compile(r"""@import\b|url\((?!\s*['"]?\s*(?:data:|\#))"""
-                     r"""|\b(?:src|srcset|poster)\s*=\s*['"]?\s*(?!data:)(?:[a-z][\w+.-]*:|//)"""
-                     r"""|<link\b[^>]*\bhref\s*=\s*['"]?\s*(?:https?:|//)""", re.I)
-"""What in a template makes a browser fetch something: a stylesheet's @import or url() of
-anything but data:, a src, srcset or poster with a scheme, a <link> to another host."""
-
-
 class TemplateLoader(jinja2.FileSystemLoader):
-    """Jinja's file loader, but a template that cannot be read is an error naming its file,
-    and so is a project's override that would make a page fetch something (`checked`): a
-    handout is read offline, and an override arrives with the content, in a pull request."""
-
-    def __init__(self, folder: Path, checked: bool = False):
-        super().__init__(folder)
-        self.checked = checked
+    """Jinja's file loader, but a template that cannot be read is an error naming its file."""
 
     def get_source(self, environment, template):
         try:
-            source, filename, uptodate = super().get_source(environment, template)
+            return super().get_source(environment, template)
         except jinja2.TemplateNotFound:  # an OSError too, but the next loader may have it
             raise
         except UnicodeDecodeError as error:
             raise not_utf8(error, self.path_of(template)) from None
         except OSError as error:
             raise ContentError(f"cannot read: {error.strerror}", self.path_of(template)) from None
-        if self.checked and (found := FETCHES.search(source)):
-            raise ContentError(f'"{found.group(0).strip()}" would make the page fetch '
-                               "something: a page is read offline, so its styles, images and "
-                               "fonts are inlined (data: URLs)", filename,
-                               source.count("\n", 0, found.start()) + 1)
-        return source, filename, uptodate
 
     def path_of(self, template: str) -> Path:
         candidates = (Path(folder) / template for folder in self.searchpath)
@@ -67,11 +47,9 @@ def make_environment(project: Path | None) -> jinja2.Environment:
 
     Sandboxed because an override arrives with the content, in a pull request like a chapter.
     """
-    loaders = [TemplateLoader(theme_dir())]
-    if project is not None:
-        loaders.insert(0, TemplateLoader(project / "templates", checked=True))
+    folders = [theme_dir()] if project is None else [project / "templates", theme_dir()]
     theme = jinja2.PrefixLoader({"theme": TemplateLoader(theme_dir())})
-    loader = jinja2.ChoiceLoader([*loaders, theme])
+    loader = jinja2.ChoiceLoader([TemplateLoader(folder) for folder in folders] + [theme])
     env = SandboxedEnvironment(loader=loader, autoescape=jinja2.select_autoescape(["html"]),
                                undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["math"] = inline_math
@@ -112,8 +90,24 @@ def inline_math(text: str, prefix: str) -> Markup:
 
 
 def render_page(project: Path, template: str, context: object) -> str:
-    """Render `template` with `context` (a dataclass) as `page`; errors name file:line."""
-    return render_template(project, template, page=context)
+    """Render `template` with `context` (a dataclass) as `page`; errors name file:line. A page
+    built with the project's template overrides must fetch nothing from elsewhere."""
+    page = render_template(project, template, page=context)
+    overrides = project / "templates"
+    if overrides.is_dir() and any(overrides.iterdir()):
+        check_offline(page, overrides)
+    return page
+
+
+def check_offline(page: str, overrides: Path) -> None:
+    from topicgen.pages.offline import page_fetch, where_written
+
+    if found := page_fetch(page):
+        what, address = found
+        path, line = where_written(overrides, address)
+        raise ContentError(f"the page would fetch from elsewhere: {what} {address}; a page is "
+                           "read offline, so its styles, images and fonts are inlined (data: "
+                           "URLs)", path, line)
 
 
 def render_template(project: Path | None, template: str, **context: object) -> str:
