@@ -91,6 +91,22 @@ def test_alt_text_reads_what_a_sighted_reader_reads_off_the_axes():
     ax.set_ylabel("count")
     assert describe(fig) == "count against x. runs per width: 3 bars, count from 1 to 3."
 
+    fig, (ax,) = new_figure()
+    ax.barh(["rnn", "lstm"], [0.16, 0.06], label="test error")  # categories, measured along x
+    ax.set_xlabel("MSE")
+    ax.scatter([1, 2], [3, 4])  # unlabelled
+    assert describe(fig) == ("value against MSE. points: 2 points, value from 3 to 4. test "
+                             "error: 2 bars, MSE from 0.06 to 0.16.")
+    fig, (ax,) = new_figure()
+    ax.semilogy([1, 2, 3], [0.0, 10.0, 100.0], label="growth")  # 0 is not drawn on a log axis
+    ax.plot(["a", "b"], [1.0, 2.0], label="by category")
+    for level in range(8):
+        ax.plot([0, 1], [level + 1, level + 2])
+    assert describe(fig) == ("value (log scale) against x. growth rises from 10 to 100 as x "
+                             "goes from 2 to 3. by category rises from 1 to 2 as x goes from 0 "
+                             "to 1.")
+    assert describe(new_figure()[0]) == "An empty figure."
+
 
 def test_log_axes_label_their_ticks_in_plain_text_without_parsing_mathtext(monkeypatch):
     """Parsing mathtext tick labels was a third of the time figures took to draw."""

@@ -13,6 +13,7 @@ from matplotlib.collections import PathCollection, QuadMesh
 from matplotlib.colors import LogNorm
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 
 from topicgen.figures.style import Log10Formatter
@@ -30,8 +31,8 @@ def describe(fig: Figure) -> str:
         # axis takes the label of the panel to its left.
         left = {which: axis_label(ax, which) or left[which] for which in left}
         texts.append(describe_axes(ax, left["x"] or "x", left["y"] or "value"))
-    if len(texts) == 1:
-        return texts[0]
+    if len(texts) <= 1:
+        return texts[0] if texts else "An empty figure."
     return f"{len(texts)} panels. " + " ".join(
         f"Panel {number}: {text}" for number, text in enumerate(texts, start=1))
 
@@ -41,8 +42,8 @@ def describe_axes(ax: Axes, x_label: str, y_label: str) -> str:
     scale = " (log scale)" if ax.get_yscale() in ("log", "symlog") or powers else ""
     title = f"{words(ax.get_title())}: " if ax.get_title() else ""
     text = f"{title}{y_label}{scale} against {x_label}."
-    text += "".join(f" {heat_map(mesh)}." for mesh in ax.collections
-                    if isinstance(mesh, QuadMesh))
+    text += "".join(f" {heat_map(mesh)}." for mesh in [*ax.collections, *ax.images]
+                    if isinstance(mesh, (QuadMesh, AxesImage)))
     drawn = [line for line in ax.get_lines() if len(line.get_xdata()) > 0]  # not legend proxies
     # The labelled curves; a panel's only curve, unlabelled, is described too.
     curves = [line for line in drawn if not line.get_label().startswith("_")] or \
@@ -52,11 +53,14 @@ def describe_axes(ax: Axes, x_label: str, y_label: str) -> str:
     if len(curves) > MAX_CURVES:
         more = len(curves) - MAX_CURVES
         text += f" And {more} more curve{'s' if more > 1 else ''}."
-    text += "".join(f" {scattered(points, y_label, powers)}." for points in ax.collections
-                    if isinstance(points, PathCollection)
-                    and not points.get_label().startswith("_"))
-    text += "".join(f" {bars(container, y_label, powers)}." for container in ax.containers
-                    if isinstance(container, BarContainer))
+    if not curves and len(drawn) > 1:
+        text += f" {len(drawn)} unlabelled curves."
+    scatters = [points for points in ax.collections if isinstance(points, PathCollection)]
+    labelled = [points for points in scatters if not points.get_label().startswith("_")]
+    text += "".join(f" {scattered(points, y_label, powers)}." for points in
+                    (labelled or scatters[:1]))
+    text += "".join(f" {bars(container, x_label, y_label, powers)}."
+                    for container in ax.containers if isinstance(container, BarContainer))
     return text
 
 
@@ -75,9 +79,11 @@ def axis_label(ax: Axes, which: str) -> str:
 def trend(line: Line2D, x_label: str = "x", powers: bool = False) -> str:
     """'<label> falls from 1 to 2.1e-05 as <x_label> goes from 0 to 99' for one curve
     (`powers`: its values are log10 of what the axis shows, read as powers of ten)."""
-    points = [(float(x), float(y)) for x, y in zip(line.get_xdata(), line.get_ydata(),
-                                                  strict=False)
-              if _finite(x) and _finite(y)]
+    # Converted: categories and dates as the axis places them.
+    log = line.axes.get_yscale() == "log"  # where a value <= 0 is not drawn at all
+    points = [(float(x), float(y)) for x, y in zip(line.get_xdata(orig=False),
+                                                  line.get_ydata(orig=False), strict=False)
+              if _finite(x) and _finite(y) and not (log and float(y) <= 0)]
     label = "" if line.get_label().startswith("_") else words(line.get_label())
     if not label:  # the panel's only curve
         label = "the curve"
@@ -87,7 +93,7 @@ def trend(line: Line2D, x_label: str = "x", powers: bool = False) -> str:
         return f"{label}: a horizontal line at {number(points[0][1], powers)}"  # axhline
     if len(points) < 2:
         if not points:
-            return f"{label}: no finite values (overflow)"
+            return f"{label}: no value that can be drawn"
         x, y = points[0]
         return f"{label}: a single point, {number(y, powers)} at {short(x_label)} = {x:g}"
     (x0, y0), (x1, y1) = points[0], points[-1]
@@ -104,8 +110,8 @@ def trend(line: Line2D, x_label: str = "x", powers: bool = False) -> str:
     return f"{label} {shape} as {x_label} goes from {x0:.4g} to {x1:.4g}"
 
 
-def heat_map(mesh: QuadMesh) -> str:
-    """'A heat map of <the colour bar's label>, from <lowest> to <highest>'."""
+def heat_map(mesh: QuadMesh | AxesImage) -> str:
+    """'A heat map of <the colour bar's label>, from <lowest> to <highest>' (an image too)."""
     values = [float(v) for v in mesh.get_array().compressed() if _finite(v)]
     bar = mesh.colorbar
     key = words(bar.ax.get_ylabel() or bar.ax.get_xlabel()) if bar is not None else ""
@@ -119,16 +125,20 @@ def heat_map(mesh: QuadMesh) -> str:
 def scattered(points: PathCollection, y_label: str, powers: bool) -> str:
     """'<label>: 12 points, <y_label> from <lowest> to <highest>'."""
     ys = [float(y) for _, y in points.get_offsets() if _finite(y)]
-    label = words(points.get_label())
+    label = "points" if points.get_label().startswith("_") else words(points.get_label())
     if not ys:
         return f"{label}: no finite points"
     return (f"{label}: {len(ys)} point{'s' if len(ys) > 1 else ''}, {y_label} from "
             f"{number(min(ys), powers)} to {number(max(ys), powers)}")
 
 
-def bars(container: BarContainer, y_label: str, powers: bool) -> str:
-    """'<label>: 5 bars, <y_label> from <lowest> to <highest>' (a histogram's counts too)."""
-    heights = [float(bar.get_height()) for bar in container if _finite(bar.get_height())]
+def bars(container: BarContainer, x_label: str, y_label: str, powers: bool) -> str:
+    """'<label>: 5 bars, <y_label> from <lowest> to <highest>' (a histogram's counts too;
+    horizontal bars measure along x)."""
+    horizontal = container.orientation == "horizontal"
+    size, y_label = ("get_width", x_label) if horizontal else ("get_height", y_label)
+    heights = [float(getattr(bar, size)()) for bar in container
+               if _finite(getattr(bar, size)())]
     label = container.get_label()
     label = "bars" if not label or label.startswith("_") else words(label)
     if not heights:
