@@ -428,9 +428,9 @@ def test_a_formats_list_left_empty_keeps_the_last_handout(make_project, cache_di
     ("jobs = true", '"jobs" must be int, got bool'),
     ('paper = "a5"', 'paper must be one of a4, letter, got "a5" (did you mean "a4"?)'),
     ("bogus = 1", 'unknown key "bogus" (did you mean "out"?)'),
-    ('site_title = " "', "site_title must be one line of 1 to 80 characters, got ' '"),
+    ('site_title = " "', "site_title must be one line of 1 to 80 printable characters, got ' '"),
     ('site_title = "Deep\\nLearning"',
-     "site_title must be one line of 1 to 80 characters, got 'Deep\\nLearning'"),
+     "site_title must be one line of 1 to 80 printable characters, got 'Deep\\nLearning'"),
 ])
 def test_a_topicgen_toml_error_exits_1_like_any_file_and_its_flag_2(make_project, setting,
                                                                     message):

@@ -195,6 +195,7 @@ def test_site_editions_and_site_title_shape_the_site(make_project, tiny_topic):
     index = (site / "index.html").read_text()
     assert f'href="{TOPIC}/handout-instructor.html">Instructor edition</a>' in index
     assert "<h1>Deep Learning &amp; Co</h1>" in index  # site_title: the course's name
+    assert "<title>Deep Learning &amp; Co</title>" in index  # once, not "X · X"
     assert "<title>Figures of " in (site / TOPIC / "gallery.html").read_text()
     assert " · Deep Learning &amp; Co</title>" in (site / TOPIC / "gallery.html").read_text()
 

@@ -208,7 +208,7 @@ def problems(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
     title = values.get("site_title")
     if title is not None and (not title.strip() or len(title) > SITE_TITLE_MAX
                               or not title.isprintable()):
-        yield "site_title", (f"site_title must be one line of 1 to {SITE_TITLE_MAX} "
+        yield "site_title", (f"site_title must be one line of 1 to {SITE_TITLE_MAX} printable "
                              f"characters, got {title[:SITE_TITLE_MAX + 1]!r}")
     editions = values.get("site_editions", EDITIONS[-1:])
     if not editions or any(edition not in EDITIONS for edition in editions):

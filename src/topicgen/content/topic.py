@@ -243,7 +243,7 @@ def load_references(path: Path, named_by: Path) -> dict[str, Reference]:
             raise ContentError(f'"{key}" must be a table ([{key}]) of reference fields', path)
         check_keys(entry, REFERENCE_KEYS, REQUIRED_REFERENCE_KEYS, path, prefix=f"{key}.")
         # Pages link it: a javascript: or relative address from a pull request must not.
-        if "url" in entry and not re.fullmatch(r"https?://[^\s\"<>]+", entry["url"]):
+        if "url" in entry and not re.fullmatch(r"https?://[^\s\"<>]+", entry["url"], re.I):
             raise ContentError(f'"{key}.url" must be an http(s) address such as '
                                f'https://doi.org/..., got "{entry["url"]}"', path)
         references[key] = Reference(key=key, **entry)
