@@ -358,7 +358,8 @@ def worker_died(pool: Any, jobs: list[tuple[Plan, Any] | Followup]) -> TopicgenE
     names = sorted({"drawing figures" if isinstance(job, Followup) else job[0].run.experiment
                     for job in jobs})
     how = pool.death() if isinstance(pool, WorkerPool) else ""
-    return TopicgenError(f"a worker process died{how} while running {', '.join(names)}: out "
+    running = names[0] if len(names) == 1 else f"one of {', '.join(names)}"
+    return TopicgenError(f"a worker process died{how} while running {running}: out "
                          "of memory (the system then kills the largest process), or a crash in "
                          "native code; nothing was published")
 
