@@ -200,6 +200,17 @@ def test_site_editions_and_site_title_shape_the_site(make_project, tiny_topic):
     assert " · Deep Learning &amp; Co</title>" in (site / TOPIC / "gallery.html").read_text()
 
 
+def test_a_handout_the_site_just_built_is_up_to_date(make_project, tiny_topic):
+    """The site built each topic's handout with --out spelt out and no variant option, so
+    `build handout` after `build site` (and the other way round) rebuilt it every time."""
+    project = make_project(tiny_topic)
+    common = ["--project", str(project), "--profile", "quick", "--cache-dir",
+              str(project / "cache")]
+    assert invoke("build", "site", *common).exit_code == 0
+    again = invoke("build", "handout", "--topic", TOPIC, *common)
+    assert again.output.splitlines()[-1].startswith("Up to date: "), again.output
+
+
 @pytest.mark.parametrize("url", ["example.org", "ftp://example.org/", "https://",
                                  "https://example.org/a b", "https://example.org/?q=1"])
 def test_a_malformed_base_url_is_refused_before_anything_runs(url, tmp_path):

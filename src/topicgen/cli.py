@@ -181,7 +181,9 @@ def handout_line(config, argv: list[str], variant: list[str] | None = None) -> s
     from topicgen.build import build
     from topicgen.publish.handout import target
 
-    summary = build(config, target(config), argv, variant=variant or [])
+    # No variant, no option: the same inputs as the handout `build all` and `build site`
+    # make, so that one finds the other's build up to date.
+    summary = build(config, target(config), argv, **({"variant": variant} if variant else {}))
     if summary.up_to_date:
         return f"Up to date: {config.out_dir} (nothing changed; --force rebuilds)"
     names = ", ".join(p.name for p in summary.outputs if p.name.startswith("handout"))

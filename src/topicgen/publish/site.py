@@ -99,7 +99,11 @@ def build_topics(config: Config, slugs: list[str], topics_dir: Path,
 
     for slug in slugs:
         log.info("topic %s", slug)
-        summary, _ = build_all(dataclasses.replace(config, topic=slug, out=topics_dir / slug),
+        # In the project's output/, as `build handout` sets it: a configuration that named
+        # the same folder another way made each build find the other's out of date.
+        default = topics_dir == config.project / "output" and config.out is None
+        summary, _ = build_all(dataclasses.replace(config, topic=slug,
+                                                   out=None if default else topics_dir / slug),
                                argv)
         if summary.failed:
             raise ClaimError(f"{len(summary.failed)} claim(s) failed in {slug}: "
