@@ -183,7 +183,8 @@ def load_topic(content_dir: Path, slug: str) -> Topic:
 
 
 def check_topic(content_dir: Path, slug: str) -> Path:
-    """The topic's folder, or a UsageError naming the topics there are."""
+    """The topic's folder; a UsageError naming the topics there are where it has none, a
+    ContentError naming its topic.toml where its name is reserved (RESERVED_SLUGS)."""
     root = content_dir / slug
     if not (root / "topic.toml").is_file():
         if not content_dir.is_dir():
