@@ -344,7 +344,7 @@ def test_unreadable_file(make_project, cache_dir, relative, shown):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["nope"], 'unknown experiment "nope" (choose from: attention-scaling, cell-highway, '
-               "depth-jacobian, gate-saturation, gradient-clipping, gradient-decay, "
+               "copy-memory, depth-jacobian, gate-saturation, gradient-clipping, gradient-decay, "
                "jacobian-spectrum, layernorm, long-range-memory, norm-placement, pascanu-bound, "
                "residual-depth, state-saturation, truncated-bptt)"),
     (["gradient-decai"], 'unknown experiment "gradient-decai" (did you mean "gradient-decay"?)'),

@@ -28,7 +28,7 @@ def test_gradient_decay_figure_is_byte_identical_over_two_runs():
 def test_every_topic4_experiment_has_figures_and_a_quick_profile():
     """The per-experiment test files draw each figure; here the set of them is checked."""
     found = experiments.discover(TOPIC4_EXPERIMENTS, "topic4")
-    assert len(found) == 14
+    assert len(found) == 15
     for name, experiment in found.items():
         module = experiments.load(experiment)
         assert experiments.figure_names(experiment), name

@@ -51,7 +51,7 @@ def tiny_args(project: Path, *extra: str) -> list:
 
 def test_every_listed_experiment_has_a_section(html):
     names = [entry["name"] for entry in json.loads(invoke("list", "--json").output)]
-    assert len(names) == 14
+    assert len(names) == 15
     for name in names:
         assert f'<section class="run" id="run-{name}">' in html, name
         assert f'<td><a href="#run-{name}">{name}</a></td>' in html, name

@@ -143,12 +143,12 @@ def test_headings_start_at_h1_and_never_skip_a_level(topic4_site):
 def test_gallery_shows_every_handout_figure_with_data_alt_text_and_code(topic4_site):
     gallery = (topic4_site / "topic4" / "gallery.html").read_text()
     figures = sorted(p.stem for p in (topic4_site / "topic4" / "figures").glob("*.svg"))
-    assert len(figures) == 24
+    assert len(figures) == 26
     for label in figures:
         assert f'src="figures/{label}.svg"' in gallery
         assert f'href="data/{label}.csv"' in gallery and f'href="data/{label}.json"' in gallery
     alts = re.findall(r'<img src="figures/[^"]+" alt="([^"]*)"', gallery)
-    assert len(alts) == 24 and all(" against " in alt for alt in alts)  # read from the data
+    assert len(alts) == 26 and all(" against " in alt for alt in alts)  # read from the data
     assert 'href="code/gradient_decay.html"' in gallery
 
 

@@ -1,0 +1,79 @@
+"""Planted bugs in copy-memory: each must make a claim of its kind fail at the quick profile.
+
+A bug is planted by recompiling one function of the experiment module with a line changed
+(`mutate`), so the mutant is the real code with exactly one plausible mistake in it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import evidence_failed, mutate, run_experiment, topic4_module
+
+cm = topic4_module("copy_memory")
+LOSS = "F.cross_entropy(logits.flatten(0, 1), targets.flatten())"
+
+
+def loss_over_the_copy_steps_only(monkeypatch, module):
+    # The loss of the last N outputs: the same model, on a scale where the baseline is ln K.
+    mutate(monkeypatch, module, "seed_losses", "mean_cross_entropy(logits, targets[s])",
+           "mean_cross_entropy(logits[:, -10:], targets[s][:, -10:])")
+
+
+def one_symbol_never_drawn(monkeypatch, module):
+    # randint's upper end is exclusive: symbols 1 to K - 1, an easier task than the one scored.
+    mutate(monkeypatch, module, "copy_batch", "torch.randint(1, symbols + 1,",
+           "torch.randint(1, symbols,")
+
+
+def symbols_repeated_on_the_copy_steps(monkeypatch, module):
+    # A teacher-forcing leak: the copy steps' inputs hold the very symbols they must output.
+    mutate(monkeypatch, module, "copy_batch", "targets[:, T + length:] = drawn",
+           "targets[:, T + length:] = inputs[:, T + length:] = drawn")
+
+
+MUTATIONS = {
+    "loss averaged over the last N outputs only": loss_over_the_copy_steps_only,
+    "symbols drawn from 1 to K - 1": one_symbol_never_drawn,
+    "the symbols leak into the copy steps' inputs": symbols_repeated_on_the_copy_steps,
+}
+# Not caught, and rightly: the delimiter written over the last symbol, so that "copy now"
+# never comes. Every sequence has the same length T + 2N, so the LSTM can count its way to the
+# copy steps instead (test loss 1.019 to 1.033 of the baseline at the quick profile, against
+# 1.002 to 1.003 with the delimiter): at a fixed T the delimiter is redundant, in Arjovsky et
+# al.'s task too.
+
+
+def symbols_due_a_step_early(monkeypatch, module):
+    mutate(monkeypatch, module, "copy_batch", "targets[:, T + length:] = drawn",
+           "targets[:, T + length - 1:-1] = drawn")
+
+
+def loss_summed_over_the_steps(monkeypatch, module):
+    # Each sequence's total instead of the mean over its T + 2N outputs.
+    mutate(monkeypatch, module, "mean_cross_entropy", LOSS,
+           'F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="sum")'
+           " / logits.shape[0]")
+
+
+SANITY_MUTATIONS = {
+    "symbols due a step early, at the delimiter": symbols_due_a_step_early,
+    "loss summed over the steps of a sequence": loss_summed_over_the_steps,
+}
+
+
+@pytest.mark.planted_bug("topic4", "copy-memory", "evidence")
+@pytest.mark.parametrize("plant", MUTATIONS.values(), ids=MUTATIONS.keys())
+def test_planted_bug_fails_an_evidence_claim(monkeypatch, plant):
+    plant(monkeypatch, cm)
+    result = run_experiment("copy-memory", "quick")
+    assert evidence_failed(result), [(c.id, c.verdict, c.measured) for c in result.claims]
+
+
+@pytest.mark.planted_bug("topic4", "copy-memory", "sanity")
+@pytest.mark.parametrize("plant", SANITY_MUTATIONS.values(), ids=SANITY_MUTATIONS.keys())
+def test_planted_bug_fails_a_sanity_claim(monkeypatch, plant):
+    plant(monkeypatch, cm)
+    result = run_experiment("copy-memory", "quick", steps=2)
+    caught = [c.id for c in result.claims if c.passed is False and c.kind == "sanity"]
+    assert caught, [(c.id, c.verdict, c.measured) for c in result.claims]
