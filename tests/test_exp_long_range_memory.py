@@ -146,17 +146,17 @@ def test_the_experiments_adam_steps_as_torch_optim_bit_for_bit(foreach):
     assert not any(torch.equal(a, b) for a, b in zip(start, ours, strict=True))
 
 
-IDS = ["baseline", "forget-bias", "rnn-gradient-vanishes", "lstm-gradient-reach",
+IDS = ["baseline", "hs97-floor", "forget-bias", "rnn-gradient-vanishes", "lstm-gradient-reach",
        "attention-short", "rnn-T100", "rnn-T10", "lstm-T100", "gru-T100", "attention-T100"]
 
 
 def test_quick_profile_claims_pass(quick):
     assert [c.id for c in quick.claims] == IDS
     judged = [c.id for c in quick.claims if c.passed is not None]
-    assert judged == IDS[:5]  # too short to judge training at T = 100
+    assert judged == IDS[:6]  # too short to judge training at T = 100
     assert all(c.passed for c in quick.claims if c.passed is not None), quick.claims
-    assert [c.kind for c in quick.claims[:2]] == ["sanity", "sanity"]
-    assert quick.claims[5].not_judged.startswith("judged only in the recipe")
+    assert [c.kind for c in quick.claims[:3]] == ["sanity"] * 3
+    assert quick.claims[6].not_judged.startswith("judged only in the recipe")
 
 
 def test_gradient_reach_at_initialisation(quick):
@@ -240,7 +240,7 @@ def test_training_claims_are_judged_only_in_the_published_recipe():
     result = E.run(NAME, small(steps=5, delays=(8,), test_size=100), E.Context())
     full = E.resolve_params(NAME, "full")
     assert [c.id for c in result.claims] == IDS
-    assert [c.verdict for c in result.claims][4:] == ["not judged"] * 6
+    assert [c.verdict for c in result.claims][5:] == ["not judged"] * 6
     result.params = {**result.params, **as_dict(full)}
     result.scalars.update({f"test_mse_{m}_T100_seed{i}": v for m, v in
                            [("rnn", 0.16), ("lstm", 0.01), ("gru", 0.01), ("attention", 0.001)]
@@ -299,3 +299,13 @@ def test_deviations_name_only_what_departs_from_the_recipe_scaled_down():
     assert len(default) == 2 and any("raised" in d for d in default)
     slower = lrm.deviations(dataclasses.replace(lrm.Params(), lr=1e-3, hidden=64, steps=2000))
     assert slower == []
+
+
+def test_the_hs97_floor_is_the_triangular_sums_mass_near_zero():
+    """P(|X_1 + X_2| < 0.16) for X ~ U[-1, 1]: integrate the density (2 - |s|)/4."""
+    steps = 160_000
+    mass = sum((2 - (i + 0.5) / steps * 0.16) / 4 for i in range(steps)) * 0.16 / steps * 2
+    floor, mse = lrm.HS97_FLOOR, lrm.HS97_BASELINE_MSE
+    assert mass == pytest.approx(floor, rel=1e-9)
+    assert floor == pytest.approx(0.1536)
+    assert mse == pytest.approx((2 / 3) / 16)

@@ -70,12 +70,20 @@ def target_is_the_mean(monkeypatch, module):
     return NO_TRAINING
 
 
+def hs97_values_in_zero_one(monkeypatch, module):
+    # The variants mixed up: Arjovsky et al.'s U[0, 1] values in Hochreiter and Schmidhuber's task.
+    mutate(monkeypatch, module, "hs97_constant_prediction", "device=ctx.device) * 2 - 1",
+           "device=ctx.device)")
+    return NO_TRAINING
+
+
 # Bugs only a sanity claim catches. With forget bias 2 the LSTM's gradient reaches further
 # (r = 0.95), which no evidence claim forbids: the lower bound sigmoid(b_f) still holds. The
 # target u_a + u_b halved is a different task, as learnable as the right one.
 SANITY_MUTATIONS = {
     "forget bias written into both biases (2, not 1)": double_forget_bias,
     "target is the mean of the two marked values": target_is_the_mean,
+    "HS97 variant's values drawn from U[0, 1]": hs97_values_in_zero_one,
 }
 
 
@@ -100,7 +108,8 @@ def test_planted_bug_fails_a_sanity_claim(monkeypatch, plant):
 def test_without_a_bug_every_claim_holds():
     result = run_experiment("long-range-memory", "quick")
     assert [(c.id, c.kind, c.verdict) for c in result.claims] == [
-        ("baseline", "sanity", "holds"), ("forget-bias", "sanity", "holds"),
+        ("baseline", "sanity", "holds"), ("hs97-floor", "sanity", "holds"),
+        ("forget-bias", "sanity", "holds"),
         ("rnn-gradient-vanishes", "evidence", "holds"),
         ("lstm-gradient-reach", "evidence", "holds"),
         ("attention-short", "evidence", "holds"),
