@@ -202,7 +202,7 @@ def test_what_an_experiment_prints_never_enters_the_json_on_stdout(make_project,
 def test_a_label_used_by_two_figures_is_named_before_values_are_looked_up(make_project,
                                                                           tmp_path):
     second = ("\n```{experiment-figure} gradient-decay:log10_grad_norm\n:name: fig-decay\n"
-              ":params: T=10 hidden=4 seeds=2\n\nThe same, on a log scale.\n```\n")
+              ":params: T=10 hidden=4 seeds=2\n\nThe same again.\n```\n")
     project = make_project(tmp_path / "project", appended(CHAPTER, second))
     result = build(project, tmp_path / "cache")
     line = len(tiny_topic[CHAPTER].splitlines()) + 2
@@ -222,3 +222,28 @@ def test_a_cached_result_of_the_wrong_shape_is_computed_again(make_project, tmp_
     result = build(project, cache, "--out", str(tmp_path / "again"))
     assert result.exit_code == 0, result.output
     assert "unreadable" in result.output and "recomputing" in result.output
+
+
+def test_figures_of_an_experiment_without_claims_say_that_nothing_is_checked(make_project,
+                                                                           tmp_path):
+    """Every other figure is checked against its data: one that is not says so, on the page
+    and once in the build's output, and points to no claims under another figure."""
+    second = ("\n```{experiment-figure} gradient-decay:grad_norm\n:name: fig-decay-again\n"
+              ":params: T=10 hidden=4 seeds=2\n\nThe same again.\n```\n")
+    files = claims_returning("[]")
+    project = make_project(tmp_path / "project", {**files, CHAPTER: files[CHAPTER] + second})
+    result = build(project, tmp_path / "cache")
+    assert result.exit_code == 0, result.output
+    warning = (f"warning: {project / TINY_EXPERIMENT} states no claims, so its figures are "
+               "shown unchecked (add claims(result) to it)")
+    assert result.output.count(warning) == 1, result.output
+    page = (project / "output" / TOPIC / "handout.html").read_text()
+    assert page.count("Its experiment states no claims") == 2
+    assert "are listed under" not in page
+
+
+def test_figures_of_an_experiment_with_claims_carry_no_such_note(make_project, tmp_path):
+    project = make_project(tmp_path / "project", tiny_topic)
+    result = build(project, tmp_path / "cache")
+    assert result.exit_code == 0 and "states no claims" not in result.output, result.output
+    assert "states no claims" not in (project / "output" / TOPIC / "handout.html").read_text()

@@ -217,6 +217,7 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
         drawings = Drawings([(shown.run, shown.figure) for shown in built.shown], built.cache,
                             options.get("fmt", "svg"), options.get("dpi", 200))
         run_stage(built.runs, config, built.cache, then=drawings.followups)
+        warn_unchecked(built.runs)
         with stage("figures") as note:
             early = drawings.early
             drawn = drawings.finish(config.jobs)
@@ -416,6 +417,20 @@ def typeset_claims(runs: list[Run]) -> None:
                     except MathError as error:
                         raise ContentError(f'claim "{claim.id}": cannot typeset ${tex}$ in '
                                            f"its {part}: {error}", run.exp.path) from None
+
+
+UNCHECKED_WARNED: set[Path] = set()
+"""Experiments warned of in this process (`--watch` rebuilds many times)."""
+
+
+def warn_unchecked(runs: list[Run]) -> None:
+    """A figure whose experiment states no claims reaches the page with nothing checked: say
+    so once, since every other figure of a handout is checked against its data."""
+    for run in runs:
+        if run.figures and not run.result.claims and run.exp.path not in UNCHECKED_WARNED:
+            UNCHECKED_WARNED.add(run.exp.path)
+            log.warning("warning: %s states no claims, so its figures are shown unchecked "
+                        "(add claims(result) to it)", run.exp.path)
 
 
 def check_claims(runs: list[Run]) -> None:

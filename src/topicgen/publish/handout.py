@@ -108,7 +108,8 @@ def prepare(built: Built, render_figure: Callable[[FigureView], str]
                    render_figure=render_figure)
     doc.figures = {s.label: FigureHtml(built.drawn[s.label].decode("utf-8"),
                                        s.run.result.claims, s.run.command,
-                                       None if s.label == s.run.labels[0] else s.run.labels[0],
+                                       None if s.label == s.run.labels[0]
+                                       or not s.run.result.claims else s.run.labels[0],
                                        s.run.result.deviations)
                    for s in built.shown}
     number_targets(chapters, doc)
