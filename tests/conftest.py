@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import json
 import signal
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -178,6 +179,15 @@ def write_project(root: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return root
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Tests that draw a figure themselves leave it to the test after them: close every
+    pyplot figure, as a build does once it has saved one (only where pyplot is loaded)."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
 
 
 @pytest.fixture

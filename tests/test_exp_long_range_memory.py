@@ -301,11 +301,12 @@ def test_deviations_name_only_what_departs_from_the_recipe_scaled_down():
     assert slower == []
 
 
-def test_the_hs97_floor_is_the_triangular_sums_mass_near_zero():
-    """P(|X_1 + X_2| < 0.16) for X ~ U[-1, 1]: integrate the density (2 - |s|)/4."""
+def test_the_hs97_floor_integrates_the_marked_sums_density():
+    """P(|X_1 + X_2| < 0.16) for X ~ U[-1, 1] (the triangular density (2 - |s|)/4), and
+    P(|X_2| < 0.16) = 0.16 in the one sequence in ten where X_1 = 0."""
     steps = 160_000
-    mass = sum((2 - (i + 0.5) / steps * 0.16) / 4 for i in range(steps)) * 0.16 / steps * 2
+    both = sum((2 - (i + 0.5) / steps * 0.16) / 4 for i in range(steps)) * 0.16 / steps * 2
     floor, mse = lrm.HS97_FLOOR, lrm.HS97_BASELINE_MSE
-    assert mass == pytest.approx(floor, rel=1e-9)
-    assert floor == pytest.approx(0.1536)
-    assert mse == pytest.approx((2 / 3) / 16)
+    assert floor == pytest.approx(0.9 * both + 0.1 * 0.16, rel=1e-9)
+    assert floor == pytest.approx(0.15424)
+    assert mse == pytest.approx(19 / 480)
