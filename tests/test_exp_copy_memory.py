@@ -78,9 +78,22 @@ def test_the_forget_bias_is_one_in_bias_ih_only():
     assert torch.all(w["bias_hh_l0"][4:8].abs() <= 0.5)  # U(-1/sqrt(4), 1/sqrt(4)) as drawn
 
 
-def test_a_seed_trains_alike_whatever_other_delays_run_beside_it(quick):
+def test_a_seed_trains_alike_whatever_other_delays_or_seeds_run_beside_it(quick):
     both = run(delays="20,30")
     assert both.scalars["test_loss_T20_seed1"] == quick.scalars["test_loss_T20_seed1"]
+    more = run(seeds=5)  # the global-norm clipping sums each seed's squares on their own
+    assert [more.scalars[f"test_loss_T20_seed{i}"] for i in range(3)] == [
+        quick.scalars[f"test_loss_T20_seed{i}"] for i in range(3)]
+
+
+def test_the_predictor_that_reads_the_symbols_back_scores_zero(quick):
+    """The oracle level: a data layout that is not the task's would make it infinite."""
+    assert quick.scalars["oracle_scored_T20"] == 0
+    inputs, targets = cm.copy_batch(torch.Generator().manual_seed(1), 4, 3, 8, 10, "cpu")
+    log_probs = cm.level_predictions("oracle", inputs, 8, 10)
+    assert torch.equal(log_probs.argmax(-1), targets)
+    wrong = cm.level_predictions("oracle", inputs.flip(1), 8, 10)  # no delimiter where due
+    assert cm.mean_cross_entropy(wrong, targets).item() == math.inf
 
 
 def test_other_alphabets_and_lengths_have_their_own_exact_levels():

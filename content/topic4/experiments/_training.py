@@ -52,7 +52,13 @@ def clip_per_seed(weights: list[torch.Tensor], max_norm: float) -> torch.Tensor:
     Returns the norms before clipping, (S,), as PyTorch does.
     """
     squares = [w.grad.reshape(w.shape[0], -1).pow(2).sum(1) for w in weights]  # (S,)
-    norms = torch.stack(squares).sum(0).sqrt()  # (S,)
+    # Added one weight at a time, in order: a reduction over stacked rows (torch.stack(...)
+    # .sum(0)) groups float32 additions by how many seeds there are, so a seed's norm, and its
+    # whole training, would change with the number of seeds trained beside it.
+    total = squares[0].clone()
+    for square in squares[1:]:
+        total += square
+    norms = total.sqrt()  # (S,)
     scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
     for w in weights:
         w.grad.mul_(scale.view(-1, *[1] * (w.dim() - 1)))

@@ -56,28 +56,34 @@ CLIP_NORM = 1.0
 DTYPE = torch.float32
 LEVEL_DTYPE = torch.float64  # the exact levels are scored in float64: an identity to ~1e-15
 LEVEL_RTOL = 1e-9
+LEVELS = ("blind", "memoryless", "oracle")  # knows nothing, when, what (level_predictions)
+LEVEL_SEQUENCES = 100  # test sequences each level is scored on
 LEVEL_POINTS = 60  # delays at which the level curves of the figure are evaluated
 BLIND_NEAR = 0.05  # a training loss this close to the knows-nothing level "sits" on it
 PAPER = {"symbols": 8, "length": 10}  # Arjovsky et al. 2016, §4.1
 
 # The plateau claim is judged in the recipe it was measured with: H = 16, batch 32, Adam 2e-2,
 # N = 10 symbols of K = 8, and in a window of steps that depends on the delay. The loss reaches
-# the baseline later at longer delays (the knows-nothing plateau lasts longer): within 1% by
-# step 200 at T = 20, 300 at T = 50, 375 at T = 100, so it is judged from PLATEAU_FROM steps on.
-# And the LSTM does learn to copy, later at longer delays: below the line (< 0.99 of it) by
-# step 600 were 3 of 10 seeds at T = 20 (0.94 to 0.98), none of 32 by step 300; at T = 50, 1
-# of 18 by step 750 (0.984), none of 30 by step 600; at T = 100 none of 8 by step 1500; at
-# T = 5 four of four were at 0.85 to 0.89 by step 1500. So it is judged only up to
-# PLATEAU_UNTIL steps, where no seed measured had left the line: beyond, going below it is the
-# LSTM's memory at work, not a contradiction of what the papers report.
+# the baseline later at longer delays (the knows-nothing plateau lasts longer), so it is judged
+# from PLATEAU_FROM steps on; at that edge most seeds are within 1% of the line and a few up to
+# 2% (T = 100, step 400, seeds 0 to 23: five at 1.010 to 1.018), or one in a transient spike
+# after it had reached the line (seed 1 at 1.62). And the LSTM does learn to copy, later at
+# longer delays: below the line (< 0.99 of it) by step 600 were 3 of 10 seeds at T = 20 (0.94
+# to 0.98), none of 32 by step 300; at T = 50, 1 of 18 by step 750 (0.984), none of 30 by step
+# 600; at T = 100 none of 8 by step 1500; at T = 5 four of four were at 0.85 to 0.89 by step
+# 1500. So it is judged only up to PLATEAU_UNTIL steps, where no seed measured had left the
+# line: beyond, going below it is the LSTM's memory at work, not a contradiction of what the
+# papers report. (Measured before clip_per_seed summed in a fixed order; `topicgen check
+# copy-memory --seeds` rechecks any window.)
 PLATEAU_RECIPE = {"hidden": 16, "batch": 32, "lr": 2e-2, **PAPER}
 PLATEAU_FROM = (200, 2)  # (a, b): judged from a + b T steps
 PLATEAU_UNTIL = (100, 10)  # up to a + b T steps
 PLATEAU_MIN_DELAY = 20
 PLATEAU_MIN_SEEDS = 3
-# A seed on the baseline has learned the timing perfectly and no symbol: its test loss sits a
-# few tenths of a percent above it (0.15% to 0.6% measured). Below it by more than 1% means
-# memory; more than 3% above means the timing is not learned yet.
+# A seed on the baseline has learned the timing and no symbol: its test loss sits a few tenths
+# of a percent above it (up to 2% at the window's start). Below it by more than 1% means
+# memory; more than 3% above means the timing is not learned yet, or a transient spike: the
+# claim asks two seeds in three.
 PLATEAU_BELOW, PLATEAU_ABOVE = 0.01, 0.03
 
 
@@ -146,18 +152,34 @@ def mean_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
 
 
-def level_predictions(kind: str, T: int, symbols: int, length: int) -> torch.Tensor:
-    """Log-probabilities (T + 2N, K + 1) of the knows-nothing or the memoryless predictor,
-    written from the task's definition, not from the generator."""
-    steps = T + 2 * length
+def level_predictions(kind: str, inputs: torch.Tensor, symbols: int,
+                      length: int) -> torch.Tensor:
+    """Log-probabilities (B, T + 2N, K + 1) of one of the three predictors on `inputs`
+    (B, T + 2N), written from the task's definition, not from the generator:
+
+      blind        the outputs' overall mix at every step;
+      memoryless   blank until the copy steps, then a uniform guess;
+      oracle       reads the input: blank up to the delimiter, then the first N inputs in
+                   order. It scores exactly 0 only if the data hold what the task says.
+    """
+    batch, steps = inputs.shape
+    T = steps - 2 * length
+    log_probs = torch.full((batch, steps, symbols + 1), -math.inf, dtype=LEVEL_DTYPE,
+                           device=inputs.device)
     if kind == "blind":
-        blank = (T + length) / steps
-        probs = torch.full((steps, symbols + 1), length / (symbols * steps), dtype=LEVEL_DTYPE)
-        probs[:, BLANK] = blank
-        return probs.log()
-    log_probs = torch.full((steps, symbols + 1), -math.inf, dtype=LEVEL_DTYPE)
-    log_probs[:T + length, BLANK] = 0.0  # certain of blank until the copy steps
-    log_probs[T + length:, 1:] = -math.log(symbols)  # then a uniform guess
+        log_probs[...] = math.log(length / (symbols * steps))
+        log_probs[..., BLANK] = math.log((T + length) / steps)
+    elif kind == "memoryless":
+        log_probs[:, :T + length, BLANK] = 0.0  # certain of blank until the copy steps
+        log_probs[:, T + length:, 1:] = -math.log(symbols)  # then a uniform guess
+    else:
+        delimiter = (inputs == symbols + 1).long().argmax(1)  # (B,): the first one
+        offset = torch.arange(steps, device=inputs.device) - delimiter[:, None] - 1
+        copying = (offset >= 0) & (offset < length)  # the N steps after the delimiter
+        read = inputs.gather(1, offset.clamp(0, length - 1))  # input `offset`, in order
+        # A delimiter read back is no output class: predict blank there, which is wrong.
+        predicted = torch.where(copying & (read <= symbols), read, BLANK)
+        log_probs.scatter_(2, predicted[..., None], 0.0)
     return log_probs
 
 
@@ -216,10 +238,11 @@ def train_and_test(params: Params, T: int, ctx: Context) -> dict[str, torch.Tens
         losses[step] = loss.detach().cpu()
     with torch.no_grad():
         test = seed_losses(weights, test_inputs, test_targets, params.symbols).cpu()
+    # Every sequence costs each predictor the same, so a few sequences score it exactly.
+    inputs, targets = test_inputs[0, :LEVEL_SEQUENCES], test_targets[0, :LEVEL_SEQUENCES]
     levels = {kind: mean_cross_entropy(
-        level_predictions(kind, T, params.symbols, params.length).expand(
-            params.test_size, -1, -1).to(ctx.device), test_targets[0]).item()
-        for kind in ("blind", "memoryless")}
+        level_predictions(kind, inputs, params.symbols, params.length), targets).item()
+        for kind in LEVELS}
     return {"test": test, "losses": losses, **levels}
 
 
@@ -251,6 +274,9 @@ def combine(params: Params, ctx: Context, outputs: dict[str, dict]) -> Result:
         for kind, exact in (("blind", blind_loss), ("memoryless", memoryless_loss)):
             scalars[f"{kind}_T{T}"] = exact(T, K, N)
             scalars[f"{kind}_scored_T{T}"] = found[kind]
+        scalars[f"oracle_scored_T{T}"] = found["oracle"]
+        below = found["test"] < (1 - PLATEAU_BELOW) * scalars[f"memoryless_T{T}"]
+        scalars[f"seeds_below_T{T}"] = float(below.sum())  # seeds that carry some symbols
     longest = delays[-1]
     curve = outputs[f"T{longest}"]["losses"]  # (steps, S)
     # How long the seeds' mean training loss sat at the knows-nothing level (within 5%),
@@ -287,19 +313,20 @@ def _levels_claim(p: dict, s: dict) -> Claim:
     delays = sorted(set(p["delays"]))
     errors = [abs(s[f"{kind}_scored_T{T}"] / s[f"{kind}_T{T}"] - 1)
               for T in delays for kind in ("blind", "memoryless")]
-    worst = max(errors)
+    oracle = max(s[f"oracle_scored_T{T}"] for T in delays)
     return Claim(
         id="exact-levels",
-        statement="Scored with this experiment's loss on its own test sequences, the "
-                  "predictor that knows nothing and the one that knows when but not what "
-                  "cost exactly the entropy of the outputs' mix and $N \\ln K / (T + 2N)$ "
-                  "(Arjovsky et al. 2016, §4.1): the data are laid out as the task says and "
-                  "the loss averages over all $T + 2N$ outputs.",
-        expected=", ".join(f"$T = {T}$: {s[f'blind_T{T}']:.4f} and {s[f'memoryless_T{T}']:.4f}"
-                           for T in delays),
-        measured=f"largest relative error {worst:.1e}",
-        tolerance=f"relative {LEVEL_RTOL:g} (float64)",
-        passed=all(e <= LEVEL_RTOL for e in errors),
+        statement="Scored with this experiment's loss on its own test sequences, predictors "
+                  "written from the task's definition cost exactly what the task says "
+                  "(Arjovsky et al. 2016, §4.1): knowing nothing, the entropy of the outputs' "
+                  r"mix; knowing when but not what, $N \ln K / (T + 2N)$; reading the "
+                  "symbols back after the delimiter, 0. So the data are laid out as the task "
+                  "says and the loss averages over all $T + 2N$ outputs.",
+        expected=", ".join(f"$T = {T}$: {s[f'blind_T{T}']:.4f}, {s[f'memoryless_T{T}']:.4f} "
+                           "and 0" for T in delays),
+        measured=f"largest relative error {max(errors):.1e}; reading back: {oracle:.3g}",
+        tolerance=f"relative {LEVEL_RTOL:g} (float64); reading back exactly 0",
+        passed=all(e <= LEVEL_RTOL for e in errors) and oracle == 0,
         kind="sanity",
     )
 
@@ -325,12 +352,17 @@ def _plateau_claim(p: dict, s: dict) -> Claim:
     judged = [T for T in delays if T >= PLATEAU_MIN_DELAY and p["steps"] in plateau_window(T)]
     window = (f"{PLATEAU_FROM[0]} + {PLATEAU_FROM[1]}T to {PLATEAU_UNTIL[0]} + "
               f"{PLATEAU_UNTIL[1]}T steps")
-    if not (judged and p["seeds"] >= PLATEAU_MIN_SEEDS
-            and all(p[k] == v for k, v in PLATEAU_RECIPE.items())):
+    outside = [f"{k} = {p[k]:g}, not {v:g}" for k, v in PLATEAU_RECIPE.items() if p[k] != v]
+    if p["seeds"] < PLATEAU_MIN_SEEDS:
+        outside.append(f"{p['seeds']} seeds, fewer than {PLATEAU_MIN_SEEDS}")
+    if not judged:
+        outside.append(f"no delay T >= {PLATEAU_MIN_DELAY} trained {window} ({p['steps']} "
+                       "steps)")
+    if outside:
         return not_judged(
             "stays-on-baseline", PLATEAU_STATEMENT, expected,
-            f"judged in the recipe it was measured in: a delay T >= {PLATEAU_MIN_DELAY} "
-            f"trained {window}, "
+            "judged only in the recipe it was measured in (" + "; ".join(outside) + "): "
+            f"a delay T >= {PLATEAU_MIN_DELAY} trained {window}, "
             + ", ".join(f"{k} = {v:g}" for k, v in PLATEAU_RECIPE.items())
             + f", >= {PLATEAU_MIN_SEEDS} seeds")
     needed = math.ceil(2 * p["seeds"] / 3)
