@@ -22,9 +22,11 @@ def quick():
     return run()
 
 
-def test_quick_profile_judges_and_holds_every_claim(quick):
+def test_quick_profile_judges_and_holds_every_claim_but_the_control(quick):
     assert [(c.id, c.kind, c.verdict) for c in quick.claims] == [
-        ("exact-levels", "sanity", "holds"), ("stays-on-baseline", "evidence", "holds")]
+        ("exact-levels", "sanity", "holds"), ("stays-on-baseline", "evidence", "holds"),
+        ("copies-at-short-delay", "evidence", "not judged")]
+    assert "control delay 0" in quick.claims[2].not_judged
 
 
 @pytest.mark.parametrize(("T", "printed"), [(100, 0.1733), (200, 0.0945), (300, 0.0650),
@@ -117,3 +119,4 @@ def test_full_profile_holds_every_claim():
     result = run("full")
     assert all(c.passed for c in result.claims), result.claims
     assert "$T = 50$" in result.claims[1].measured and "$T = 100$" in result.claims[1].measured
+    assert result.claims[2].verdict == "holds" and "$T = 5$" in result.claims[2].measured

@@ -94,6 +94,22 @@ SANITY_MUTATIONS = {
 }
 
 
+def symbols_hidden_from_the_model(monkeypatch, module):
+    # The model is fed blanks where the symbols are: it learns the timing as well as ever and
+    # sits on the baseline, so the plateau claim holds; only the positive control, which
+    # must go below the line, tells that nothing could ever be copied.
+    mutate(monkeypatch, module, "seed_losses", "F.one_hot(inputs[s], symbols + 2)",
+           "F.one_hot(inputs[s].where(inputs[s] > symbols, 0), symbols + 2)")
+
+
+@pytest.mark.planted_bug("topic4", "copy-memory", "evidence")
+def test_a_model_that_cannot_see_the_symbols_fails_the_positive_control(monkeypatch):
+    symbols_hidden_from_the_model(monkeypatch, cm)
+    result = run_experiment("copy-memory", "quick", control_delay=5, control_steps=1500)
+    assert evidence_failed(result) == ["copies-at-short-delay"], [
+        (c.id, c.verdict, c.measured) for c in result.claims]
+
+
 @pytest.mark.planted_bug("topic4", "copy-memory", "evidence")
 @pytest.mark.parametrize("plant", MUTATIONS.values(), ids=MUTATIONS.keys())
 def test_planted_bug_fails_an_evidence_claim(monkeypatch, plant):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from topicgen.api import Result, new_figure, plot_with_band
+from topicgen.api import Result, new_figure, plot_with_band, style_of
 
 LEVEL_STYLES = {"knows nothing": ":", "knows when, not what": "--"}
 
@@ -26,8 +26,15 @@ def draw_test_loss(result: Result) -> Figure:
     low, high = _band(measured, "trained LSTM")
     plot_with_band(ax, measured.x, measured.y["trained LSTM"], low, high, "trained LSTM", 0)
     ax.get_lines()[-1].set_marker("o")
+    if "control" in result.series:  # the positive control: the same model, trained longer
+        control = result.series["control"]
+        steps = result.params["control_steps"]
+        ax.errorbar(control.x, control.y["trained LSTM"], yerr=control.y_std["trained LSTM"],
+                    fmt="s", color=style_of(1)["color"],
+                    label=f"trained LSTM, {steps} steps (positive control)")
     ax.set_xscale("log")  # the levels fall like 1/(T + 2N)
-    ax.set_xticks(measured.x, [f"{x:g}" for x in measured.x])
+    ticks = sorted({*measured.x, *result.series.get("control", measured).x})
+    ax.set_xticks(ticks, [f"{x:g}" for x in ticks])
     ax.minorticks_off()
     ax.set_yscale("log")
     ax.set_xlabel(measured.x_label)
