@@ -1,12 +1,13 @@
-"""Copying N symbols across T blank steps: the loss a model that remembers nothing is stuck at.
+"""Copying N symbols across a delay of T steps: the loss of a model that remembers nothing.
 
     topicgen run copy-memory -p delays=20,100 --json
 
 The copying memory task of Arjovsky et al. (2016, §4.1), after Hochreiter and Schmidhuber
 (1997): the input is N symbols drawn uniformly from an alphabet of K, then T - 1 blanks, a
-delimiter, and N more blanks (T + 2N steps in all); the target is blank at every step except
-the last N, where it is the N symbols in their order. The loss is the cross-entropy averaged
-over all T + 2N outputs, as in the paper.
+delimiter, and N more blanks (T + 2N steps in all: the delay T counts the steps from the last
+symbol to the delimiter); the target is blank at every step except the last N, where it is the
+N symbols in their order. The loss is the cross-entropy averaged over all T + 2N outputs, as
+in the paper.
 
 Three exact levels follow from the data alone (with the paper's N = 10, K = 8):
 
@@ -19,8 +20,9 @@ Three exact levels follow from the data alone (with the paper's N = 10, K = 8):
                         N ln K / (T + 2N)          (0.1733 at T = 100),
                     the memoryless baseline Arjovsky et al. draw. Averaged over the last N
                     outputs only it would read ln K = 2.079 at every T.
-  knows what        a model that carries the N ln K nats of the symbols across the T steps
-                    reaches 0.
+  knows what        a model that carries the N ln K nats of the symbols across the delay
+                    reaches 0; a predictor that reads them back after the delimiter is
+                    scored too, to check that the data hold what the task says.
 
 A model below the memoryless baseline has carried information across the delay; one on it has
 learned the task's timing and nothing of its content. Arjovsky et al. report their LSTM (and
@@ -50,7 +52,7 @@ from topicgen.api import Claim, Context, Result, Series, as_dict, not_judged, pa
 from ._tensors import generator, uniform
 from ._training import Adam, clip_per_seed, lstm_sequence, stack_seeds, window_means
 
-SUMMARY = "Copying task: an LSTM's loss settles exactly on the memoryless N ln K/(T+2N)."
+SUMMARY = "Copying task: an LSTM's loss settles on the memoryless N ln K/(T+2N) at long delays."
 BLANK = 0  # input and target class 0; symbols are 1..K; the delimiter is input class K + 1
 RECURRENT = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")  # PyTorch's names
 FORGET_BIAS = 1.0
