@@ -247,3 +247,24 @@ def test_figures_of_an_experiment_with_claims_carry_no_such_note(make_project, t
     result = build(project, tmp_path / "cache")
     assert result.exit_code == 0 and "states no claims" not in result.output, result.output
     assert "states no claims" not in (project / "output" / TOPIC / "handout.html").read_text()
+
+
+def test_an_authors_alt_text_is_what_the_page_the_drawing_and_its_file_announce(make_project,
+                                                                               tmp_path):
+    """`:alt:` replaces the description read from the data in the page's label, in the
+    inline drawing's <title> (which the PDF's /Alt is made from) and in the figure's file,
+    so that no two of them say different things."""
+    from topicgen.svg import svg_title
+
+    alt = "Gradient norms of 2 seeds, falling {{ 1 + 1 }} decades & more"
+    files = replaced(CHAPTER, ":name: fig-decay\n", f":name: fig-decay\n:alt: {alt}\n")
+    project = make_project(tmp_path / "project", files)
+    result = build(project, tmp_path / "cache")
+    assert result.exit_code == 0, result.output
+    said = "Gradient norms of 2 seeds, falling 2 decades & more"  # live values rendered
+    page = (project / "output" / TOPIC / "handout.html").read_text()
+    assert 'aria-label="Gradient norms of 2 seeds, falling 2 decades &amp; more"' in page
+    inline = page[page.index('id="fig-decay"'):]
+    assert svg_title(inline[inline.index("<svg"):]) == said
+    drawing = (project / "output" / TOPIC / "figures" / "fig-decay.svg").read_text()
+    assert svg_title(drawing) == said

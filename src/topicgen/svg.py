@@ -41,6 +41,16 @@ def with_title(svg: str, title: str) -> str:
     return f"{svg[:start]}\n<title>{html.escape(title, quote=False)}</title>{svg[start:]}"
 
 
+def retitled(svg: str, title: str) -> str:
+    """`svg` with `title` as its first `<title>`'s text (added where it has none): what a
+    screen reader, the PDF's alternate text and an `<img>` of the file all announce."""
+    if TITLE.search(svg) is None:
+        return with_title(svg, title)
+    text = html.escape(title, quote=False)
+    return TITLE.sub(lambda m: m.group(0)[:m.start(1) - m.start(0)] + text
+                     + m.group(0)[m.end(1) - m.start(0):], svg, count=1)
+
+
 def svg_title(svg: str) -> str:
     """The text of an SVG's first `<title>` (which may carry attributes, as a formula's id),
     or "" when it has none."""

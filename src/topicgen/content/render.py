@@ -33,7 +33,7 @@ from topicgen.content.myst import (
 )
 from topicgen.errors import ContentError, TopicgenError, did_you_mean
 from topicgen.mathtex import MathError, render_math
-from topicgen.svg import prefix_ids, svg_title
+from topicgen.svg import prefix_ids, retitled, svg_title
 
 KIND_NAMES = {"section": "Section", "equation": "Equation", "figure": "Figure",
               "exercise": "Exercise"}
@@ -376,10 +376,13 @@ class HandoutRenderer(RendererHTML):
                              "be written in the Markdown, not produced by Jinja")
         caption = self.render_caption(request)
         first = drawn.claims_shown_at
+        # An author's :alt: replaces the description read from the data everywhere it is
+        # announced: the page's label, the drawing's <title> and so the PDF's /Alt.
+        svg = retitled(drawn.svg, request.alt) if request.alt else drawn.svg
         view = FigureView(
             label=request.label, number=target.number,
-            alt=request.alt or svg_title(drawn.svg) or caption_text(caption),
-            svg=Markup(prefix_ids(drawn.svg, f"f-{html.escape(request.label)}")),
+            alt=request.alt or svg_title(svg) or caption_text(caption),
+            svg=Markup(prefix_ids(svg, f"f-{html.escape(request.label)}")),
             caption=Markup(caption), claims=drawn.claims, claims_shown_at=first,
             claims_shown_at_number=self.doc.targets[first].number if first else None,
             command_words=re.split(r" (?=-)", drawn.run_command),

@@ -32,6 +32,7 @@ from topicgen.errors import UsageError
 from topicgen.overrides import Overrides, describe, overridden, parse_experiment_overrides
 from topicgen.results import keys
 from topicgen.results.cache import ResultCache
+from topicgen.svg import retitled, svg_title
 
 
 def plan(topic: Topic, config: Config, cache: ResultCache, options: dict
@@ -60,6 +61,10 @@ def files(built: Built) -> dict[Path, bytes | str]:
     html, views = render_handout(built)
     built.record["figures"] = [{"label": view.label, "number": view.number, "alt": view.alt,
                                 "caption": str(view.caption)} for view in views]
+    for view in views:  # the figure's file says what the page says (an author's :alt:)
+        drawn = built.drawn[view.label].decode("utf-8")
+        if svg_title(drawn) != view.alt:
+            built.drawn[view.label] = retitled(drawn, view.alt).encode("utf-8")
     built.record["variant"] = describe(variant_overrides(built.options, built.topic))
     return {**page_files(stem(built.config), html, built), **figure_files(built)}
 
