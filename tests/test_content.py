@@ -459,7 +459,9 @@ def test_figure_html():
     (html,), doc = render(FIGURE_CHAPTER, figures={"fig-decay": figure})
     assert doc.targets["fig-decay"].number == "1"
     figure_html = html[html.index("<figure"):]
-    assert ('<svg><defs><clipPath id="f-fig-decay-clip1"><rect/></clipPath></defs>'
+    # The directive's :alt: is the drawing's <title> too (what the PDF's /Alt is made from).
+    assert ('<svg>\n<title>Gradient norm on a log axis</title>'
+            '<defs><clipPath id="f-fig-decay-clip1"><rect/></clipPath></defs>'
             '<g clip-path="url(#f-fig-decay-clip1)" fill="#0072B2"/></svg>') in figure_html
     assert without_svg(figure_html) == (
         '<figure class="experiment" id="fig-decay">\n'
