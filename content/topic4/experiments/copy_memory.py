@@ -319,6 +319,8 @@ def combine(params: Params, ctx: Context, outputs: dict[str, dict]) -> Result:
     # for the prose: the plateau a model must leave to learn the task's timing.
     near = (curve.mean(1) / scalars[f"blind_T{longest}"] - 1).abs() < BLIND_NEAR
     scalars["steps_near_blind"] = float(near.sum())
+    # The thresholds those counts use, for the prose that quotes them.
+    scalars["blind_near"], scalars["below_line"] = BLIND_NEAR, PLATEAU_BELOW
     x_steps, windows = window_means(curve)
     # Half the shortest delay to twice the longest, evenly on a log axis: the curves frame
     # the measured points even when there is only one.
