@@ -523,6 +523,14 @@ def test_code_is_wrapped_only_where_the_highlighting_shows_and_reads_the_same():
     assert html_module.unescape(re.sub(r"<[^>]+>", "", shown)) == code
 
 
+def test_each_code_line_knows_its_indent_for_the_printed_page():
+    from topicgen.content.render import highlight
+
+    listing = highlight('def f(x):\n    """doc\n    more"""\n        return x\n', "python")
+    hangs = re.findall(r'<span class="line" style="--hang:(\d+)ch">', listing)
+    assert hangs == ["4", "8", "8", "12"]  # the indent and four more
+
+
 def test_a_claims_dollars_follow_the_prose_rules():
     """ "It costs $5 per run, or $10 for two." typeset "5 per run, or " as a formula, and
     \\$ stayed a backslash and a dollar."""

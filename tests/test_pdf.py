@@ -230,6 +230,32 @@ def test_lanes_take_dense_markup_before_svg_heavy_bytes():
     assert layout.layout_cost(listing) > layout.layout_cost(figure)
 
 
+def test_a_wrapped_code_line_continues_right_of_its_own_indent():
+    """Printed, a code line too long for the page went on at column 0, where it read as a
+    statement of its own; it now goes on four characters right of its own indent."""
+    import pypdfium2
+    from weasyprint import CSS, HTML
+
+    from conftest import ROOT
+    from topicgen.content.render import highlight
+
+    code = "def f():\n    return " + " + ".join(f"term_{i}" for i in range(30)) + "\n"
+    css = CSS(string=(ROOT / "templates" / "print.css").read_text("utf-8")
+              + ".code { font-family: 'DejaVu Sans Mono'; } @page { size: A6; margin: 1cm }")
+    pdf = HTML(string=HEAD + highlight(code, "python") + TAIL).write_pdf(stylesheets=[css])
+    page = pypdfium2.PdfDocument(pdf)[0].get_textpage()
+    starts: dict[int, float] = {}  # each printed line's top -> its first character's left
+    for i in range(page.count_chars()):
+        if page.get_text_range(i, 1).strip():
+            left, _, _, top = page.get_charbox(i, loose=True)
+            starts.setdefault(round(top), left)
+    lines = [starts[top] for top in sorted(starts, reverse=True)]
+    assert len(lines) >= 3, "the return line must wrap for this test to say anything"
+    indent = lines[1] - lines[0]  # "return" is 4 characters right of "def"
+    assert indent > 0
+    assert all(left == pytest.approx(lines[1] + indent, abs=0.5) for left in lines[2:])
+
+
 @pytest.fixture(scope="module")
 def handout(topic4_site):
     """(reader, page texts, HTML) of the handout the docs-site build wrote."""

@@ -46,6 +46,7 @@ IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 SCROLLS_BEYOND_EM = 16
 # A keyboard scrolls only what it can focus; scrolling boxes are tab stops (see handout.css).
 FOCUSABLE = ' tabindex="0"'
+HANG = 4  # characters a wrapped code line starts right of its own indent
 
 
 def is_image(kind: str, data: bytes) -> bool:
@@ -559,7 +560,23 @@ def highlight(code: str, language: str) -> str:
     tokens = ((kind if shown(formatter.style, kind, value) else Text, value)
               for kind, value in lex(code, lexer))
     listing = format_tokens(tokens, formatter)
+    listing = re.sub(r"(<pre>)(.*)(</pre>)", lambda m: m[1] + hanging_lines(m[2]) + m[3],
+                     listing, count=1, flags=re.S)
     return listing.replace('<div class="code">', f'<div class="code"{FOCUSABLE}>', 1)
+
+
+def hanging_lines(listing: str) -> str:
+    """Each line of highlighted code in a span that knows its indent, so that a line too
+    long for the printed page wraps under its own indent and a bit more (print.css), not at
+    column 0, where it would read as a statement of its own. Pygments closes every span at
+    the end of a line, so the lines split cleanly."""
+    lines = listing.split("\n")
+    spans = []
+    for line in lines[:-1]:  # the listing ends with a newline
+        text = html.unescape(re.sub(r"<[^>]+>", "", line))
+        hang = len(text) - len(text.lstrip()) + HANG
+        spans.append(f'<span class="line" style="--hang:{hang}ch">{line}\n</span>')
+    return "".join(spans) + lines[-1]
 
 
 def shown(style, kind, value: str) -> bool:
