@@ -256,6 +256,27 @@ def test_a_wrapped_code_line_continues_right_of_its_own_indent():
     assert all(left == pytest.approx(lines[1] + indent, abs=0.5) for left in lines[2:])
 
 
+def test_a_figure_with_many_claims_starts_where_its_drawing_fits():
+    """Kept whole, a figure with its claims list filled most of a page and left the page
+    before it nearly empty. Its drawing and caption stay together; its claims go on over."""
+    from weasyprint import CSS, HTML
+
+    from conftest import ROOT
+
+    claims = "".join(f"<li>Claim {i} holds within its tolerance.</li>" for i in range(40))
+    figure = ('<figure class="experiment"><div class="figure-art" role="img" aria-label="A">'
+              '<svg width="200" height="120"><rect width="200" height="120"/></svg></div>'
+              f'<figcaption>Figure 1. A caption.<ul class="claims">{claims}</ul>'
+              "</figcaption></figure>")
+    css = CSS(string=(ROOT / "templates" / "print.css").read_text("utf-8")
+              + "@page { size: A6; margin: 1cm }")
+    pdf = HTML(string=HEAD + "<p>One paragraph first.</p>" + figure + TAIL).write_pdf(
+        stylesheets=[css])
+    pages = texts(reader(pdf))
+    assert len(pages) > 1, "the claims must not fit on one page for this test to say anything"
+    assert "Figure 1. A caption." in pages[0]  # and its drawing, which comes before it
+
+
 @pytest.fixture(scope="module")
 def handout(topic4_site):
     """(reader, page texts, HTML) of the handout the docs-site build wrote."""
