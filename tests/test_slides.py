@@ -24,6 +24,13 @@ $$ \\|\\partial h_t / \\partial h_k\\| \\le \\lambda^{t-k} $$ (eq-bound)
 
 More prose that only the speaker needs, and the code: {source}`gradient-decay:linear_step`.
 
+```{experiment-figure} gradient-decay:grad_norm
+:name: fig-fade
+:params: T=12 hidden=4 seeds=2
+
+The same decay over twelve steps.
+```
+
 ## What to do
 
 :::{slide}
@@ -96,8 +103,8 @@ def notes(slide: str) -> str:
 
 def test_a_slide_per_chapter_and_section_with_its_figures_equations_and_summary(built):
     deck = slides(built)
-    assert list(deck) == ["title", "sec-decay", "sec-why-it-fades", "sec-what-to-do",
-                          "sec-takeaways", "sec-exercises", "references"]
+    assert list(deck) == ["title", "sec-decay", "sec-why-it-fades", "slide-fig-fade",
+                          "sec-what-to-do", "sec-takeaways", "sec-exercises", "references"]
     chapter, fades, todo = deck["sec-decay"], deck["sec-why-it-fades"], deck["sec-what-to-do"]
     # The chapter's figure, with the verdict count of its run's claims, as in the handout.
     assert 'id="fig-decay"' in chapter
@@ -105,6 +112,9 @@ def test_a_slide_per_chapter_and_section_with_its_figures_equations_and_summary(
     summary = re.search(r'<p class="summary">(.*?)</p>', fades, re.S).group(1)
     assert words(summary) == "Each step multiplies the gradient by a Jacobian."
     assert 'id="eq-bound"' in fades
+    # A figure beside equations would be drawn small: it follows on a slide of its own.
+    assert 'id="fig-fade"' not in fades and 'id="fig-fade"' in deck["slide-fig-fade"]
+    assert "> 1.1 Why it fades (continued) Figure 2." in words(deck["slide-fig-fade"])
     assert "More prose that only the speaker needs" in notes(fades)
     # The code appendix is the handout's: the link leads there.
     assert 'href="handout.html#code-gradient-decay-linear_step"' in fades
@@ -165,3 +175,16 @@ def test_slides_after_the_handout_run_and_draw_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(experiments, "run", fail)
     monkeypatch.setattr("topicgen.figures.style.save", fail)
     assert "(1 reused, 0 computed)" in build(project, tmp_path / "cache", "slides")
+
+
+def test_topic4_every_slide_fits_its_page_with_one_figure_at_most(topic4_site):
+    """Figures were drawn a third of the slide's width, three abreast or beside equations;
+    each now has the slide's room, and none of Topic 4's slides spills onto a second page."""
+    import pypdfium2
+
+    html = (topic4_site / "topic4" / "slides.html").read_text("utf-8")
+    deck = re.findall(r'<section class="slide[^"]*" id="[^"]+"(.*?)</section>', html, re.S)
+    assert all(slide.count('class="slide-figure"') <= 1 for slide in deck)
+    pdf = pypdfium2.PdfDocument(str(topic4_site / "topic4" / "slides.pdf"))
+    assert len(pdf) == len(deck)
+    pdf.close()

@@ -3,10 +3,11 @@
 slides.html is one self-contained file (each slide a <section>, keyboard, touch and button
 navigation, a progress indicator, speaker notes) and slides.pdf has one 16:9 page per slide.
 A title slide opens the deck and each chapter (`#`); each section (`##`) is a slide carrying
-its figures, its display equations, its tables and, as its summary, its first paragraph's
-first sentence, or instead what its `{slide}` directives say; a slide without figures shows
-the section's lists too, and each exercise as its number and first sentence, linked to the
-handout. The section's prose (and the exercises, without solutions) becomes the slide's
+its display equations, its tables and, as its summary, its first paragraph's first sentence,
+or instead what its `{slide}` directives say, then its figures, one to a slide (the first
+on the section's own where the summary is all that slide says); a slide without figures
+shows the section's lists too, and each exercise as its number and first sentence, linked
+to the handout. The section's prose (and the exercises, without solutions) becomes the slide's
 speaker notes, unless it has `{notes}`. Figures, formulas and verdicts are the handout's:
 the same plan, so a slides build after a handout build finds every run and drawing in the
 cache.
@@ -42,7 +43,7 @@ class Slide:
     """One slide as templates/slides.html receives it."""
 
     anchor: str
-    kind: str  # "chapter" or "section" (the deck's title slide is the template's own)
+    kind: str  # "chapter", "section" or "figure" (the deck's title slide is the template's)
     number: str
     title: Markup
     body: list[Markup] = field(default_factory=list)
@@ -146,18 +147,27 @@ def chapter_slides(path: Path, tokens: list[Token], doc: Document) -> list[Slide
 
 def finish(slides: list[Slide], asides: dict[str, list[Token]], renderer: HandoutRenderer,
            options) -> None:
-    """Give the last slide what its `{slide}` and `{notes}` directives said: the slide's own
-    text replaces the summary taken from the prose, its notes replace the prose. A slide
-    with no figure shows its section's lists."""
-    if slides and not slides[-1].figures:
-        slides[-1].body += slides[-1].lists
-    if slides and SLIDE in asides:
-        body = slides[-1].body
+    """Give the last slide what its `{slide}` and `{notes}` directives said (the slide's
+    own text replaces the summary taken from the prose, its notes replace the prose), and
+    its figures their room: three side by side, or one beside equations, were drawn too
+    small to read from the back of a room. The slide keeps its first figure only where its
+    summary is all it says; each other figure follows on a slide of its own under the
+    section's title. A slide left with no figure shows its section's lists."""
+    if not slides:
+        return
+    slide = slides[-1]
+    if SLIDE in asides:
         own = Markup(renderer.render(asides[SLIDE], options, {}))
-        slides[-1].body = [own] + [part for part in body if 'class="summary"' not in part]
-    if slides and NOTES in asides:
-        slides[-1].notes = [Markup(renderer.render(asides[NOTES], options, {}))]
+        slide.body = [own] + [part for part in slide.body if 'class="summary"' not in part]
+    if NOTES in asides:
+        slide.notes = [Markup(renderer.render(asides[NOTES], options, {}))]
     asides.clear()
+    kept = 1 if len(slide.body) <= 1 else 0
+    moved, slide.figures = slide.figures[kept:], slide.figures[:kept]
+    if not slide.figures:
+        slide.body += slide.lists
+    slides += [Slide(f"slide-{ID.search(figure).group(1)}", "figure", slide.number,
+                     slide.title, figures=[figure]) for figure in moved]
 
 
 ID = re.compile(r'\sid="([^"]+)"')
