@@ -114,9 +114,14 @@ def test_a_failed_claim_fails_the_build_naming_it(make_project, tiny_topic):
     project = make_project(tiny_topic)
     result = invoke(*build_args(project, "--format", "html"))
     assert result.exit_code == 1
+    # A first line that says it all, then the claim, where the chapter shows its run and
+    # the command that runs it alone with the parameters it failed at.
     assert result.output.endswith(
-        "Error: 1 claim(s) failed: gradient-decay [deliberately-wrong]: Gradients never vanish. "
-        "Expected decay factor 1, measured 0.5 (tolerance 0)\n")
+        "Error: 1 claim failed, so no file was written (the last build's stay):\n"
+        "  gradient-decay [deliberately-wrong], shown as fig-decay (01-decay.md:6): Gradients "
+        "never vanish. Expected decay factor 1, measured 0.5 (tolerance 0)\n"
+        "    topicgen run gradient-decay --topic t1 -p cells=rnn,lstm,gru,linear -p T=10 "
+        "-p hidden=4 -p seeds=2 -p rho=1.0 -p dtype=float64\n")
     assert not (project / "output").exists()
 
 
@@ -238,7 +243,7 @@ def test_check_over_several_seeds_names_the_seeds_where_a_claim_fails(make_proje
         "  [FAIL] even: holds at 2; fails at 2 (--seed 5, 7)",
         "gradient-decay (fig-decay)",  # the chapter's own parameters
         "  [FAIL] even: holds at 2; fails at 2 (--seed 5, 7)"]
-    assert result.stderr.endswith("Error: 2 claim(s) failed at some seed\n")
+    assert result.stderr.endswith("Error: 2 claims failed at some seed\n")
     again = CliRunner().invoke(cli, [*args, "--seed", "4", "--seeds", "1"])
     assert again.exit_code == 0 and again.stdout.endswith("All claims hold.\n")
     past = invoke(*args, "--seed", str(2**31 - 2), "--seeds", "3")

@@ -188,9 +188,12 @@ def test_a_failed_claim_is_shown_as_failed_and_exits_1(make_project, tiny_topic,
     project = tiny_project(make_project, tiny_topic, quick_cache)
     result = invoke(*tiny_args(project, "report"))
     assert result.exit_code == 1
-    assert result.output.endswith(
-        "Error: 1 claim(s) failed: gradient-decay [deliberately-wrong]: Gradients never vanish. "
-        "Expected decay factor 1, measured 0.5 (tolerance 0)\n")
+    error = result.output[result.output.index("Error:"):].splitlines()
+    assert error[:2] == [
+        "Error: 1 claim failed; the report was written and marks them:",
+        "  gradient-decay [deliberately-wrong], shown as fig-decay (01-decay.md:6): Gradients "
+        "never vanish. Expected decay factor 1, measured 0.5 (tolerance 0)"]
+    assert error[2].startswith("    topicgen run gradient-decay --topic t1 -p ")
     out = project / "output" / TOPIC
     html = (out / "report.html").read_text("utf-8")
     row = re.search(r'<tr class="claim fail" id="run-gradient-decay-deliberately-wrong">(.*?)'
@@ -200,6 +203,21 @@ def test_a_failed_claim_is_shown_as_failed_and_exits_1(make_project, tiny_topic,
     data = json.loads((out / "report.json").read_text("utf-8"))
     assert data["claims"]["passed"] == data["claims"]["total"] - 1
     assert not (out / "handout.html").exists()
+
+
+def test_build_all_with_a_failed_claim_says_the_report_marks_it(make_project, tiny_topic,
+                                                                quick_cache):
+    """`build all` wrote the report and then stopped at the handout's claim check, printing
+    only the handout's error: nothing said the report had been written."""
+    tiny_topic[TINY_EXPERIMENT] += WRONG_CLAIM
+    project = tiny_project(make_project, tiny_topic, quick_cache)
+    result = invoke(*tiny_args(project, "all"))
+    assert result.exit_code == 1
+    assert re.search(r"^Built report.html, report.json in .*; 0 of 1 claims hold$",
+                     result.output, re.M)
+    assert ("Error: 1 claim failed; the report marks them, and the handouts and slides were "
+            "left as they were:\n  gradient-decay [deliberately-wrong]") in result.output
+    assert not list((project / "output" / TOPIC).glob("handout*"))
 
 
 def test_build_all_runs_each_experiment_once(make_project, tiny_topic, quick_cache):

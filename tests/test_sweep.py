@@ -252,7 +252,7 @@ def test_the_strict_flag_fails_on_a_failed_claim(make_project):
     project = make_project(TOY_FILES)
     result = sweep(project, "-p", "x=-1,2", "--strict")
     assert result.exit_code == 1
-    assert result.output.splitlines()[-1] == "Error: 1 claim(s) failed: x=-1.0 [positive]"
+    assert result.output.splitlines()[-2:] == ["Error: 1 claim failed:", "  x=-1.0 [positive]"]
     assert (out_dir(project) / "sweep.csv").is_file()  # written all the same
 
 

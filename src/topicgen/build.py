@@ -71,6 +71,8 @@ class Run:
     labels: list[str] = field(default_factory=list)
     figures: set[str] = field(default_factory=set)
     """The experiment's figures the target shows from this run: what it must compute."""
+    shown_at: list[str] = field(default_factory=list)
+    """Where the chapters show it, `fig-decay (01-decay.md:5)`: what a failed claim names."""
     result: Result | None = None
     cache_hit: bool = False
     material: dict[str, Any] = field(default_factory=dict)
@@ -348,6 +350,7 @@ def plan_runs(requests: list[FigureRequest], topic: Topic, profile: str, seed: i
         key = json.dumps([request.experiment, params], sort_keys=True)
         run = runs.setdefault(key, Run(experiment, params, seed))
         run.labels.append(request.label)
+        run.shown_at.append(f"{request.label} ({request.path.name}:{request.line})")
         shown.append(Shown(request.label, run, request.figure))
     return list(runs.values()), shown
 
@@ -384,11 +387,27 @@ def check_device(device: str) -> str:
 
 
 def failed_claims(runs: list[Run]) -> list[str]:
-    """One line per failed claim: `run [id]: statement Expected ..., measured ...`."""
-    return [f"{run_id} [{claim.id}]: {claim.statement} Expected {claim.expected}, "
-            f"measured {claim.measured} (tolerance {claim.tolerance})"
+    """Each failed claim: its run and id, the figures that show the run, what it says and
+    measured (formulas as their TeX, for a terminal), and on a second line the command that
+    runs the experiment alone, with the parameters it failed at."""
+    from topicgen.mathtex import INLINE
+
+    def plain(text: str) -> str:
+        return INLINE.sub(lambda formula: formula.group(1), text)
+
+    return [f"{run_id} [{claim.id}]"
+            + (f", shown as {', '.join(run.shown_at)}" if run.shown_at else "")
+            + f": {plain(claim.statement)} Expected {plain(claim.expected)}, measured "
+              f"{plain(claim.measured)} (tolerance {claim.tolerance})\n  {run.command}"
             for run_id, run in zip(run_ids(runs), runs, strict=True)
             for claim in run.result.claims if claim.failed]
+
+
+def claims_failed(failed: list[str], outcome: str = "") -> ClaimError:
+    """The error for claims that failed: a first line that says it all to a script reading
+    only that line, then a line (or two) for each claim."""
+    listed = "\n".join("  " + entry.replace("\n", "\n  ") for entry in failed)
+    return ClaimError(f"{counted(len(failed), 'claim')} failed{outcome}:\n{listed}")
 
 
 def run_ids(runs: list[Run]) -> list[str]:
@@ -437,7 +456,7 @@ def check_claims(runs: list[Run]) -> None:
     """A measurement that contradicts its theory fails the build before any file is replaced."""
     failed = failed_claims(runs)
     if failed:
-        raise ClaimError(f"{len(failed)} claim(s) failed: " + " | ".join(failed))
+        raise claims_failed(failed, ", so no file was written (the last build's stay)")
 
 
 def manifest(config: Config, built: Built, files: dict[Path, bytes | str], inputs: str

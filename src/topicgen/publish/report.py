@@ -50,14 +50,17 @@ def build_all(config: Config, argv: list[str] | None = None
     """The report, then from the results it just ran or reused: the handout in both editions
     (instructor, then student) and the slides.
 
-    The report goes first because a failed claim stops the others but not the report. They
-    then find every result and figure in the cache, so `--force` must not rerun each
-    experiment again for them; it still builds them anew rather than finding them up to date.
+    The report goes first because a failed claim stops the others (they are then not
+    built) but not the report. They find every result and figure in the cache, so `--force`
+    must not rerun each experiment again for them; it still builds them anew rather than
+    finding them up to date.
     """
     from topicgen.config import EDITIONS
     from topicgen.publish.slides import TARGET as SLIDES
 
     report = build_report(config, argv)
+    if report.failed:  # the handouts and slides would stop at the same claims
+        return report, []
     again = dataclasses.replace(config, force=False)
 
     def target(kind: Target) -> Target:

@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from topicgen import experiments, sources
-from topicgen.build import publish, stage
+from topicgen.build import claims_failed, publish, stage
 from topicgen.config import Config
 from topicgen.content.topic import Topic, available_topics, load_topic
-from topicgen.errors import ClaimError, TopicgenError, UsageError
+from topicgen.errors import TopicgenError, UsageError
 from topicgen.experiments.loader import Experiment
 from topicgen.files import check_output_folder
 from topicgen.freshness import previous_manifest
@@ -106,8 +106,8 @@ def build_topics(config: Config, slugs: list[str], topics_dir: Path,
                                                    out=None if default else topics_dir / slug),
                                argv)
         if summary.failed:
-            raise ClaimError(f"{len(summary.failed)} claim(s) failed in {slug}: "
-                             + " | ".join(summary.failed))
+            raise claims_failed(summary.failed, f" in {slug}, so the site was not built (its "
+                                                "report marks them)")
 
 
 def site_files(config: Config, slugs: list[str], topics_dir: Path, out_dir: Path,
