@@ -178,6 +178,19 @@ def test_base_url_adds_a_sitemap_and_absolute_404_links(make_project, tiny_topic
     assert 'href="https://example.org/course/index.html"' in (site / "404.html").read_text()
 
 
+def test_a_failed_claim_stops_the_site_and_names_the_topic(make_project, tiny_topic):
+    from conftest import TINY_EXPERIMENT, WRONG_CLAIM
+
+    project = make_project({**tiny_topic, TINY_EXPERIMENT: tiny_topic[TINY_EXPERIMENT]
+                            + WRONG_CLAIM})
+    result = invoke("build", "site", "--project", str(project), "--profile", "quick",
+                    "--cache-dir", str(project / "cache"))
+    assert result.exit_code == 1
+    assert (f"Error: 1 claim failed in {TOPIC}, so the site was not built (its report marks "
+            "them):\n  gradient-decay [deliberately-wrong]") in result.output
+    assert not (project / "output" / "site").exists()
+
+
 def test_site_editions_and_site_title_shape_the_site(make_project, tiny_topic):
     chapter = f"content/{TOPIC}/01-decay.md"
     exercise = "\n````{exercise}\nWhy?\n\n```{solution}\nBecause.\n```\n````\n"
