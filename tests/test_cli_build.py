@@ -152,6 +152,19 @@ def test_run_json_contract():
     assert verdicts["tanh-falls-fastest"] == (None, "needs lstm or gru among the cells")
 
 
+def test_run_reads_profile_and_seed_from_topicgen_toml(make_project, tiny_topic):
+    """`run` took the full profile and seed 0 whatever topicgen.toml said, while every build
+    read them: a figure's command then ran something other than what the handout showed."""
+    project = make_project({**tiny_topic, "topicgen.toml": 'profile = "quick"\nseed = 5\n'})
+    where = ["--project", str(project), "--json", "-p", "T=10"]
+    configured = json.loads(invoke("run", "gradient-decay", *where).stdout)
+    assert configured["params"]["hidden"] == 32  # the quick profile's; full has 64
+    assert configured["provenance"]["seeds"][0] == 5
+    given = json.loads(invoke("run", "gradient-decay", *where, "--profile", "full",
+                              "--seed", "0").stdout)
+    assert given["params"]["hidden"] == 64 and given["provenance"]["seeds"][0] == 0
+
+
 @pytest.mark.parametrize("args, message", [
     (["-p", "Tx=4"], 'Error: unknown parameter "Tx" for experiment "gradient-decay" '
                      '(did you mean "T"?)\n'),

@@ -72,14 +72,16 @@ BUILD_OPTIONS = {
     "out": click.option("--out", type=click.Path(file_okay=False, path_type=Path),
                         help="Output folder [output/<topic>]."),
     "profile": click.option("--profile", type=click.Choice(["quick", "full"]),
-                            help="Experiment size: full (published) or quick (CI) [full]."),
+                            help="Experiment size: full (published) or quick (CI) "
+                                 "[topicgen.toml's profile, else full]."),
     "force": click.option("--force", is_flag=True, default=None,
                           help="Rerun experiments even when cached results exist."),
     "cache_dir": click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
                               help="Result cache [.topicgen/cache, $TOPICGEN_CACHE_DIR]."),
-    "seed": click.option("--seed", type=SEED, help="First seed of every experiment [0]."),
+    "seed": click.option("--seed", type=SEED, help="First seed of every experiment "
+                                                    "[topicgen.toml's seed, else 0]."),
     "device": click.option("--device", type=click.Choice(["cpu", "cuda"]),
-                           help="Where experiments run [cpu]."),
+                           help="Where experiments run [topicgen.toml's device, else cpu]."),
     "jobs": click.option("-j", "--jobs", type=click.IntRange(min=1),
                          help="Experiments run in parallel, one process each [the usable cores]."),
     "fail_fast": click.option("--fail-fast", is_flag=True, default=None,
@@ -497,11 +499,9 @@ PROJECT_OPTION = click.option("--project", type=click.Path(file_okay=False, path
 @BUILD_OPTIONS["topic"]
 @click.option("-p", "--param", "pairs", multiple=True, metavar="NAME=VALUE",
               help="Override one parameter; lists are comma-separated. Repeatable.")
-@click.option("--profile", type=click.Choice(["quick", "full"]), default="full",
-              show_default=True, help="Parameter profile the overrides apply to.")
-@click.option("--seed", type=SEED, default=0, show_default=True, help="First seed.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu",
-              show_default=True, help="Where the experiment runs.")
+@BUILD_OPTIONS["profile"]
+@BUILD_OPTIONS["seed"]
+@BUILD_OPTIONS["device"]
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @click.option("--figures", "figures_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Also draw the experiment's figures into this folder, with "
@@ -512,8 +512,8 @@ PROJECT_OPTION = click.option("--project", type=click.Path(file_okay=False, path
               help="Resolution of PNG figures.")
 @BUILD_OPTIONS["scheduler"]
 def run_command(name: str, project: Path | None, topic: str | None, pairs: tuple[str, ...],
-                profile: str, seed: int, device: str, as_json: bool, figures_dir: Path | None,
-                fmt: str, dpi: int, scheduler: str | None) -> None:
+                profile: str | None, seed: int | None, device: str | None, as_json: bool,
+                figures_dir: Path | None, fmt: str, dpi: int, scheduler: str | None) -> None:
     """Run one experiment (never cached) and print its numbers and claims.
 
     \b
@@ -524,8 +524,6 @@ def run_command(name: str, project: Path | None, topic: str | None, pairs: tuple
       topicgen run my-experiment --topic my-topic --profile quick
       topicgen run gradient-decay --scheduler tcp://10.0.0.5:8786 --device cuda
     """
-    import dataclasses
-
     from topicgen import experiments
     from topicgen.build import device_of
     from topicgen.content.topic import experiment_named, topic_experiments
@@ -538,11 +536,14 @@ def run_command(name: str, project: Path | None, topic: str | None, pairs: tuple
         if figures_dir is None and given(parameter) == click.core.ParameterSource.COMMANDLINE:
             raise UsageError(f"{option} applies to the figures of --figures DIR: add it")
 
-    config = topic_config({"project": project, "topic": topic, "scheduler": scheduler}, (name,))
+    # Like a build, it reads what the command line leaves out from topicgen.toml: a figure's
+    # "Try:" command then runs what the handout shows.
+    config = topic_config({"project": project, "topic": topic, "scheduler": scheduler,
+                           "profile": profile, "seed": seed, "device": device}, (name,))
     found = topic_experiments(config.content_dir, config.topic)
     experiment = experiment_named(found, name, config.content_dir / config.topic)
-    params = experiments.resolve_params(experiment, profile, parse_overrides(pairs))
-    ctx = experiments.Context(seed, device_of(dataclasses.replace(config, device=device)))
+    params = experiments.resolve_params(experiment, config.profile, parse_overrides(pairs))
+    ctx = experiments.Context(config.seed, device_of(config))
     result = run_one(experiment, params, ctx, config.scheduler)
     click.echo(result.to_json() if as_json else describe_result(result))
     if figures_dir is not None:
