@@ -110,6 +110,32 @@ def test_student_edition_has_no_solutions_and_the_same_numbers(project, cache_di
     assert (project / "output" / TOPIC / "handout.html").is_file()
 
 
+def test_without_solutions_a_claim_a_solution_rests_on_keeps_its_verdict_not_its_numbers(
+        project, cache_dir):
+    """The student edition removed the solution, but the claims under the figure printed
+    the numbers it rests on, a page before the question."""
+    build(project, cache_dir)
+    build(project, cache_dir, "--edition", "student")
+
+    def claims(html: str) -> list[str]:
+        return [text(f"<body>{item}") for item in
+                re.findall(r'<li class="claim [^"]*">.*?</li>', html, re.S)]
+
+    student, instructor = claims(page(project, "handout-student.html")), \
+        claims(page(project, "handout.html"))
+    withheld = [claim for claim in student if "leaves them out" in claim]
+    assert len(withheld) == 2  # the solution's two claims: tanh-falls-fastest, linear-law
+    assert all(claim.startswith("✓ holds") and "measured" not in claim
+               and claim.endswith("Its numbers answer Exercise 1.1 , so this edition leaves "
+                                  "them out.") for claim in withheld)
+    # Every other claim keeps its numbers, and the instructor edition withholds nothing.
+    def numbered(claim: str) -> bool:
+        return "measured" in claim or "not judged:" in claim
+
+    assert all(numbered(claim) for claim in student if claim not in withheld)
+    assert len(instructor) == len(student) and all(map(numbered, instructor))
+
+
 def test_solutions_appendix_prints_them_at_the_end_linked_both_ways(project, cache_dir):
     build(project, cache_dir, "--edition", "student", "--solutions", "appendix")
     html = page(project, "handout-student.html")

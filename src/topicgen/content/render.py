@@ -97,6 +97,10 @@ class FigureView:
     claims_shown_at_number: str | None
     command_words: list[str]  # the reproducing command, split where it may wrap
     deviations: list[str]  # how the run's recipe differs from the published one
+    withheld: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Claims whose numbers this edition leaves out: claim id -> the anchor and number of the
+    exercise whose solution rests on it (printed a page before the question, the numbers
+    would give its answer away)."""
 
 
 @dataclass
@@ -127,6 +131,8 @@ class Document:
     views: dict[str, FigureView] = field(default_factory=dict)  # every figure, as rendered
     solutions: str = "inline"  # config.PLACEMENTS: under each exercise, at the end, nowhere
     appendix: list[SolutionView] = field(default_factory=list)  # with solutions="appendix"
+    answers: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(figure label, claim id) -> the anchor of the exercise whose solution rests on it."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +197,9 @@ def number_targets(chapters: list[tuple[Path, list[Token]]], doc: Document) -> N
                 visit(path, exercise.body)
                 for solution in exercise.solutions:
                     visit(path, solution.body)
+                    for spec in solution.claim.split(";"):
+                        figure, _, claim_id = spec.strip().partition(" ")
+                        doc.answers[(figure, claim_id)] = label
             elif directive_name(token) == FIGURE_DIRECTIVE:
                 figures += 1
                 request = parse_figure(token, path)
@@ -387,10 +396,21 @@ class HandoutRenderer(RendererHTML):
             caption=Markup(caption), claims=drawn.claims, claims_shown_at=first,
             claims_shown_at_number=self.doc.targets[first].number if first else None,
             command_words=re.split(r" (?=-)", drawn.run_command),
-            deviations=drawn.deviations,
+            deviations=drawn.deviations, withheld=self.withheld(request.label),
         )
         self.doc.views[request.label] = view
         return (self.doc.render_figure or theme_figure)(view)
+
+    def withheld(self, label: str) -> dict[str, tuple[str, str]]:
+        """Where the edition prints no solutions, the claims under figure `label` that a
+        solution rests on (named by this figure or by another of the same run), with their
+        exercise."""
+        if self.doc.solutions != "none":
+            return {}
+        return {claim_id: (exercise, self.doc.targets[exercise].number)
+                for (named, claim_id), exercise in self.doc.answers.items()
+                if named in self.doc.figures
+                and (self.doc.figures[named].claims_shown_at or named) == label}
 
     def render_caption(self, request) -> str:
         """The caption's HTML; errors inside it point at the caption's own lines."""
