@@ -288,6 +288,8 @@ def test_outputs_the_last_build_wrote_and_this_one_does_not_are_removed(make_pro
     assert (out / "handout.pdf").is_file()
     result = invoke(*build_args(project, "--format", "html"))
     assert "1 stale removed" in result.output
+    assert ("removed handout.pdf: this build did not make it (see --format), and it would no "
+            "longer match what it made") in result.output
     assert not (out / "handout.pdf").exists()
     assert (out / "notes.txt").read_text() == "mine"
 

@@ -259,6 +259,10 @@ def publish(files: dict[Path, bytes | str], out_dir: Path, manifest_name: str,
     changed = sum(write_atomic(path, data) for path, data in written.items())
     for path in stale:
         path.unlink(missing_ok=True)
+        if path.parent == out_dir.resolve() and path.suffix in (".pdf", ".html"):
+            # A document, not a figure the chapters dropped: say so where -q still shows it.
+            log.warning("removed %s: this build did not make it (see --format), and it "
+                        "would no longer match what it made", path.name)
     return f"{len(written)} files in {out_dir} ({changed} changed" + \
         (f", {len(stale)} stale removed)" if stale else ")")
 
