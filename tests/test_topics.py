@@ -219,7 +219,8 @@ def test_a_figure_that_raises_names_its_line(two, jobs):
 def test_figures_of_no_experiment_are_named(two):
     line = broken_build(two, f"{EXPERIMENTS}/delta_figures.py", FIGURES)
     assert line == (f"Error: {two / EXPERIMENTS / 'delta_figures.py'}: figures of no "
-                    "experiment: delta.py does not exist (a helper's name starts with _)")
+                    "experiment: delta.py does not exist (delete delta_figures.py with it; a "
+                    "helper's name starts with _)")
 
 
 # -- topicgen new, --topic and several topics ------------------------------------------------
@@ -228,12 +229,16 @@ def test_new_topic_builds_at_once_with_a_checked_figure(tmp_path):
     result = invoke("new", "first-steps", "--title", "First steps", "--project", tmp_path)
     assert result.exit_code == 0, result.output
     root = tmp_path / "content" / "first-steps"
-    assert result.output == (f"Created {root}. Build it with: topicgen build handout "
-                             "--topic first-steps\n")
+    # In an empty folder it makes the project too: topicgen.toml names the topic to build,
+    # .gitignore what builds write.
+    assert result.output.splitlines()[:2] == [
+        f"Created {root}, {tmp_path / 'topicgen.toml'}, {tmp_path / '.gitignore'}.",
+        "Build it with: topicgen build handout --profile quick"]
     assert {p.name for p in root.iterdir()} == {"topic.toml", "references.toml",
                                                 "01-averages.md", "experiments"}
-    built = invoke("build", "handout", "--project", tmp_path, "--topic", "first-steps",
-                   "--profile", "quick", "--cache-dir", tmp_path / "cache")
+    assert (tmp_path / ".gitignore").read_text().splitlines()[1:] == ["output/", ".topicgen/"]
+    built = invoke("build", "handout", "--project", tmp_path, "--profile", "quick",
+                   "--cache-dir", tmp_path / "cache")
     assert built.exit_code == 0, built.output
     html = (tmp_path / "output" / "first-steps" / "handout.html").read_text()
     assert "First steps" in html and 'class="claim pass"' in html
@@ -251,6 +256,13 @@ def test_new_numbers_its_topic_after_those_the_course_has(tmp_path):
     labels = [read_toml(tmp_path / "content" / slug / "topic.toml")["label"]
               for slug in ("first", "second")]
     assert labels == ["Topic 1", "Topic 2"]
+    # The first made topicgen.toml, which the second leaves alone and names.
+    assert read_toml(tmp_path / "topicgen.toml")["topic"] == "first"
+    third = invoke("new", "third", "--project", tmp_path)
+    assert third.output.splitlines()[:2] == [
+        f"Created {tmp_path / 'content' / 'third'}.",
+        'Build it with: topicgen build handout --profile quick --topic third (topicgen.toml '
+        'builds "first" by default)']
 
 
 def test_new_refuses_an_existing_folder_and_a_bad_slug(tmp_path):

@@ -50,7 +50,8 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
 
     \b
     Example:
-      topicgen build handout                 # output/topic4/handout.html and .pdf
+      topicgen new rnn-basics                # start a topic: content/rnn-basics/
+      topicgen build handout                 # output/<topic>/handout.html and .pdf
       topicgen build handout --profile quick # seconds instead of tens of seconds
       topicgen list                          # the experiments and their parameters
       topicgen run gradient-decay -p rho=1.1 --json
@@ -606,19 +607,29 @@ def list_command(project: Path | None, topic: str | None, as_json: bool) -> None
 def new_command(slug: str, title: str | None, project: Path | None) -> None:
     """Start a topic: content/SLUG/ with a chapter, an experiment, its figure and a claim.
 
-    The new topic builds at once; replace its chapter and experiment with your own
-    (docs/writing-experiments.md).
+    The new topic builds at once; replace its chapter and experiment with your own (the
+    guide: docs/writing-experiments.md in topicgen's source). In a folder without them it
+    also writes topicgen.toml, naming SLUG as the topic to build, and .gitignore.
 
     \b
     Example:
+      mkdir my-course && cd my-course
       topicgen new attention --title "Attention from scratch"
-      topicgen build handout --topic attention --profile quick
+      topicgen build handout --profile quick
     """
     from topicgen.config import load_config
-    from topicgen.newtopic import new_topic
+    from topicgen.newtopic import guides, new_topic, project_files
 
-    root = new_topic(load_config(project).content_dir, slug, title)
-    click.echo(f"Created {root}. Build it with: topicgen build handout --topic {slug}")
+    config = load_config(project)
+    root = new_topic(config.content_dir, slug, title)
+    made = [root] + project_files(config.project, slug)
+    click.echo(f"Created {', '.join(str(path) for path in made)}.")
+    default = load_config(project).topic  # topicgen.toml's, now that there is one
+    where = "" if default == slug else f" --topic {slug}"
+    click.echo(f"Build it with: topicgen build handout --profile quick{where}" + (
+        f' (topicgen.toml builds "{default}" by default)' if where and default else ""))
+    if found := guides():
+        click.echo("Replace its chapter and experiment with your own: " + ", ".join(found))
 
 
 @cli.command("check")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from topicgen.content.topic import RESERVED_SLUGS, available_topics
 from topicgen.errors import UsageError
+from topicgen.files import write_atomic
 
 STARTER = Path(__file__).resolve().parent / "starter"
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -60,6 +61,32 @@ def new_topic(content_dir: Path, slug: str, title: str | None = None) -> Path:
     return root
 
 
+def project_files(project: Path, slug: str) -> list[Path]:
+    """A new project's topicgen.toml (naming `slug` as the topic to build, so that a second
+    topic does not leave every command asking which) and .gitignore (what builds write);
+    either is left alone where it exists. Returns the files written."""
+    written = []
+    settings = project / "topicgen.toml"
+    if not settings.exists():
+        write_atomic(settings, PROJECT_TOML.format(slug=slug))
+        written.append(settings)
+    ignore = project / ".gitignore"
+    if not ignore.exists():
+        write_atomic(ignore, "# What topicgen builds and caches; content/ is the source.\n"
+                             "output/\n.topicgen/\n")
+        written.append(ignore)
+    return written
+
+
+PROJECT_TOML = """\
+# This project's defaults; an option on the command line wins over each.
+# Every key is in topicgen's README, "Using it".
+topic = "{slug}"  # what commands build without --topic
+# profile = "quick"  # experiment size: quick while writing, full (the default) to publish
+# site_title = "Lecture handouts"  # the docs site's name: your course's
+"""
+
+
 def topic_toml(title: str, number: int) -> str:
     chapters = sorted(path.name for path in STARTER.glob("*.md"))
     return (f"title = {json.dumps(title, ensure_ascii=False)}\n"  # a JSON string is valid TOML
@@ -69,3 +96,11 @@ def topic_toml(title: str, number: int) -> str:
             'authors = []\n'
             f"chapters = {json.dumps(chapters)}\n"
             'references = "references.toml"\n')
+
+
+def guides() -> list[str]:
+    """The author's guides, where topicgen runs from its source (an editable install, as
+    the README's set-up makes): an installed copy has no docs/ to point to."""
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    return [str(docs / name) for name in ("writing-experiments.md", "content-format.md")
+            if (docs / name).is_file()]

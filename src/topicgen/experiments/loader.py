@@ -73,7 +73,8 @@ def discover(folder: Path, topic: str) -> dict[str, Experiment]:
             owner = path.with_name(stem.removesuffix(FIGURES_SUFFIX) + ".py")
             if not owner.is_file():
                 raise ContentError(f"figures of no experiment: {owner.name} does not exist "
-                                   "(a helper's name starts with _)", path)
+                                   f"(delete {path.name} with it; a helper's name starts with "
+                                   "_)", path)
             continue
         name = stem.replace("_", "-")
         if not re.fullmatch(r"[A-Za-z][\w-]*", stem):
