@@ -125,6 +125,19 @@ def test_a_failed_claim_fails_the_build_naming_it(make_project, tiny_topic):
     assert not (project / "output").exists()
 
 
+def test_a_value_a_variant_removed_says_the_variant_changed_the_run(make_project, tiny_topic):
+    """The error read as a typo in the chapter ("did you mean"), though the chapter was
+    right and the variant had changed the run it reads."""
+    project = make_project(tiny_topic)
+    result = invoke(*build_args(project, "--format", "html", "--out", project / "variant",
+                                "-p", "gradient-decay.cells=linear"))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1].endswith(
+        'result("fig-decay").scalars has no "decay_factor_rnn" (did you mean '
+        '"decay_factor_linear"?); the variant\'s -p gradient-decay.cells=linear changed that '
+        "run")
+
+
 def test_corrupt_cache_entry_is_recomputed(make_project, tiny_topic):
     project = make_project(tiny_topic)
     assert invoke(*build_args(project, "--format", "html")).exit_code == 0

@@ -43,14 +43,15 @@ class Values(dict):
 
 
 class ResultView:
-    """What a chapter may read from the run behind a figure."""
+    """What a chapter may read from the run behind a figure; `changed`: what a miss should
+    add about the run (a variant that changed its parameters)."""
 
-    def __init__(self, label: str, result: Result):
+    def __init__(self, label: str, result: Result, changed: str = ""):
         shown = result.provenance.get("computed_for")
         partial = (f"; this build computed only what {', '.join(shown)} "
                    f"need{'s' if len(shown) == 1 else ''} of {result.experiment}, and a value "
                    "drawn for another of its figures needs that figure shown too") if shown else ""
-        self.scalars = Values(result.scalars, f'result("{label}").scalars', partial)
+        self.scalars = Values(result.scalars, f'result("{label}").scalars', partial + changed)
         self.params = Values(result.params, f'result("{label}").params')
         self.claims = Values({c.id: c for c in result.claims}, f'result("{label}").claims')
 
@@ -123,7 +124,10 @@ class NoFiles(jinja2.BaseLoader):
                              'or extend files (quote results with result("label"))')
 
 
-def make_environment(results: dict[str, Result]) -> SandboxedEnvironment:
+def make_environment(results: dict[str, Result], changed: dict[str, str] | None = None
+                     ) -> SandboxedEnvironment:
+    """The chapters' sandbox, reading `results` by figure label; `changed`: per label, what
+    a missing scalar's error should add about its run."""
     env = LiveValueEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                                autoescape=False, loader=NoFiles())
 
@@ -131,7 +135,7 @@ def make_environment(results: dict[str, Result]) -> SandboxedEnvironment:
         if label not in results:
             raise LiveValueError(f'no figure labelled "{label}" to read a result from'
                                  + did_you_mean(label, results))
-        return ResultView(label, results[label])
+        return ResultView(label, results[label], (changed or {}).get(label, ""))
 
     env.globals = {"result": result}
     env.filters.update(sig=sig, pct=pct)

@@ -105,7 +105,13 @@ def prepare(built: Built, render_figure: Callable[[FigureView], str]
     and renders them, holding every figure the build drew (for the handout and the slides)."""
     config, topic = built.config, built.topic
     results = {label: run.result for run in built.runs for label in run.labels}
-    env = make_environment(results)
+    # A value the prose reads may be gone because a variant changed the run, not the prose.
+    variant = variant_overrides(built.options, topic)
+    changed = {label: "; the variant's " + " ".join(
+                   f"-p {run.experiment}.{name}={value}"
+                   for name, value in variant[run.experiment].items()) + " changed that run"
+               for run in built.runs if run.experiment in variant for label in run.labels}
+    env = make_environment(results, changed)
     chapters = [(c.path, parse(render_live_values(c.text, c.path, env), config.raw_html))
                 for c in topic.chapters]
     doc = Document(references=topic.references, experiments=topic.experiments,
