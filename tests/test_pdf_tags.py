@@ -227,6 +227,20 @@ def test_every_figure_and_formula_of_the_handout_has_its_alt_text(topic4_site):
     assert kinds.count("/Formula") > 200 and kinds.count("/Figure") == html.count("<figure ")
 
 
+def test_the_handout_pdf_names_its_title_and_authors(topic4_site):
+    """The byline printed the authors, but the PDF's document information had none."""
+    import pikepdf
+
+    from conftest import ROOT
+    from topicgen.content.topic import read_toml
+
+    topic = read_toml(ROOT / "content" / "topic4" / "topic.toml")
+    with pikepdf.open(topic4_site.parent / "topic4" / "handout.pdf") as pdf:
+        info = {key: str(value) for key, value in pdf.docinfo.items()}
+    assert info["/Author"] == ", ".join(topic["authors"])
+    assert info["/Title"].endswith(topic["title"])
+
+
 def test_handout_headings_are_tagged_with_their_words_as_the_contents_page_lists_them(
         topic4_site):
     import pikepdf
