@@ -143,7 +143,7 @@ def test_solutions_appendix_prints_them_at_the_end_linked_both_ways(project, cac
     assert html.count('class="solution"') == 2 and html.index('class="solution"') > end
     assert 'href="#solution-ex-factor">Solution to Exercise 1.1</a>' in html[:end]
     assert 'href="#ex-factor">Exercise 1.1</a>' in html[end:]
-    assert '<a href="#solutions"><span class="secno"></span> Solutions</a>' in html
+    assert '<a href="#solutions">Solutions</a>' in html
 
 
 def test_a_solution_reads_its_number_from_the_run_so_a_parameter_changes_it(tmp_path,
