@@ -230,6 +230,15 @@ def test_source_date_epoch_sets_the_shown_date(make_project, tiny_topic, monkeyp
                                   'got "yesterday"\n')
 
 
+def test_a_topics_date_is_printed_as_written(make_project, tiny_topic, monkeypatch):
+    toml = f"content/{TOPIC}/topic.toml"
+    project = make_project({**tiny_topic, toml: tiny_topic[toml] + 'date = "Week 4, autumn"\n'})
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # the author's words win
+    assert invoke(*build_args(project, "--format", "html")).exit_code == 0
+    html = (project / "output" / TOPIC / "handout.html").read_text()
+    assert "· Week 4, autumn" in html and "2023" not in html
+
+
 def test_check_judges_claims_without_rendering(tmp_path):
     args = ["check", "gradient-decay", "--profile", "quick", "--project", str(ROOT)]
     result = CliRunner(env={"TOPICGEN_CACHE_DIR": str(tmp_path / "cache")}).invoke(cli, args)

@@ -21,7 +21,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 TOPIC_KEYS = {"title": str, "label": str, "summary": str, "authors": list, "chapters": list,
-              "references": str}
+              "references": str, "date": str}
 REQUIRED_TOPIC_KEYS = ("title", "chapters")
 REFERENCE_KEYS = {"authors": str, "title": str, "venue": str, "year": int, "url": str,
                   "note": str}
@@ -66,6 +66,8 @@ class Topic:
     summary: str
     authors: list[str]
     chapters: list[Chapter]
+    date: str = ""
+    """Printed under the title as written ("Week 4, autumn 2026"); else SOURCE_DATE_EPOCH's."""
     references: dict[str, Reference] = field(default_factory=dict)
     experiments: dict[str, Experiment] = field(default_factory=dict)
     planted_bugs: list[PlantedBug] = field(default_factory=list)
@@ -177,7 +179,8 @@ def load_topic(content_dir: Path, slug: str) -> Topic:
     return Topic(
         slug=slug, root=root, title=meta["title"], label=meta.get("label", slug),
         summary=meta.get("summary", ""), authors=list(meta.get("authors", [])),
-        chapters=chapters, references=references, experiments=experiments,
+        date=meta.get("date", ""), chapters=chapters, references=references,
+        experiments=experiments,
         planted_bugs=load_planted_bugs(root / PLANTED_BUGS_FILE, experiments),
     )
 

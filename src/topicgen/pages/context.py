@@ -78,7 +78,8 @@ def handout_page(topic: Topic, chapters_html: list[str], doc: Document, paper: s
         listings=[Listing(ref, Markup(listing_html(ref.code, cache)))
                   for ref in doc.sources.values()],
         code_css=Markup(HtmlFormatter(style="default").get_style_defs(".code")),
-        paper=paper, version=topicgen.__version__, date=build_date(), profile=profile,
+        paper=paper, version=topicgen.__version__, date=topic.date or build_date(),
+        profile=profile,
         variant=variant, edition=edition, solutions=doc.appendix,
     )
 
