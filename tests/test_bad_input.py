@@ -427,6 +427,7 @@ def test_a_formats_list_left_empty_keeps_the_last_handout(make_project, cache_di
     ('jobs = "2"', '"jobs" must be int, got str'),
     ("jobs = true", '"jobs" must be int, got bool'),
     ('paper = "a5"', 'paper must be one of a4, letter, got "a5" (did you mean "a4"?)'),
+    ('profile = "fast"', 'profile must be one of quick, full, got "fast"'),  # listed once
     ("bogus = 1", 'unknown key "bogus" (did you mean "out"?)'),
     ('site_title = " "', "site_title must be one line of 1 to 80 printable characters, got ' '"),
     ('site_title = "Deep\\nLearning"',

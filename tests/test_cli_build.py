@@ -41,6 +41,23 @@ def test_help_imports_no_heavy_library(args):
     assert out.stdout.strip().endswith("HEAVY []")
 
 
+def test_every_command_has_an_example_and_every_option_says_what_it_does():
+    """`clean --help` listed --project with no words."""
+    import click
+
+    def commands(group: click.Group, path: tuple[str, ...] = ()):
+        for name, command in group.commands.items():
+            yield (*path, name), command
+            if isinstance(command, click.Group):
+                yield from commands(command, (*path, name))
+
+    for path, command in commands(cli):
+        assert "Example" in (command.help or ""), " ".join(path)
+        for option in command.params:
+            if isinstance(option, click.Option):
+                assert option.help, f"{' '.join(path)} {option.opts[0]}"
+
+
 def test_version():
     result = invoke("--version")
     assert result.exit_code == 0

@@ -716,7 +716,7 @@ def summarise_seeds(verdicts: dict[str, dict[str, dict[str, list[int]]]], first:
 
 
 @cli.command("clean")
-@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None)
+@PROJECT_OPTION
 @click.option("--cache", is_flag=True, help="Also delete the files of the result cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The result cache --cache cleans [.topicgen/cache, $TOPICGEN_CACHE_DIR].")
