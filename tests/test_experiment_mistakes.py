@@ -144,6 +144,12 @@ CASES = [
                           "dtype: str\n    _x: str = param("),  # the error was at @dataclass
                  'gradient_decay.py:101: Params field "dtype" has no default, and a field before '
                  'it has one: declare it with param(default, "help")', id="no-default-later"),
+    # A plain default gave a parameter with no help line in `list` and no range.
+    pytest.param(replaced(TINY_EXPERIMENT, 'cells: tuple[str, ...] = param(CELLS, "cells to '
+                          'unroll", choices=CELLS)', "cells: tuple[str, ...] = CELLS"),
+                 'gradient_decay.py:88: Params field "cells" is not declared with '
+                 'param(default, "help"): it needs the help line topicgen list shows, and a '
+                 "range", id="plain-default"),
     pytest.param(replaced(TINY_EXPERIMENT, "@dataclass(frozen=True)\nclass Params",
                           "@dataclass\nclass Params"),
                  "gradient_decay.py:86: Params must be frozen: @dataclass(frozen=True)",

@@ -35,6 +35,10 @@ def declaration_problem(params_cls: type) -> tuple[str, str | None]:
                 field.default_factory is dataclasses.MISSING:
             return (f'Params field "{field.name}" has no default: declare it with '
                     'param(default, "help")'), field.name
+        if "help" not in field.metadata:  # a plain default: no help or range for `list`, -p
+            return (f'Params field "{field.name}" is not declared with param(default, '
+                    '"help"): it needs the help line topicgen list shows, and a range'), \
+                field.name
         kind = types[field.name]
         items = typing.get_args(kind) if typing.get_origin(kind) is tuple else None
         if not (kind in KINDS or (items and len(items) == 2 and items[0] in KINDS
