@@ -369,11 +369,14 @@ class HandoutRenderer(RendererHTML):
                                f'"{claim_id}"' + did_you_mean(claim_id, claims), self.path, line)
         claim = claims[claim_id]
         verdict = {True: "✓ holds", False: "✗ fails", None: "– not judged"}[claim.passed]
-        detail = f"why: {html.escape(claim.not_judged)}" if claim.passed is None else \
-            f"measured: {inline_math(claim.measured, f'{label}-{claim_id}-solution')}"
-        return (f'<p class="claim-check"><span class="verdict">{verdict}</span> checked '
+        ids = f"{label}-{claim_id}-solution"
+        detail = f"Not judged: {html.escape(claim.not_judged)}" if claim.passed is None else \
+            (f"Expected: {inline_math(claim.expected, f'{ids}-e')}; measured: "
+             f"{inline_math(claim.measured, f'{ids}-m')}")
+        return (f'<p class="claim-check"><span class="verdict">{verdict}</span>, checked '
                 f'against the run of <a class="xref figure" href="#{html.escape(label)}">'
-                f"Figure {self.doc.targets[label].number}</a>; {detail}.</p>")
+                f"Figure {self.doc.targets[label].number}</a>: "
+                f"{inline_math(claim.statement, f'{ids}-s')} {detail}.</p>")
 
     def code_block(self, tokens, idx, options, env):
         return highlight(tokens[idx].content, "")
