@@ -52,6 +52,28 @@ def test_the_words_span_the_formulas_box(part):
     assert left == pytest.approx(x1 * PX, abs=0.5) and right == pytest.approx(x2 * PX, abs=0.5)
 
 
+def test_a_sentence_with_formulas_is_copied_in_reading_order(tmp_path):
+    """WeasyPrint draws a page's text first and its SVGs after, so a reader that copies
+    text in the order it is drawn (PDFium, Chrome's viewer; pypdf) got every formula's words
+    at the foot of the page: "In words: the signal reaching from a loss at step has ..."."""
+    import pypdf
+    import pypdfium2
+
+    from test_pdf_stamps import page
+    from topicgen.mathtex import render_math
+
+    a, b, c = (render_math(tex, False) for tex in ("h_1", "T", r"\alpha + 1"))
+    body = (f"<p>The signal reaching {a} from a loss at step {b} has been multiplied.</p>"
+            f"<p>{c} starts this one, and a display follows:</p>"
+            f"<div>{render_math('x^2', True)}</div><p>Last words.</p>")
+    data = render_part(page(body), tmp_path).pdf
+    expected = ["The signal reaching h_1 from a loss at step T has been multiplied.",
+                "α + 1 starts this one, and a display follows:", "x^2", "Last words."]
+    for text in (pypdfium2.PdfDocument(data)[0].get_textpage().get_text_range(),
+                 pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text()):
+        assert " ".join(text.split()) == " ".join(expected), text
+
+
 def test_more_characters_than_one_font_holds_are_read_back_as_written():
     import pikepdf
     import pypdfium2

@@ -63,18 +63,25 @@ def tag_drawing(pdf, page, figure, svg: str) -> str:
     """Make the stamp of `svg` onto `page` part of its placeholder's `figure` element: the
     element gets the drawing's alt text and type, and a new marked-content id on `page`.
     Returns the marked-content operator that opens the stamp's drawing (closed by EMC)."""
-    from pikepdf import Array, Name, NumberTree, String
+    from pikepdf import Name, String
 
     kind = structure_type(svg)
     figure.S = Name(f"/{kind}")
     figure.Alt = String(alt_text(svg))
+    return f"/{kind} <</MCID {own_marked_id(pdf, page, figure)}>> BDC"
+
+
+def own_marked_id(pdf, page, element) -> int:
+    """A new marked-content id on `page`, which `element` owns (the parent tree says so)."""
+    from pikepdf import Array, Name, NumberTree
+
     owners = NumberTree(pdf.Root.StructTreeRoot.ParentTree)[int(page.obj.StructParents)]
     mcid = len(owners)
-    owners.append(figure)
-    if not isinstance(figure.get(Name.K), Array):
-        figure.K = Array([] if Name.K not in figure else [figure.K])
-    figure.K.append(mcid)
-    return f"/{kind} <</MCID {mcid}>> BDC"
+    owners.append(element)
+    if not isinstance(element.get(Name.K), Array):
+        element.K = Array([] if Name.K not in element else [element.K])
+    element.K.append(mcid)
+    return mcid
 
 
 MARKED_CONTENT = re.compile(rb"/(\w+)\s*<<\s*/MCID\s+(\d+)\s*>>\s*BDC")

@@ -4,10 +4,11 @@ mathra gives each formula its linear form ("h_t = tanh (a_t)") as an SVG <text> 
 transparent and stretched to the formula's width (textLength). WeasyPrint lays SVG text out
 letter by letter: Topic 4's 900 formulas cost it 2.3 s of the PDF's 14 s. So in a tagged part
 the words leave the placeholder with the drawing (see stamps), and are written here, as PDF
-text in render mode 3 (invisible), into the page's content right where WeasyPrint opened the
-placeholder's marked content: where WeasyPrint drew them before (a reader that copies text in
-the order it is drawn finds them where it did), owned by the placeholder's Figure (a Formula
-once stamped), in the coordinates WeasyPrint draws the page in (CSS px, y down).
+text in render mode 3 (invisible), into the page's content right after the text read before
+the formula (WeasyPrint draws SVGs after all of a page's text, so a reader that copies text
+in the order it is drawn, as PDFium does, would find them at the foot of the page), owned by
+the placeholder's Figure (a Formula once stamped), in the coordinates WeasyPrint draws the
+page in (CSS px, y down).
 
 The font is a Type 3 font of empty glyphs, all half an em wide in a box from -0.2 to 0.8 em:
 nothing is drawn, but readers place a character in its box (pdfium drops a lone character
@@ -22,7 +23,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from topicgen.publish.pdf.tags import MARKED_CONTENT
+from topicgen.publish.pdf.tags import MARKED_CONTENT, own_marked_id, structure_type
 
 GLYPH_WIDTH = 500
 """Every glyph's advance, in thousandths of the font size: the text is stretched to its
@@ -120,27 +121,129 @@ class Fonts:
 
 def write_words(pdf, placeholders: dict[str, object], sites: dict[str, list],
                 svgs: dict[str, str], words: dict[str, list[Words]]) -> None:
-    """Write each placeholder's `words` into its page's content, just inside the marked
-    content WeasyPrint opened for it (`placeholders`: its Figure element, by id; `sites`:
-    [page, x1, y1, x2, y2] in CSS px; `svgs`: the drawing, for its viewBox)."""
-    placed = [name for name in sorted(sites) if name in words and name in placeholders]
+    """Write each placeholder's `words` into its page's content (`placeholders`: its Figure
+    element, by id; `sites`: [page, x1, y1, x2, y2] in CSS px; `svgs`: the drawing, for its
+    viewBox and kind), in reading order (see in_reading_order)."""
+    placed = sorted((name for name in sites if name in words and name in placeholders),
+                    key=lambda name: int(name.rpartition("-")[2]))  # the page's order
     if not placed:
         return
     fonts = Fonts(pdf, [w.text for name in placed for w in words[name]])
-    by_page: dict[int, dict[int, bytes]] = {}
+    by_page: dict[int, list[tuple]] = {}
     for name in placed:
         number, *box = sites[name]
         page = pdf.pages[number]
         text = " ".join(fonts.operators(w, box, viewbox(svgs[name]), page)
-                        for w in words[name]).encode()
-        for mcid in marked_ids(placeholders[name]):
-            by_page.setdefault(number, {})[mcid] = text
-    for number, texts in by_page.items():
+                        for w in words[name])
+        by_page.setdefault(number, []).append((placeholders[name], structure_type(svgs[name]),
+                                               text))
+    for number, entries in by_page.items():
         page = pdf.pages[number]
         page.contents_coalesce()
-        page.Contents.write(MARKED_CONTENT.sub(
-            lambda match, texts=texts: match.group(0) + b"\n" + texts[int(match.group(2))]
-            if int(match.group(2)) in texts else match.group(0), page.Contents.read_bytes()))
+        page.Contents.write(in_reading_order(pdf, page, page.Contents.read_bytes(), entries))
+
+
+MARKS = re.compile(rb"(?<!\S)(q|Q|BMC|BDC|EMC)(?!\S)|" + MARKED_CONTENT.pattern
+                   + rb"|((?:-?[\d.]+\s+){6})cm(?!\S)")
+"""What places text in a content stream: the graphics state saved and restored, marked
+content opened (tagged or not) and closed, the transformation changed."""
+
+
+def in_reading_order(pdf, page, content: bytes, entries: list[tuple]) -> bytes:
+    """`content` with each (placeholder element, kind, words) of `entries` written where a
+    reader that copies text in the order it is drawn reads it: after the text that comes
+    before the formula in the structure tree, as marked content of its own that the
+    formula's element owns. WeasyPrint draws a page's text first and its SVGs after it, so
+    the words written where it opened the placeholder ended up at the foot of the page
+    ("the signal reaching from a loss at step has been multiplied by matrices", its
+    formulas last). Where no text comes before the formula on its page, or the transform
+    there is not the placeholder's, the words stay where WeasyPrint opened the placeholder
+    (inside its marked content)."""
+    opened: dict[int, tuple[int, tuple]] = {}  # mcid -> (offset after its BDC, transform)
+    closed: dict[int, tuple[int, tuple]] = {}  # mcid -> (offset after its EMC, transform)
+    transform, saved, open_ids = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), [], []
+    for match in MARKS.finditer(content):
+        operator, mcid, matrix = match.group(1), match.group(3), match.group(4)
+        if matrix is not None:
+            transform = multiply(tuple(map(float, matrix.split())), transform)
+        elif mcid is not None:
+            open_ids.append(int(mcid))
+            opened[int(mcid)] = (match.end(), transform)
+        elif operator == b"q":
+            saved.append(transform)
+        elif operator == b"Q" and saved:
+            transform = saved.pop()
+        elif operator in (b"BMC", b"BDC"):  # untagged, or tagged without an id
+            open_ids.append(None)
+        elif operator == b"EMC" and open_ids and (mcid := open_ids.pop()) is not None:
+            closed[mcid] = (match.end(), transform)
+    inserts: dict[int, list[bytes]] = {}
+    for element, kind, text in entries:
+        own = [mcid for mcid in marked_ids(element) if mcid in opened]
+        if not own:
+            continue
+        home, home_transform = opened[own[0]]
+        before = text_before(element, page)
+        if before in closed and closed[before][1] == home_transform:
+            mcid = own_marked_id(pdf, page, element)
+            inserts.setdefault(closed[before][0], []).append(
+                f"\n/{kind} <</MCID {mcid}>> BDC {text} EMC".encode())
+        else:
+            inserts.setdefault(home, []).append(f"\n{text}".encode())
+    pieces, last = [], 0
+    for offset in sorted(inserts):
+        pieces += [content[last:offset], *inserts[offset]]
+        last = offset
+    return b"".join(pieces + [content[last:]])
+
+
+ANOTHER_PAGE = -1
+"""What text_before finds where the content before an element lies on an earlier page."""
+
+
+def text_before(element, page) -> int | None:
+    """The marked-content id on `page` that the structure tree puts last before `element`
+    (the text read just before it), Figures aside: WeasyPrint draws them after the text.
+    None where the element comes first on its page."""
+    from pikepdf import Array
+
+    child = element
+    while (parent := child.get("/P")) is not None and "/K" in parent \
+            and parent.get("/Type") != "/StructTreeRoot":
+        kids = list(parent.K) if isinstance(parent.K, Array) else [parent.K]
+        position = next(i for i, kid in enumerate(kids)
+                        if getattr(kid, "is_indirect", False) and kid.objgen == child.objgen)
+        for kid in reversed(kids[:position]):
+            found = last_marked(kid, parent, page)
+            if found is not None:
+                return None if found == ANOTHER_PAGE else found
+        child = parent
+    return None
+
+
+def last_marked(kid, owner, page) -> int | None:
+    """The last marked-content id of `kid`, an item of `owner`'s /K: on `page`, or
+    ANOTHER_PAGE; None where it has none (a link's annotation, a Figure)."""
+    from pikepdf import Array, Dictionary
+
+    if isinstance(kid, int) or (isinstance(kid, Dictionary) and "/MCID" in kid):
+        on = owner.get("/Pg") if isinstance(kid, int) else kid.get("/Pg", owner.get("/Pg"))
+        mcid = int(kid) if isinstance(kid, int) else int(kid.MCID)
+        return mcid if on is not None and on.objgen == page.obj.objgen else ANOTHER_PAGE
+    if not isinstance(kid, Dictionary) or "/S" not in kid or kid.S == "/Figure":
+        return None
+    kids = kid.get("/K")
+    for grandchild in reversed(list(kids) if isinstance(kids, Array) else [kids]):
+        if grandchild is not None and (found := last_marked(grandchild, kid, page)) is not None:
+            return found
+    return None
+
+
+def multiply(a: tuple, b: tuple) -> tuple:
+    """The matrix a x b, as PDF writes matrices: (a, b, c, d, e, f)."""
+    return (a[0] * b[0] + a[1] * b[2], a[0] * b[1] + a[1] * b[3],
+            a[2] * b[0] + a[3] * b[2], a[2] * b[1] + a[3] * b[3],
+            a[4] * b[0] + a[5] * b[2] + b[4], a[4] * b[1] + a[5] * b[3] + b[5])
 
 
 def marked_ids(element) -> list[int]:
