@@ -296,6 +296,9 @@ def test_check_over_several_seeds_names_the_seeds_where_a_claim_fails(make_proje
         "gradient-decay (fig-decay)",  # the chapter's own parameters
         "  [FAIL] even: holds at 2; fails at 2 (--seed 5, 7)"]
     assert result.stderr.endswith("Error: 2 claims failed at some seed\n")
+    # Progress is a line per seed; each run's lines only with -v.
+    assert [line for line in result.stderr.splitlines() if not line.startswith("Error")] == [
+        f"first seed {seed} ({seed - 3} of 4)" for seed in range(4, 8)]
     again = CliRunner().invoke(cli, [*args, "--seed", "4", "--seeds", "1"])
     assert again.exit_code == 0 and again.stdout.endswith("All claims hold.\n")
     past = invoke(*args, "--seed", str(2**31 - 2), "--seeds", "3")

@@ -55,10 +55,19 @@ def check_seeds(config: Config, names: tuple[str, ...], seeds: int,
     claim id -> verdict ("holds", "fails", "not judged") -> the first seeds that gave it. A claim
     must hold at any seed, not only at the one a handout happens to be built with."""
     verdicts: dict[str, dict[str, dict[str, list[int]]]] = {}
+    topicgen = logging.getLogger("topicgen")
     for seed in range(config.seed, config.seed + seeds):
         log.info("first seed %d (%d of %d)", seed, seed - config.seed + 1, seeds)
-        for name, result, _ in check_claims(dataclasses.replace(config, seed=seed), names,
-                                            overrides):
+        # A line per seed is the progress: each run's and stage's lines only with -v (a
+        # hundred seeds printed some 400 lines before the summary).
+        level = topicgen.level
+        if level == logging.INFO:
+            topicgen.setLevel(logging.WARNING)
+        try:
+            checked = check_claims(dataclasses.replace(config, seed=seed), names, overrides)
+        finally:
+            topicgen.setLevel(level)
+        for name, result, _ in checked:
             claims = verdicts.setdefault(name, {})
             for claim in result.claims:
                 claims.setdefault(claim.id, {"holds": [], "fails": [], "not judged": []})
