@@ -155,6 +155,25 @@ def test_a_value_a_variant_removed_says_the_variant_changed_the_run(make_project
         "run")
 
 
+def test_a_write_that_fails_midway_replaces_no_output(make_project, tiny_topic):
+    """publish wrote the outputs one at a time: with one path blocked, the new handout.html
+    and figure were in place beside the old data files and manifest."""
+    project = make_project(tiny_topic)
+    assert invoke(*build_args(project, "--format", "html")).exit_code == 0
+    out = project / "output" / TOPIC
+    chapter = project / "content" / TOPIC / "01-decay.md"
+    chapter.write_text(chapter.read_text().replace("T=10", "T=12"))
+    blocked = out / "data" / "fig-decay.json"
+    blocked.unlink()
+    blocked.mkdir()
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    result = invoke(*build_args(project, "--format", "html"))
+    assert result.exit_code == 1
+    assert result.output.endswith(f"Error: cannot write {blocked}: a folder is in its place\n")
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert not list(out.rglob("*.tmp"))
+
+
 def test_corrupt_cache_entry_is_recomputed(make_project, tiny_topic):
     project = make_project(tiny_topic)
     assert invoke(*build_args(project, "--format", "html")).exit_code == 0

@@ -63,6 +63,29 @@ def test_failed_replace_leaves_no_temp_file(tmp_path):
     assert list(target.iterdir()) == []
 
 
+def test_write_all_atomic_replaces_all_or_none(tmp_path, monkeypatch):
+    from topicgen.files import write_all_atomic
+
+    files = {tmp_path / name: f"new {name}" for name in ("a.html", "b.pdf", "c.json")}
+    for path in files:
+        path.write_text("old")
+    real = os.fdopen
+
+    def disk_full_at_the_third(fd, *args):
+        if len(list(tmp_path.glob(".*.tmp"))) == 3:
+            raise OSError(28, "No space left on device")
+        return real(fd, *args)
+
+    monkeypatch.setattr(os, "fdopen", disk_full_at_the_third)
+    with pytest.raises(TopicgenError, match=r"c\.json: No space left on device$"):
+        write_all_atomic(files)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.html", "b.pdf", "c.json"]
+    assert all(path.read_text() == "old" for path in files)
+    monkeypatch.undo()
+    assert write_all_atomic(files) == 3 and write_all_atomic(files) == 0
+    assert all(path.read_text() == text for path, text in files.items())
+
+
 # -- prefix_ids -----------------------------------------------------------------------------
 
 SVG = (

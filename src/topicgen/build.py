@@ -45,7 +45,7 @@ from topicgen.errors import (
     did_you_mean,
 )
 from topicgen.experiments.loader import Experiment
-from topicgen.files import check_output_folder, write_atomic
+from topicgen.files import check_output_folder, write_all_atomic
 from topicgen.freshness import file_digest, fingerprint, previous_manifest, up_to_date
 from topicgen.lock import build_lock
 from topicgen.logs import counted
@@ -256,7 +256,7 @@ def publish(files: dict[Path, bytes | str], out_dir: Path, manifest_name: str,
                          for path, data in sorted(files.items())}
     stale = stale_outputs(out_dir, files, manifest_name)
     written = {**files, out_dir / manifest_name: json.dumps(record, indent=2) + "\n"}
-    changed = sum(write_atomic(path, data) for path, data in written.items())
+    changed = write_all_atomic(written)  # all or none: a failed write replaces nothing
     for path in stale:
         path.unlink(missing_ok=True)
         if path.parent == out_dir.resolve() and path.suffix in (".pdf", ".html"):

@@ -34,6 +34,41 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
     return True
 
 
+def write_all_atomic(files: dict[Path, bytes | str]) -> int:
+    """Replace every file of `files` or none; returns how many changed (equal bytes are
+    left alone, as write_atomic leaves them). Each changed file is first written beside its
+    target under a temporary name, and only once all are written are they renamed over
+    their targets, in order: a write that fails (a full disk, a folder where a file should
+    go) leaves every target as it was. Only a kill during the renames, which take a few
+    milliseconds, can leave some files new and others old."""
+    staged: list[tuple[str, Path]] = []
+    path = None
+    try:
+        for path, data in files.items():
+            payload = data.encode("utf-8") if isinstance(data, str) else data
+            if path.is_dir():
+                raise TopicgenError(f"cannot write {path}: a folder is in its place")
+            if path.exists() and path.read_bytes() == payload:
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            staged.append((tmp, path))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(payload)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; outputs are for sharing
+        changed = len(staged)
+        while staged:
+            tmp, path = staged[0]
+            os.replace(tmp, path)
+            staged.pop(0)
+    except OSError as error:
+        raise TopicgenError(f"cannot write {path}: {error.strerror or error}") from None
+    finally:
+        for tmp, _ in staged:  # what was not renamed: no temporary file is left behind
+            Path(tmp).unlink(missing_ok=True)
+    return changed
+
+
 def overlaps_sources(folder: Path, project: Path, inputs: tuple[str, ...] = ("content",)
                      ) -> str:
     """Why topicgen must neither write nor clean in `folder` ("" where it may): in the

@@ -21,7 +21,7 @@ from topicgen.content.myst import FigureRequest
 from topicgen.content.topic import Topic, in_another_topic
 from topicgen.errors import UsageError, did_you_mean
 from topicgen.experiments.loader import Experiment
-from topicgen.files import write_atomic
+from topicgen.files import write_all_atomic
 from topicgen.freshness import previous_manifest
 from topicgen.overrides import Overrides, check_overrides, overridden
 from topicgen.publish.handout import data_file, result_json
@@ -88,8 +88,7 @@ def write_run_figures(experiment: Experiment, result: Result, out_dir: Path, fmt
         files[stem.with_name(f"{stem.name}.{fmt}")] = draw(experiment, figure, result, fmt, dpi)
         files[stem.with_name(f"{stem.name}.csv")] = result.to_csv()
         files[stem.with_name(f"{stem.name}.json")] = result_json(result)
-    for path, data in files.items():  # drawn first: a failing figure writes nothing
-        write_atomic(path, data)
+    write_all_atomic(files)  # drawn first: a failing figure writes nothing
     return names
 
 
