@@ -448,6 +448,22 @@ def test_a_topicgen_toml_error_exits_1_like_any_file_and_its_flag_2(make_project
         assert result.exit_code == 2, result.output
 
 
+def test_a_cache_among_the_sources_or_in_the_project_folder_is_refused(make_project):
+    """A cache in a topic's folder became one of its inputs, so every run made the next one
+    stale; in the project folder it mixed with the project's files."""
+    project = write(make_project, tiny_topic)
+    (project / "topicgen.toml").write_text('cache_dir = ""\n')
+    result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project)])
+    assert_one_error_line(result, f"Error: {project / 'topicgen.toml'}: cache_dir {project} is "
+                                  "the project folder: give the cache a folder of its own")
+    (project / "topicgen.toml").unlink()
+    inside = project / "content" / TOPIC
+    result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project),
+                                      "--cache-dir", str(inside)])
+    assert_one_error_line(result, f"Error: cache_dir {inside} lies inside content/: give the "
+                                  "cache a folder of its own", exit_code=2)
+
+
 @pytest.mark.parametrize("command", [["build", "handout"], ["build", "report"]])
 def test_a_project_folder_that_does_not_exist_is_not_made(tmp_path, command):
     missing = tmp_path / "nope"

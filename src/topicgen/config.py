@@ -104,6 +104,9 @@ JOBS_MAX = 1024
 (a worker holds about 200 MiB) and the system's process limits."""
 SITE_TITLE_MAX = 80
 """A site's name fits the header bar of a phone's page on one or two lines."""
+CACHE_OVERLAPS = ("content", "templates", "output")
+"""Where a result cache must not be: among the sources (its files would become inputs, and
+every run would make the next one stale) or the outputs (clean would empty it)."""
 EPOCH_MAX = 253402300799
 """The last second of the year 9999: dates after it do not print as four-digit years."""
 
@@ -197,6 +200,10 @@ def problems(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
     if out is not None and (reason := overlaps_sources(Path(out), values["project"],
                                                        OUTPUT_INPUTS)):
         yield "out", f"out {out} {reason}: give the output a folder of its own"
+    cache = values.get("cache_dir")
+    if cache is not None and (reason := overlaps_sources(Path(cache), values["project"],
+                                                         CACHE_OVERLAPS)):
+        yield "cache_dir", f"cache_dir {cache} {reason}: give the cache a folder of its own"
     if "jobs" in values and not 1 <= values["jobs"] <= JOBS_MAX:
         yield "jobs", f"jobs must be between 1 and {JOBS_MAX}, got {values['jobs']}"
     if "seed" in values and not 0 <= values["seed"] <= SEED_MAX:
