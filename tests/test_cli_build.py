@@ -201,6 +201,18 @@ def test_run_json_contract():
     assert verdicts["tanh-falls-fastest"] == (None, "needs lstm or gru among the cells")
 
 
+def test_run_figures_refuses_the_sources_as_its_folder(make_project, tiny_topic):
+    """`run --figures` wrote into content/, templates/ or the project folder, exit 0; every
+    other command that writes refuses them."""
+    project = make_project(tiny_topic)
+    for folder, reason in (("content", "is content/"), (".", "is the project folder")):
+        result = invoke("run", "gradient-decay", "--project", str(project), "--figures",
+                        str(project / folder))
+        assert result.exit_code == 2
+        assert result.output == (f"Error: will not write to {project / folder}: it {reason}; "
+                                 "give the output a folder of its own\n")
+
+
 def test_run_reads_profile_and_seed_from_topicgen_toml(make_project, tiny_topic):
     """`run` took the full profile and seed 0 whatever topicgen.toml said, while every build
     read them: a figure's command then ran something other than what the handout showed."""

@@ -541,6 +541,10 @@ def run_command(name: str, project: Path | None, topic: str | None, pairs: tuple
     # "Try:" command then runs what the handout shows.
     config = topic_config({"project": project, "topic": topic, "scheduler": scheduler,
                            "profile": profile, "seed": seed, "device": device}, (name,))
+    if figures_dir is not None:  # before the run, as every command that writes checks
+        from topicgen.files import check_output_folder
+
+        check_output_folder(figures_dir, config.project)
     found = topic_experiments(config.content_dir, config.topic)
     experiment = experiment_named(found, name, config.content_dir / config.topic)
     params = experiments.resolve_params(experiment, config.profile, parse_overrides(pairs))
