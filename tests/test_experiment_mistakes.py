@@ -150,6 +150,10 @@ CASES = [
                  'gradient_decay.py:88: Params field "cells" is not declared with '
                  'param(default, "help"): it needs the help line topicgen list shows, and a '
                  "range", id="plain-default"),
+    # On an import line, the syntax error met the build's scan of imports first: an
+    # internal error naming no file.
+    pytest.param(replaced(TINY_EXPERIMENT, "\nimport torch\n", "\nimport torch as\n"),
+                 "gradient_decay.py:33: syntax error: invalid syntax", id="import-syntax"),
     pytest.param(replaced(TINY_EXPERIMENT, "@dataclass(frozen=True)\nclass Params",
                           "@dataclass\nclass Params"),
                  "gradient_decay.py:86: Params must be frozen: @dataclass(frozen=True)",

@@ -58,7 +58,11 @@ def _imported_modules(module: str, path: Path, mtime_ns: int, size: int) -> froz
     experiment and figure modules share most of their imports, and an edit is seen."""
     is_package = path.name == "__init__.py"
     found: set[str] = set()
-    for node in import_statements(read_source(path)):
+    try:
+        statements = import_statements(read_source(path))
+    except SyntaxError as error:  # as importing it would say, before any import does
+        raise ContentError(f"syntax error: {error.msg}", path, error.lineno) from None
+    for node in statements:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
