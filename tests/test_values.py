@@ -140,6 +140,20 @@ def test_unknown_param_by_item():
     )
 
 
+@pytest.mark.parametrize(("template", "message"), [
+    ("{{ result(5) }}", 'no figure labelled "5" to read a result from (choose from: '
+                        'fig-decay)'),
+    ("{{ result(none) }}", 'no figure labelled "None" to read a result from (choose from: '
+                           'fig-decay)'),
+    ("{{ result('fig-decay').scalars[5] }}", 'result("fig-decay").scalars has no "5"'),
+    ("{{ result('fig-decay').claims[99] }}", 'result("fig-decay").claims has no "99"'),
+])
+def test_a_label_or_key_that_is_not_text_is_named_too(template, message):
+    """A number or none where a label or key goes was an internal error: the suggestion
+    compared it as text."""
+    assert live_error(template).startswith(f"Error: {CHAPTER}:1: {message}")
+
+
 def test_undefined_name():
     assert live_error("a\n\n{{ reslt('fig-decay') }}\n") == (
         f"Error: {CHAPTER}:3: 'reslt' is undefined"
