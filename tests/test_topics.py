@@ -335,6 +335,20 @@ def test_a_name_in_another_topic_than_the_default_says_which(two_topics):
     assert drawn.output.endswith(f'"beta" in topic {TOPIC} (topic t2 has it: add --topic t2)\n')
 
 
+def test_a_second_topic_built_into_the_same_folder_leaves_the_firsts_files(two_topics):
+    """The last manifest in the folder listed the other topic's files, and each build of one
+    removed them as stale (78 of Topic 4's in a robustness audit)."""
+    shared = two_topics / "shared"
+    for topic in (TOPIC, "t2"):
+        result = invoke("build", "handout", "--project", two_topics, "--topic", topic,
+                        "--profile", "quick", "--format", "html", "--out", shared,
+                        "--cache-dir", two_topics / "cache")
+        assert result.exit_code == 0, result.output
+    assert (shared / "figures" / "fig-decay.svg").is_file()  # t1's, still there
+    assert f'warning: {shared} held topic "{TOPIC}": its files are left in place' in \
+        result.output
+
+
 def test_run_finds_an_experiment_unique_across_topics(two_topics):
     result = invoke("run", "beta", "--project", two_topics, "--json")
     assert result.exit_code == 0, result.output

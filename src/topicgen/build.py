@@ -254,7 +254,7 @@ def publish(files: dict[Path, bytes | str], out_dir: Path, manifest_name: str,
     alone."""
     record["outputs"] = {str(path.relative_to(out_dir)): file_digest(data)
                          for path, data in sorted(files.items())}
-    stale = stale_outputs(out_dir, files, manifest_name)
+    stale = stale_outputs(out_dir, files, manifest_name, record)
     written = {**files, out_dir / manifest_name: json.dumps(record, indent=2) + "\n"}
     changed = write_all_atomic(written)  # all or none: a failed write replaces nothing
     for path in stale:
@@ -267,11 +267,18 @@ def publish(files: dict[Path, bytes | str], out_dir: Path, manifest_name: str,
         (f", {len(stale)} stale removed)" if stale else ")")
 
 
-def stale_outputs(out_dir: Path, files: dict[Path, bytes | str], manifest_name: str
-                  ) -> list[Path]:
+def stale_outputs(out_dir: Path, files: dict[Path, bytes | str], manifest_name: str,
+                  record: dict[str, Any]) -> list[Path]:
     """What the previous build wrote and this one will not (a removed figure, the PDF after
-    `--format html`); files topicgen never wrote are left alone."""
-    previous = previous_manifest(out_dir, manifest_name).get("outputs")
+    `--format html`); files topicgen never wrote are left alone, and so are those another
+    topic built into the same folder (the last manifest there, unlike `record`, names it)."""
+    last = previous_manifest(out_dir, manifest_name)
+    topics = [(manifest.get("config") or {}).get("topic") for manifest in (last, record)]
+    if last and topics[0] != topics[1]:
+        log.warning('warning: %s held topic "%s": its files are left in place', out_dir,
+                    topics[0])
+        return []
+    previous = last.get("outputs")
     current = {str(path.relative_to(out_dir)) for path in files}
     root = out_dir.resolve()
     return [path for relative in (previous if isinstance(previous, dict) else {})
