@@ -31,6 +31,15 @@ class Params:
     # 2000 means per size pin their spread down to about 1.6% (1 / sqrt(2 * 2000)).
     repeats: int = param(2000, "samples drawn at each size", min=10, max=100_000)
 
+    def check(self) -> None:
+        # Each size's draws are one (repeats, n) tensor: the ranges above allow 10^10 numbers.
+        if self.repeats * max(self.sizes) > MAX_DRAWS:
+            raise ValueError(f"repeats x the largest size is {self.repeats * max(self.sizes):,}"
+                             f" draws at once; at most {MAX_DRAWS:,} (800 MB of float64)")
+
+
+MAX_DRAWS = 10**8
+
 
 QUICK = {"repeats": 500}
 
