@@ -353,7 +353,7 @@ def test_serve_rebuilds_the_pdf_after_a_prose_edit_and_leaves_nothing_when_stopp
 
 
 def test_watch_rebuilds_on_each_save_shows_errors_and_goes_on(make_project, tiny_topic, mark):
-    project = make_project(tiny_topic)
+    project = make_project({**tiny_topic, "topicgen.toml": 'formats = ["pdf"]\n'})
     watching = Running(build(project, "--format", "pdf", "--watch"), mark)
     first = watching.wait_for("Built handout.pdf")
     chapter = project / CHAPTER
@@ -362,9 +362,13 @@ def test_watch_rebuilds_on_each_save_shows_errors_and_goes_on(make_project, tiny
     failed = watching.wait_for('unknown label "fig-missing"', first)
     assert watching.lines[failed].startswith("Error: ")
     chapter.write_text(good + "\nA sentence added while watching.\n")
-    watching.wait_for("Built handout.pdf", failed)
+    built = watching.wait_for("Built handout.pdf", failed)
     assert "A sentence added while watching." in pdf_text(project / "output" / TOPIC /
                                                           "handout.pdf")
+    # topicgen.toml is read again too: a bad edit there was ignored ("Built ...").
+    (project / "topicgen.toml").write_text('formats = ["pdf"]\nbogus = 1\n')
+    failed = watching.wait_for('unknown key "bogus"', built)
+    assert watching.lines[failed].startswith("Error: ")
     assert watching.stop() == 0
     assert left_after(mark, 5) == []
 

@@ -152,12 +152,19 @@ def build_handout_command(fmt: str | None, watch: bool, variant: tuple[str, ...]
     from topicgen.build import input_roots
     from topicgen.sources import PACKAGE_DIR
 
-    config = topic_config(options, formats=format_choice(fmt))
-    build_handout_line = functools.partial(handout_line, config, sys.argv, list(variant))
+    config = topic_config(dict(options), formats=format_choice(fmt))
     if not watch:
-        click.echo(build_handout_line())
+        click.echo(handout_line(config, sys.argv, list(variant)))
         return
-    watch_and_rebuild(build_handout_line, input_roots(config) + [PACKAGE_DIR])
+    rebuild = functools.partial(configured_handout_line, options, fmt, sys.argv, list(variant))
+    watch_and_rebuild(rebuild, input_roots(config) + [PACKAGE_DIR])
+
+
+def configured_handout_line(options: dict, fmt: str | None, argv: list[str],
+                            variant: list[str]) -> str:
+    """handout_line with the configuration read again: --watch watches topicgen.toml, so an
+    edit there counts (a bad one is reported like any broken source)."""
+    return handout_line(topic_config(dict(options), formats=format_choice(fmt)), argv, variant)
 
 
 def topic_config(options: dict, experiments: tuple[str, ...] = (), figures: bool = False,
