@@ -455,13 +455,15 @@ def test_a_cache_among_the_sources_or_in_the_project_folder_is_refused(make_proj
     (project / "topicgen.toml").write_text('cache_dir = ""\n')
     result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project)])
     assert_one_error_line(result, f"Error: {project / 'topicgen.toml'}: cache_dir {project} is "
-                                  "the project folder: give the cache a folder of its own")
+                                  "the project folder: give the cache a folder of its own "
+                                  "(--cache-dir, or cache_dir in topicgen.toml)")
     (project / "topicgen.toml").unlink()
     inside = project / "content" / TOPIC
     result = CliRunner().invoke(cli, ["build", "handout", "--project", str(project),
                                       "--cache-dir", str(inside)])
     assert_one_error_line(result, f"Error: cache_dir {inside} lies inside content/: give the "
-                                  "cache a folder of its own", exit_code=2)
+                                  "cache a folder of its own (--cache-dir, or cache_dir in "
+                                  "topicgen.toml)", exit_code=2)
 
 
 @pytest.mark.parametrize("command", [["build", "handout"], ["build", "report"]])

@@ -30,6 +30,13 @@ class TopicgenGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:
+            if error.ctx is None:
+                raise
+            # One line, as every other error: click adds the usage and a hint on two more.
+            path = error.ctx.command_path.split()[1:]  # under whatever name it was invoked
+            raise click.UsageError(f"{error.format_message()} ({' '.join(['topicgen', *path])}"
+                                   " -h lists the options)") from None
         except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
             raise
         except Exception as error:

@@ -203,7 +203,8 @@ def problems(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
     cache = values.get("cache_dir")
     if cache is not None and (reason := overlaps_sources(Path(cache), values["project"],
                                                          CACHE_OVERLAPS)):
-        yield "cache_dir", f"cache_dir {cache} {reason}: give the cache a folder of its own"
+        yield "cache_dir", (f"cache_dir {cache} {reason}: give the cache a folder of its own "
+                            "(--cache-dir, or cache_dir in topicgen.toml)")
     if "jobs" in values and not 1 <= values["jobs"] <= JOBS_MAX:
         yield "jobs", f"jobs must be between 1 and {JOBS_MAX}, got {values['jobs']}"
     if "seed" in values and not 0 <= values["seed"] <= SEED_MAX:
