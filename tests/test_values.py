@@ -154,6 +154,23 @@ def test_a_label_or_key_that_is_not_text_is_named_too(template, message):
     assert live_error(template).startswith(f"Error: {CHAPTER}:1: {message}")
 
 
+def test_live_values_that_take_too_long_stop_at_their_line(monkeypatch):
+    """The sandbox bounds `*` and `**` but not loops: nested loops held a build for as long
+    as they ran (killed at 120 s in an audit)."""
+    import time
+
+    from topicgen.content import values
+
+    monkeypatch.setattr(values, "LIVE_VALUE_SECONDS", 0.3)
+    loops = ("One\n{% for i in 'x' * 90000 %}{% for j in 'x' * 90000 %}"
+             "{% endfor %}{% endfor %}\n")
+    started = time.monotonic()
+    assert live_error(loops) == (f"Error: {CHAPTER}:2: live values took more than 0.3 s to "
+                                 "fill in (a loop too large?)")
+    assert time.monotonic() - started < 5
+    assert live("{{ result('fig-decay').params.T }}") == "10"  # the timer is gone
+
+
 def test_undefined_name():
     assert live_error("a\n\n{{ reslt('fig-decay') }}\n") == (
         f"Error: {CHAPTER}:3: 'reslt' is undefined"

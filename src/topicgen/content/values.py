@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+import signal
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +148,9 @@ def make_environment(results: dict[str, Result], changed: dict[str, str] | None 
 def render_live_values(text: str, path: Path, env: SandboxedEnvironment) -> str:
     """The chapter text with every `{{ ... }}` replaced; errors name the file and line."""
     try:
-        return env.from_string(text).render()
+        template = env.from_string(text)
+        with time_limit(LIVE_VALUE_SECONDS):
+            return template.render()
     except jinja2.TemplateSyntaxError as error:
         raise ContentError(f"template syntax: {error.message}" + tex_braces(text, error.lineno),
                            path, error.lineno) from None
@@ -154,6 +159,33 @@ def render_live_values(text: str, path: Path, env: SandboxedEnvironment) -> str:
         line = jinja_location()[1]
         hint = tex_braces(text, line) if isinstance(error, jinja2.UndefinedError) else ""
         raise ContentError(describe(error) + hint, path, line) from None
+
+
+LIVE_VALUE_SECONDS = 10.0
+"""How long a chapter's live values may take to fill in: they take milliseconds, but the
+sandbox bounds `*` and `**`, not loops, and nested loops could hold a build (in CI, until
+its own time runs out)."""
+
+
+@contextmanager
+def time_limit(seconds: float):
+    """Raise LiveValueError in the block after `seconds` (in the main thread, where Python
+    delivers signals; elsewhere there is no limit)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(_signum, _frame):
+        raise LiveValueError(f"live values took more than {seconds:g} s to fill in (a loop "
+                             "too large?)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def tex_braces(text: str, line: int | None) -> str:
