@@ -209,6 +209,23 @@ def test_what_an_experiment_prints_never_enters_the_json_on_stdout(make_project,
     assert "NOISE" in result.stderr
 
 
+def test_what_a_child_process_or_c_code_writes_never_enters_stdout(make_project, tmp_path):
+    """print() went to stderr, but a child process the experiment started, or a write to
+    file descriptor 1, reached the command's stdout: `run --json | jq` broke."""
+    import subprocess
+    import sys
+
+    writes = ("    import os, subprocess\n    subprocess.run(['echo', 'CHILD'], check=True)\n"
+              "    os.write(1, b'RAW\\n')")
+    project = make_project(tmp_path / "project", run_changed(writes))
+    done = subprocess.run([sys.executable, "-m", "topicgen", "run", "gradient-decay",
+                           "--project", str(project), "--topic", TOPIC, "-p", "T=10", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["experiment"] == "gradient-decay"
+    assert "CHILD" in done.stderr and "RAW" in done.stderr
+
+
 def test_a_label_used_by_two_figures_is_named_before_values_are_looked_up(make_project,
                                                                           tmp_path):
     second = ("\n```{experiment-figure} gradient-decay:log10_grad_norm\n:name: fig-decay\n"

@@ -14,6 +14,7 @@ are code: importing one runs it, like a test file (docs/writing-experiments.md).
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import importlib
 import importlib.machinery
@@ -23,7 +24,7 @@ import re
 import sys
 import threading
 import traceback
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -175,9 +176,10 @@ class ExitCalled(SystemExit):
 def topic_code():
     """Around every call into a topic's own code: os._exit there raises ExitCalled (as
     sys.exit raises SystemExit, which the callers report), and what it prints goes to stderr,
-    never into the command's output (`--json`, read through a pipe). In the main thread only,
-    where the command and its workers run it: both are process-wide, and a cluster's
-    threads would restore each other's."""
+    never into the command's output (`--json`, read through a pipe): Python's prints, and
+    file descriptor 1 too, for what a child process or a C library writes there. In the main
+    thread only, where the command and its workers run it: all three are process-wide, and
+    a cluster's threads would restore each other's."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -189,10 +191,30 @@ def topic_code():
 
     real_exit, os._exit = os._exit, refuse
     try:
-        with redirect_stdout(sys.stderr):
+        with stdout_descriptor_to_stderr(), redirect_stdout(sys.stderr):
             yield
     finally:
         os._exit = real_exit
+
+
+@contextmanager
+def stdout_descriptor_to_stderr():
+    """File descriptor 1 pointing where 2 does, then back (as it was where either is
+    closed)."""
+    sys.stdout.flush()  # what the command printed before belongs on its stdout
+    try:
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        with suppress(OSError, AttributeError):  # C's own buffer, which printf fills
+            ctypes.CDLL(None).fflush(None)
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def stamp(path: str) -> tuple[int, int]:
