@@ -181,9 +181,8 @@ def problems(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
               "edition": EDITIONS, "solutions": PLACEMENTS}
     for key, allowed in checks.items():
         if key in values and values[key] not in allowed:
-            hint = did_you_mean(str(values[key]), allowed)  # a close one, not the list again
             yield key, (f'{key} must be one of {", ".join(allowed)}, got "{values[key]}"'
-                        + (hint if "did you mean" in hint else ""))
+                        + did_you_mean(values[key], allowed, listing=False))
     if values.get("edition") == "student" and values.get("solutions") == "inline":
         yield "solutions", ("the student edition never shows solutions inline: "
                             "--solutions appendix prints them at the end")

@@ -37,15 +37,16 @@ class ClaimError(TopicgenError):
     """An experiment's measurement disagreed with the theory it is meant to show."""
 
 
-def did_you_mean(name: object, choices: Iterable[str]) -> str:
-    """' (did you mean "x"?)' for the closest choice, or a list of the valid ones. `name` may
-    be any value a user wrote (`result(5)` in a chapter): it is compared as text."""
+def did_you_mean(name: object, choices: Iterable[str], listing: bool = True) -> str:
+    """' (did you mean "x"?)' for the closest choice, or (with `listing`, where the message
+    does not list them already) a list of the valid ones. `name` may be any value a user
+    wrote (`result(5)` in a chapter): it is compared as text."""
     choices = sorted(choices)
     by_lower = {choice.lower(): choice for choice in choices}
     close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=0.5)
     if close:
         return f' (did you mean "{by_lower[close[0]]}"?)'
-    return f" (choose from: {', '.join(choices)})" if choices else ""
+    return f" (choose from: {', '.join(choices)})" if choices and listing else ""
 
 
 def jinja_location() -> tuple[str | None, int | None]:
