@@ -199,3 +199,22 @@ def test_a_figure_counts_only_the_claims_this_build_judged():
     slide = " ".join(render_template(None, "slide_figure.html", figure=figure).split())
     assert "1 of 1 claims checked against this run hold</span> <span class=\"unjudged\">(1 not " \
            "judged in this build)</span>" in slide
+
+
+def test_a_part_output_the_cache_cannot_keep_is_named_where_it_ran(monkeypatch):
+    """A part's output travels and is kept as torch.save writes it: an object torch.load
+    refuses (a numpy number) fails that run with the contract in words, not later in
+    combine, in whichever process combines it."""
+    import numpy
+
+    from topicgen.api import as_dict
+    from topicgen.results.runner import compute
+
+    experiment = topic4("gate-saturation")
+    monkeypatch.setattr(experiments, "run_part", lambda *args: {"mean": numpy.float64(1)})
+    values = as_dict(experiments.resolve_params(experiment, "quick"))
+    outcome = compute(experiment, values, Context(seed=0), "sweep-lstm")
+    assert outcome.result is None and outcome.output is None
+    assert "run_part(params, ctx, 'sweep-lstm') returned what a part's output cannot hold: " \
+           "tensors, numbers, strings, and lists or dicts of them (it holds a numpy." \
+           in outcome.summary

@@ -373,6 +373,25 @@ def test_watch_rebuilds_on_each_save_shows_errors_and_goes_on(make_project, tiny
     assert left_after(mark, 5) == []
 
 
+def test_a_cold_build_with_workers_never_imports_torch_in_the_command(two_figures, mark):
+    """Where the experiments run in workers, they are imported there from the plan on
+    (parameters, parts, combining): the command holds no second copy of torch (about
+    150 MiB), and its outputs are those of a build in one process."""
+    script = ("import sys\nfrom topicgen.cli import cli\ntry:\n"
+              f"    cli({build(two_figures)[3:]!r}, prog_name='topicgen')\n"
+              "except SystemExit as done:\n    print('exit', done.code)\n"
+              "print('torch loaded:', 'torch' in sys.modules)\n")
+    result = run_piped([sys.executable, "-c", script], mark)
+    assert "(0 reused, 2 computed)" in result.stdout, result.stderr
+    assert result.stdout.splitlines()[-2:] == ["exit 0", "torch loaded: False"]
+    alone = run_piped(build(two_figures, "--jobs", "1", "--out", str(two_figures / "alone"),
+                            "--cache-dir", str(two_figures / "cache-alone")), mark)
+    assert alone.returncode == 0, alone.stderr
+    pooled = two_figures / "output" / TOPIC
+    for name in ("handout.html", "handout.pdf"):
+        assert (pooled / name).read_bytes() == (two_figures / "alone" / name).read_bytes()
+
+
 def test_workers_are_forked_with_torch_matplotlib_and_weasyprint_loaded():
     """Workers share one copy of the heavy libraries instead of importing their own: each
     is forked, with them already loaded, from a server process that is not the command."""

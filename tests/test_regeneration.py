@@ -418,13 +418,15 @@ The adding problem.
 def test_cheap_runs_with_known_costs_skip_the_pool(make_project, tiny_topic, monkeypatch):
     """After one build has recorded what each run costs, rerunning runs that cost less than
     starting a pool stays in this process, even with --jobs 2; unknown costs use the pool."""
+    import topicgen.pools as pools
     import topicgen.results.runner as runner
 
     project = make_project({**tiny_topic, **topic4_files("layernorm"),
                             CHAPTER: tiny_topic[CHAPTER] + SECOND_FIGURE})
     started: list[int] = []
     real_pool = runner.WorkerPool
-    monkeypatch.setattr(runner, "WorkerPool", lambda n: started.append(n) or real_pool(n))
+    for module in (runner, pools):  # a cold build's pool is the one its plan started
+        monkeypatch.setattr(module, "WorkerPool", lambda n: started.append(n) or real_pool(n))
     cold = invoke(*build_args(project, "--jobs", "2"))
     assert cold.exit_code == 0, cold.output
     assert started == [2]  # nothing on record: the pool

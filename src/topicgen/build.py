@@ -50,7 +50,7 @@ from topicgen.freshness import file_digest, fingerprint, previous_manifest, up_t
 from topicgen.lock import build_lock
 from topicgen.logs import counted
 from topicgen.overrides import parse_overrides
-from topicgen.pools import PDF_PRELOAD, PRELOAD, TRAINING_PRELOAD, start_server
+from topicgen.pools import PDF_PRELOAD, PRELOAD, TRAINING_PRELOAD, LazyPool, start_server
 from topicgen.results.cache import ResultCache
 
 if TYPE_CHECKING:
@@ -172,13 +172,14 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
     """Build `kind` of `config.topic` into `out` (default: the topic's output folder)."""
     from topicgen.figures.draw import Drawings
     from topicgen.publish.pdf import Layout
-    from topicgen.results.runner import likely_computed
+    from topicgen.results.runner import POOL_START_SECONDS, likely_computed
 
     started = time.perf_counter()
     out_dir = out or config.out_dir
     check_topic(config.content_dir, config.topic)  # before the lock makes .topicgen/
     check_output_folder(out_dir, config.project)  # and before minutes of computing
-    with build_lock(config.project / ".topicgen"), Layout(config.jobs) as layout:
+    with build_lock(config.project / ".topicgen"), Layout(config.jobs) as layout, \
+            LazyPool(config.jobs) as workers:
         inputs = fingerprint({**describe(config), "target": kind.name, **options},
                              input_roots(config))
         if kind.reuse_when_fresh and not config.force and up_to_date(out_dir, inputs,
@@ -193,6 +194,7 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
             note["text"] = f"{topic.slug}: {counted(len(topic.chapters), 'chapter')}"
         built = Built(config, out_dir, argv, topic, ResultCache(config.cache_path, config.force),
                       layout, options=options)
+        imported_in_workers = False
         if config.jobs > 1:
             # The workers' server imports what they will need while this plans, from the
             # moment that is known: torch and the rest where an experiment has never run
@@ -200,6 +202,12 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
             # result; else only WeasyPrint (a prose edit). A later start_server changes nothing.
             if new := built.cache.never_run(topic.slug, topic.experiments):
                 start_server(preload(topic, new))
+                # Those will run in workers (unless they are known to be cheap), which then
+                # import the experiments, so that this process never loads torch beside them.
+                cost = built.cache.recorded_cost(topic.slug, new)
+                imported_in_workers = not config.scheduler and (
+                    cost is None or cost >= POOL_START_SECONDS)
+                built.cache.elsewhere = workers if imported_in_workers else None
             else:
                 built.cache.importing = lambda experiment: start_server(
                     preload(topic, [experiment.name]))
@@ -210,6 +218,7 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
             note["text"] = (f"{counted(len(built.shown), 'figure')} from "
                             f"{counted(len(built.runs), 'experiment run')}")
         built.cache.importing = None
+        built.cache.elsewhere = None
         if config.jobs > 1:
             ctx = Context(seed=config.seed, device=config.device)
             if computed := likely_computed(built.runs, ctx, built.cache):
@@ -218,7 +227,8 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
                 start_server(PDF_PRELOAD)
         drawings = Drawings([(shown.run, shown.figure) for shown in built.shown], built.cache,
                             options.get("fmt", "svg"), options.get("dpi", 200))
-        run_stage(built.runs, config, built.cache, then=drawings.followups)
+        run_stage(built.runs, config, built.cache, then=drawings.followups,
+                  workers=workers if imported_in_workers else None)
         warn_unchecked(built.runs)
         with stage("figures") as note:
             early = drawings.early
@@ -367,15 +377,17 @@ def plan_runs(requests: list[FigureRequest], topic: Topic, profile: str, seed: i
 
 
 def run_stage(runs: list[Run], config: Config, cache: ResultCache,
-              then: Callable[[Run], list[Followup]] | None = None) -> None:
+              then: Callable[[Run], list[Followup]] | None = None,
+              workers: LazyPool | None = None) -> None:
     """The run stage: every run's result, reused or computed; `then(run)`: what to do with
-    a run's result once it has one, while workers wait for the last experiments."""
+    a run's result once it has one, while workers wait for the last experiments; `workers`:
+    the pool where the plan imported the experiments, to run them too."""
     from topicgen.results.runner import run_all
 
     with stage("run") as note:
         ctx = Context(seed=config.seed, device=device_of(config))
         run_all(runs, ctx, cache, jobs=config.jobs, fail_fast=config.fail_fast,
-                scheduler=config.scheduler, then=then)
+                scheduler=config.scheduler, then=then, workers=workers)
         note["text"] = f"{sum(r.cache_hit for r in runs)} reused, " \
                        f"{sum(not r.cache_hit for r in runs)} computed"
 

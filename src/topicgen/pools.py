@@ -27,9 +27,11 @@ import sys
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 
+from topicgen.errors import TopicgenError
 from topicgen.serverguard import PARENT
 
 PARENT_CHECK_SECONDS = 0.5
@@ -158,6 +160,47 @@ class WorkerPool(ProcessPoolExecutor):
             worker.kill()
         for worker in started:
             worker.join()
+
+
+class LazyPool:
+    """A WorkerPool of up to `jobs` workers, started at its first task, if one comes.
+
+    A build whose experiments run in workers keeps one from its plan to the end of its run
+    stage, and everything that imports an experiment happens there: resolving parameters,
+    naming parts, running and combining them. The command then never loads torch beside
+    its workers, which would hold about 150 MiB of its own there (session 24's
+    measurement), and the workers find the experiments already imported.
+    """
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+        self._pool: WorkerPool | None = None
+
+    def __enter__(self) -> LazyPool:
+        return self
+
+    def __exit__(self, error_type, *_) -> bool:
+        self.close(finished=error_type is None)
+        return False
+
+    def pool(self) -> WorkerPool:
+        if self._pool is None:
+            self._pool = WorkerPool(self.jobs)
+        return self._pool
+
+    def call(self, function, *args):
+        """`function(*args)` in a worker, waited for; what it raises is raised here."""
+        try:
+            return self.pool().submit(function, *args).result()
+        except BrokenProcessPool:
+            raise TopicgenError("a worker process died while importing the experiments: out "
+                                "of memory, or a crash in native code") from None
+
+    def close(self, finished: bool = True) -> None:
+        """End the workers (see WorkerPool.close); a later task starts new ones."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.close(finished)
 
 
 def recording_context() -> BaseContext:

@@ -184,7 +184,7 @@ def finish(experiment: Experiment, params: Any, ctx: Context, result: Result,
     result.provenance = {
         "seeds": list(range(ctx.seed, ctx.seed + getattr(params, "seeds", 1))),
         "device": ctx.device,
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),  # not its TorchVersion: unpickling that imports torch
         "topicgen": topicgen.__version__,
         "code_hash": code_hash(experiment),
         "wall_s": round(wall_s, 3),

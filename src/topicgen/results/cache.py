@@ -24,7 +24,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from topicgen import experiments, sources
 from topicgen.api import Context, Result, as_dict
@@ -33,6 +33,9 @@ from topicgen.experiments.loader import Experiment
 from topicgen.files import write_atomic
 from topicgen.results import keys
 from topicgen.results.model import malformed
+
+if TYPE_CHECKING:
+    from topicgen.pools import LazyPool
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,9 @@ class ResultCache:
         self.importing: Callable[[Experiment], None] | None = None
         """Told of each experiment about to be imported to resolve its parameters: a build
         starts its workers' server with torch then, as that experiment will most likely run."""
+        self.elsewhere: LazyPool | None = None
+        """Where experiments are imported to resolve their parameters, if not here: the
+        workers of a build that runs them there (see LazyPool)."""
 
     def key(self, material: dict[str, Any]) -> str:
         return keys.result_key(material)
@@ -116,32 +122,14 @@ class ResultCache:
             record["costs"][cost_key(material)] = result.provenance["wall_s"]
             self._write(self.directory / "index.json", json.dumps(index, indent=1))
 
-    def load_part(self, material: dict[str, Any], part: Any) -> tuple[Any, float] | None:
-        """One part's output and the seconds it took (see store_part), or None."""
-        data = self.find(keys.part_material(material, part), ".pt", "parts")
-        if data is None:
-            return None
-        import torch
+    def find_part(self, material: dict[str, Any], part: Any) -> bytes | None:
+        """One part's output as kept (see packed_part), or None."""
+        return self.find(keys.part_material(material, part), ".pt", "parts")
 
-        try:
-            found = torch.load(io.BytesIO(data), weights_only=True)
-            return found["output"], float(found["seconds"])
-        except Exception as error:  # noqa: BLE001 - any unreadable entry is a miss
-            log.warning("cache entry of %s part %s is unreadable (%s); recomputing",
-                        index_name(material), part, error)
-            return None
-
-    def store_part(self, material: dict[str, Any], part: Any, output: Any,
-                   seconds: float) -> None:
-        """Keep a part's output (tensors, numbers, lists and dicts of them), so that a later
-        run drawing another figure computes only the parts it lacks."""
-        if not self.writable:
-            return  # no cache (or it cannot be written): nothing to serialise for
-        import torch
-
-        buffer = io.BytesIO()
-        torch.save({"output": output, "seconds": seconds}, buffer)
-        self.keep(keys.part_material(material, part), ".pt", buffer.getvalue(), "parts")
+    def keep_part(self, material: dict[str, Any], part: Any, data: bytes) -> None:
+        """Keep a part's output (packed_part), so that a later run drawing another figure
+        computes only the parts it lacks."""
+        self.keep(keys.part_material(material, part), ".pt", data, "parts")
 
     def why_stale(self, material: dict[str, Any]) -> str:
         """Why `material` missed, in words: which inputs differ from the last cached run."""
@@ -173,6 +161,14 @@ class ResultCache:
         index = self._index()
         return [name for name in experiments if self.force or f"{topic}/{name}" not in index]
 
+    def recorded_cost(self, topic: str, experiments: Iterable[str]) -> float | None:
+        """Seconds the longest run on record of each of `experiments` took, summed; None
+        where one has no run on record."""
+        index = self._index()
+        costs = [max(index.get(f"{topic}/{name}", {}).get("costs", {}).values(), default=None)
+                 for name in experiments]
+        return None if None in costs else sum(costs)
+
     def expected_cost(self, material: dict[str, Any]) -> float | None:
         """Seconds the last run of `material`'s parameters and figures took (any run of the
         experiment as a fallback)."""
@@ -185,10 +181,11 @@ class ResultCache:
         """`experiments.resolve_params(...)` as_dict, remembered by the experiment's code, so
         a rebuild need not import the experiment (and torch) to know its parameters."""
         def resolve() -> bytes:
+            if self.elsewhere is not None:
+                return self.elsewhere.call(resolved_params, experiment, profile, overrides)
             if self.importing is not None:
                 self.importing(experiment)
-            params = experiments.resolve_params(experiment, profile, overrides)
-            return json.dumps(as_dict(params)).encode("utf-8")
+            return resolved_params(experiment, profile, overrides)
 
         parts = keys.params_parts(experiment, profile, overrides)
         return json.loads(self.artifact(parts, ".json", resolve, folder="params"))
@@ -249,6 +246,31 @@ class ResultCache:
             log.warning("warning: %s; results are not cached in this build "
                         "(choose another folder with --cache-dir)", error.message)
             return False
+
+
+def resolved_params(experiment: Experiment, profile: str, overrides: dict[str, str]) -> bytes:
+    """`experiments.resolve_params(...)` as_dict, as JSON."""
+    params = experiments.resolve_params(experiment, profile, overrides)
+    return json.dumps(as_dict(params)).encode("utf-8")
+
+
+def packed_part(output: Any, seconds: float) -> bytes:
+    """A part's output (tensors, numbers, strings, lists and dicts of them) and the seconds
+    it took, as the cache keeps them and as they travel between processes: a command that
+    combines parts in a worker never needs torch to hold them."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save({"output": output, "seconds": seconds}, buffer)
+    return buffer.getvalue()
+
+
+def unpacked_part(data: bytes) -> tuple[Any, float]:
+    """packed_part's inverse: (output, seconds)."""
+    import torch
+
+    found = torch.load(io.BytesIO(data), weights_only=True)
+    return found["output"], float(found["seconds"])
 
 
 def index_name(material: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ others still run unless `fail_fast` is set, and the build fails at the end with 
 from __future__ import annotations
 
 import logging
+import re
 import time
 import traceback
 from collections import deque
@@ -24,12 +25,15 @@ from topicgen.api import Context, Result, as_dict
 from topicgen.errors import TopicgenError
 from topicgen.experiments.loader import ExitCalled, Experiment
 from topicgen.logs import counted
-from topicgen.pools import WorkerPool, release_free_memory
+from topicgen.pools import LazyPool, WorkerPool, release_free_memory
 from topicgen.progress import Progress
-from topicgen.results.cache import ResultCache
+from topicgen.results.cache import ResultCache, packed_part, unpacked_part
 from topicgen.results.keys import figures_material, result_material
 
 log = logging.getLogger("topicgen.build")
+
+Call = Callable[..., Any]
+"""How a function that imports an experiment is called: `here`, or LazyPool.call."""
 
 # What a pool costs before its first result: starting Python and importing torch in a worker
 # (measured on the 2-core development machine: a build rerunning two 0.05 s experiments took
@@ -44,8 +48,7 @@ class Outcome:
     result: Result | None = None
     error: str = ""
     summary: str = ""
-    output: Any = None  # a part's output, for experiments.combine
-    seconds: float = 0.0
+    output: bytes | None = None  # a part's output (packed_part), for experiments.combine
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def compute(experiment: Experiment, values: dict[str, Any], ctx: Context,
         if part is None:
             return Outcome(result=experiments.run(experiment, params, ctx))
         output = experiments.run_part(experiment, params, ctx, part)
-        return Outcome(output=output, seconds=time.perf_counter() - started)
+        return Outcome(output=packed(part, output, time.perf_counter() - started))
     except TopicgenError:
         raise
     # An experiment's bug: report it, let the others finish. sys.exit() in its code is one
@@ -85,19 +88,46 @@ def compute(experiment: Experiment, values: dict[str, Any], ctx: Context,
         release_free_memory()  # what the Outcome holds is still referenced, so it stays
 
 
-def combined(plan: Plan, ctx: Context) -> Outcome:
-    """The run's Outcome from its parts' outputs."""
-    run = plan.run
+def packed(part: Any, output: Any, seconds: float) -> bytes:
+    """packed_part, checked where the part ran: an output the cache cannot give back is
+    the experiment's mistake, named there."""
+    data = packed_part(output, seconds)
     try:
-        params = experiments.params_object(run.exp, run.params)
-        result = experiments.combine(run.exp, params, ctx, plan.outputs, plan.seconds)
-        if plan.partial:  # so that a value the prose reads from a missing part says why
-            result.provenance["computed_for"] = sorted(run.labels)
+        unpacked_part(data)
+    except Exception as error:  # noqa: BLE001 - whatever torch.load refuses
+        refused = re.search(r"Unsupported global: GLOBAL (\S+)", str(error))
+        raise TypeError(f"run_part(params, ctx, {part!r}) returned what a part's output cannot "
+                        "hold: tensors, numbers, strings, and lists or dicts of them"
+                        + (f" (it holds a {refused.group(1)})" if refused else "")) from None
+    return data
+
+
+def combined(plan: Plan, ctx: Context, call: Call) -> Outcome:
+    """The run's Outcome from its parts' outputs, combined by `call`."""
+    run = plan.run
+    outputs = {part: plan.outputs[part] for part in plan.needed}
+    return call(combine, run.exp, run.params, ctx, outputs,
+                sorted(run.labels) if plan.partial else None)
+
+
+def combine(experiment: Experiment, values: dict[str, Any], ctx: Context,
+            outputs: dict[Any, bytes], computed_for: list[str] | None) -> Outcome:
+    """The Outcome of combining parts' packed outputs: the run took their seconds together.
+    `computed_for`: the figures a run computed only some parts for, so that a value the
+    prose reads from a missing part says why."""
+    try:
+        unpacked = {part: unpacked_part(data) for part, data in outputs.items()}
+        params = experiments.params_object(experiment, values)
+        result = experiments.combine(experiment, params, ctx,
+                                     {part: output for part, (output, _) in unpacked.items()},
+                                     sum(seconds for _, seconds in unpacked.values()))
+        if computed_for is not None:
+            result.provenance["computed_for"] = computed_for
         return Outcome(result=result)
     except TopicgenError:
         raise
     except (Exception, SystemExit) as error:
-        return failed(run.exp, error)
+        return failed(experiment, error)
 
 
 def failed(experiment: Experiment, error: BaseException) -> Outcome:
@@ -122,7 +152,8 @@ def trimmed_traceback(error: BaseException, folder: Path) -> str:
 
 def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
             fail_fast: bool = False, scheduler: str | None = None,
-            then: Callable[[Any], list[Followup]] | None = None) -> None:
+            then: Callable[[Any], list[Followup]] | None = None,
+            workers: LazyPool | None = None) -> None:
     """Fill `run.result`, `run.cache_hit` and `run.material` for each `Run` of the build.
 
     A run computes what its figures need: an experiment split into parts computes only the
@@ -135,12 +166,16 @@ def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
 
     `then(run)`: what to do with a run's result once it has one (draw its figures); done in
     the worker pool, if one runs here, while it has no experiment to give a worker.
+
+    `workers`: the build's pool, where what imports an experiment happens (planning its
+    parts, running and combining them) instead of in this process; it ends with the stage.
     """
+    call = workers.call if workers is not None else here
     todo = []
     followups: deque[Followup] = deque()
     for run in runs:
         run.material = materials(run, ctx)[0]
-        run.result = reused(run, ctx, cache)
+        run.result = reused(run, ctx, cache, call)
         run.cache_hit = run.result is not None
         if run.cache_hit and then is not None:
             followups.extend(then(run))
@@ -148,7 +183,7 @@ def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
             log.debug("  %s (%s) must run: %s", run.experiment, ", ".join(run.labels),
                       cache.why_stale(run.material))
             todo.append(run)
-    plans = [Plan.of(run, ctx, cache) for run in todo]
+    plans = [Plan.of(run, ctx, cache, call) for run in todo]
     # Longest first, so the pool never waits on one long run started last.
     plans.sort(key=lambda plan: -(plan.expected or 0.0))
     failures: list[str] = []
@@ -163,7 +198,7 @@ def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
             for plan in plans:
                 progress.expect(plan.expected)
             for plan, outcome in outcomes(plans, ctx, cache, jobs, progress, cluster,
-                                          followups):
+                                          followups, workers):
                 run = plan.run
                 if outcome.result is None:
                     failures.append(f"{run.experiment} ({outcome.summary})")
@@ -183,6 +218,8 @@ def run_all(runs: list, ctx: Context, cache: ResultCache, jobs: int = 1,
     finally:
         if cluster is not None:
             cluster.close(finished=False)  # cancels what still runs there, if anything
+    if workers is not None:
+        workers.close()  # their memory is the next stage's
     if failures:
         stopped = " (stopped at the first: --fail-fast)" if fail_fast else ""
         # Runs, not experiments: a figure at other parameters is a second run of one.
@@ -230,7 +267,7 @@ def likely_computed(runs: list, ctx: Context, cache: ResultCache) -> list:
     return [run for run in runs if not any(map(cache.has, materials(run, ctx)))]
 
 
-def reused(run: Any, ctx: Context, cache: ResultCache) -> Result | None:
+def reused(run: Any, ctx: Context, cache: ResultCache, call: Call) -> Result | None:
     """The cached result `run` can show. The whole experiment's result serves a run that
     draws only some figures only where those need every part: else it would show numbers
     from parts that a build from an empty cache does not compute, and a build would pass or
@@ -241,18 +278,24 @@ def reused(run: Any, ctx: Context, cache: ResultCache) -> Result | None:
     if found is not None or not wider:
         return found
     found = cache.load(wider[0])
-    if found is None or parts_needed(run)[1]:
+    if found is None or call(parts_needed, run.exp, run.params, run.figures)[1]:
         return None
     cache.store(own, found)
     return found
 
 
-def parts_needed(run: Any) -> tuple[list | None, bool]:
-    """The parts the figures `run` draws need (None: the experiment is not split), and
+def parts_needed(experiment: Experiment, values: dict[str, Any], figures: set[str]
+                 ) -> tuple[list | None, bool]:
+    """The parts a run drawing `figures` needs (None: the experiment is not split), and
     whether those are only some of its parts."""
-    params = experiments.params_object(run.exp, run.params)
-    needed = experiments.needed_parts(run.exp, params, run.figures)
-    return needed, needed is not None and needed != experiments.parts(run.exp, params)
+    params = experiments.params_object(experiment, values)
+    needed = experiments.needed_parts(experiment, params, figures)
+    return needed, needed is not None and needed != experiments.parts(experiment, params)
+
+
+def here(function: Callable[..., Any], *args: Any) -> Any:
+    """Call: in this process."""
+    return function(*args)
 
 
 @dataclass
@@ -264,23 +307,24 @@ class Plan:
     parts: list | None
     whole: dict[str, Any]
     """What the whole result depends on: its parts are cached under it."""
-    outputs: dict = field(default_factory=dict)
-    seconds: float = 0.0
+    needed: list = field(default_factory=list)
+    """Every part the run needs, cached or not, in the experiment's order."""
+    outputs: dict[Any, bytes] = field(default_factory=dict)
+    """The packed output (packed_part) of each part computed or found so far."""
     expected: float | None = None
     partial: bool = False
     """Whether it computes only the parts its run's figures need, not every part."""
 
     @classmethod
-    def of(cls, run: Any, ctx: Context, cache: ResultCache) -> Plan:
+    def of(cls, run: Any, ctx: Context, cache: ResultCache, call: Call) -> Plan:
         whole = materials(run, ctx)[-1]
-        needed, partial = parts_needed(run)
-        plan = cls(run, needed, whole, expected=cache.expected_cost(run.material),
-                   partial=partial)
-        for part in needed or []:
-            found = cache.load_part(whole, part)
+        needed, partial = call(parts_needed, run.exp, run.params, run.figures)
+        plan = cls(run, needed, whole, list(needed or []),
+                   expected=cache.expected_cost(run.material), partial=partial)
+        for part in plan.needed:
+            found = cache.find_part(whole, part)
             if found is not None:
-                plan.outputs[part], seconds = found
-                plan.seconds += seconds
+                plan.outputs[part] = found
         if plan.parts is not None:
             plan.parts = [part for part in plan.parts if part not in plan.outputs]
         return plan
@@ -293,32 +337,38 @@ class Plan:
 
 
 def outcomes(plans: list[Plan], ctx: Context, cache: ResultCache, jobs: int,
-             progress: Progress, cluster: Any = None, followups: deque[Followup] | None = None):
+             progress: Progress, cluster: Any = None, followups: deque[Followup] | None = None,
+             workers: LazyPool | None = None):
     """(plan, Outcome) pairs as runs finish; on the `cluster` (a ClusterPool) if there is
-    one, else in this process when one worker is enough, or when the runs' recorded costs
-    add up to less than starting a pool would take.
+    one, else in the build's `workers` if it has them, else in this process when one worker
+    is enough, or when the runs' recorded costs add up to less than starting a pool would
+    take.
 
     Parts are computed as tasks of their own, so one long experiment does not leave the
-    other cores idle; their outputs are cached and combined here, into the same numbers a
-    serial run gives. A local pool also takes the `followups` (which grow as runs finish)
-    whenever no task waits, and ends once they are done too; elsewhere they are left.
+    other cores idle; their outputs are cached and combined into the same numbers a serial
+    run gives. A local pool also takes the `followups` (which grow as runs finish) whenever
+    no task waits, and ends once they are done too; elsewhere they are left.
     """
+    call = workers.call if workers is not None else here
     tasks = [task for plan in plans for task in plan.tasks]
     left = {id(plan): len(plan.tasks) for plan in plans}
     costs = [plan.expected for plan in plans]
     cheap = None not in costs and sum(costs) < POOL_START_SECONDS
     for plan in plans:
         if not plan.tasks:  # every part it needs is cached
-            yield plan, combined(plan, ctx)
-    if cluster is None and (jobs <= 1 or len(tasks) <= 1 or cheap):
+            yield plan, combined(plan, ctx, call)
+    if cluster is None and (workers is None or not tasks) and (
+            jobs <= 1 or len(tasks) <= 1 or cheap):
         for plan, part in tasks:
             if plan.run.experiment not in progress.running:
                 progress.started(plan.run.experiment, plan.expected)
             outcome = compute(plan.run.exp, plan.run.params, ctx, part)
-            if (finished := collect(plan, part, outcome, left, cache, ctx)) is not None:
+            if (finished := collect(plan, part, outcome, left, cache, ctx, here)) is not None:
                 yield plan, finished
         return
-    pool = cluster or WorkerPool(jobs)  # it starts workers as tasks arrive
+    # It starts workers as tasks arrive; the build's are started already, where they planned.
+    pool = cluster or (workers.pool() if workers is not None else WorkerPool(jobs))
+    owner = workers if cluster is None and workers is not None else pool  # what ends it
     extra = followups if cluster is None and followups is not None else deque()
     running: dict[Future, tuple[Plan, Any] | Followup] = {}
     try:
@@ -343,13 +393,13 @@ def outcomes(plans: list[Plan], ctx: Context, cache: ResultCache, jobs: int,
                 except BrokenProcessPool:  # the pool is gone with it: nothing more runs
                     raise worker_died(pool, [job, *running.values()]) from None
                 plan, part = job
-                finished = collect(plan, part, outcome, left, cache, ctx)
+                finished = collect(plan, part, outcome, left, cache, ctx, call)
                 if finished is not None:
                     if finished.result is None:  # a failed run: drop its other parts
                         tasks = [task for task in tasks if task[0] is not plan]
                     yield plan, finished
     finally:
-        pool.close(finished=not running)
+        owner.close(finished=not running)
 
 
 def worker_died(pool: Any, jobs: list[tuple[Plan, Any] | Followup]) -> TopicgenError:
@@ -365,15 +415,14 @@ def worker_died(pool: Any, jobs: list[tuple[Plan, Any] | Followup]) -> TopicgenE
 
 
 def collect(plan: Plan, part: Any, outcome: Outcome, left: dict[int, int], cache: ResultCache,
-            ctx: Context) -> Outcome | None:
+            ctx: Context, call: Call) -> Outcome | None:
     """Take one task's outcome; the run's Outcome once it is complete (or has failed)."""
     if left[id(plan)] < 0:
         return None  # an earlier part of this run failed
     if part is None or outcome.error:
         left[id(plan)] = -1
         return outcome
-    cache.store_part(plan.whole, part, outcome.output, outcome.seconds)
+    cache.keep_part(plan.whole, part, outcome.output)
     plan.outputs[part] = outcome.output
-    plan.seconds += outcome.seconds
     left[id(plan)] -= 1
-    return combined(plan, ctx) if left[id(plan)] == 0 else None
+    return combined(plan, ctx, call) if left[id(plan)] == 0 else None
