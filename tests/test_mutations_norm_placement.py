@@ -50,9 +50,8 @@ def layer_profile_listed_output_first(monkeypatch, module):
 
 
 def lemma2_weights_unit_variance(monkeypatch, module):
-    mutate(monkeypatch, module, "xiong_weights",
-           "for gen, share in zip(gens, shares, strict=True)]) / math.sqrt(d)",
-           "for gen, share in zip(gens, shares, strict=True)])")
+    mutate(monkeypatch, module, "xiong_weights", "return out.div_(math.sqrt(out.shape[-1]))",
+           "return out")
 
 
 def linear_default_init_instead_of_xavier(monkeypatch, module):

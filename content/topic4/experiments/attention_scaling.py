@@ -41,6 +41,8 @@ KEYS = 16
 SATURATED = 0.99
 # At most this many numbers in one draw, so d_k = 4096 with 10^7 samples still fits in memory.
 CHUNK_ELEMENTS = 2**22
+# And at most this many in one float64 product (double_dots).
+SLICE_ELEMENTS = 2**18
 # Deviation allowed in standard errors: a 6-sigma miss is not a sampling accident.
 STANDARD_ERRORS = 6.0
 # About 6 SE of Var/d_k (SE ~ sqrt(2/n)) at 200k samples; the 6-SE rule only ever loosens it.
@@ -102,10 +104,19 @@ def dot_product_variance(d_k: int, samples: int, gen: torch.Generator,
         n = min(rows, samples - start)
         q = draw((n, d_k), gen, device)
         k = draw((n, d_k), gen, device)
-        dots = (q.double() * k.double()).sum(1)  # (n,)
+        dots = double_dots(q, k)  # (n,)
         total += dots.square().sum().item()
         total_scaled += scale_logits(dots, d_k).square().sum().item()
     return total / samples, total_scaled / samples
+
+
+def double_dots(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """q . k over the last axis in float64, a slice of rows at a time: the same numbers as
+    at once (each row's sum is its own), without float64 copies of a whole chunk, which
+    took about 130 MiB at once."""
+    slice_rows = max(1, SLICE_ELEMENTS // k[0].numel())
+    return torch.cat([(q[i:i + slice_rows].double() * k[i:i + slice_rows].double()).sum(-1)
+                      for i in range(0, len(k), slice_rows)])
 
 
 def softmax_jacobian(p: torch.Tensor) -> torch.Tensor:
@@ -132,7 +143,7 @@ def saturation(d_k: int, queries: int, gen: torch.Generator,
         n = min(rows, queries - start)
         q = draw((n, 1, d_k), gen, device)
         k = draw((n, KEYS, d_k), gen, device)  # every row its own keys
-        logits.append((q.double() * k.double()).sum(2))  # (n, KEYS)
+        logits.append(double_dots(q, k))  # (n, KEYS)
     unscaled = torch.cat(logits)  # (queries, KEYS)
     return {"unscaled": softmax_statistics(unscaled),
             "scaled": softmax_statistics(scale_logits(unscaled, d_k))}
