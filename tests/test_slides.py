@@ -177,14 +177,30 @@ def test_slides_after_the_handout_run_and_draw_nothing(tmp_path, monkeypatch):
     assert "(1 reused, 0 computed)" in build(project, tmp_path / "cache", "slides")
 
 
+@pytest.mark.parametrize(("count", "sizes"), [(0, []), (1, [1]), (12, [12]), (13, [7, 6]),
+                                              (22, [11, 11]), (25, [9, 8, 8])])
+def test_references_go_to_slides_of_twelve_at_most_evenly_filled(count, sizes):
+    from topicgen.publish.slides import per_slide
+
+    references = list(range(count))
+    slides = per_slide(references)
+    assert [len(slide) for slide in slides] == sizes
+    assert [number for slide in slides for number in slide] == references
+
+
 def test_topic4_every_slide_fits_its_page_with_one_figure_at_most(topic4_site):
     """Figures were drawn a third of the slide's width, three abreast or beside equations;
-    each now has the slide's room, and none of Topic 4's slides spills onto a second page."""
+    each now has the slide's room, and none of Topic 4's slides spills onto a second page.
+    Its 22 references were one slide at 8 pt: two now, at 11 pt."""
     import pypdfium2
 
     html = (topic4_site / "topic4" / "slides.html").read_text("utf-8")
-    deck = re.findall(r'<section class="slide[^"]*" id="[^"]+"(.*?)</section>', html, re.S)
-    assert all(slide.count('class="slide-figure"') <= 1 for slide in deck)
+    deck = re.findall(r'<section class="slide[^"]*" id="([^"]+)"(.*?)</section>', html, re.S)
+    assert all(slide.count('class="slide-figure"') <= 1 for _, slide in deck)
+    assert [anchor for anchor, _ in deck][-2:] == ["references", "references-2"]
+    # Numbered on from the first slide's, on paper too (WeasyPrint reads neither start nor
+    # value, only the counter).
+    assert '<ol start="12" style="counter-reset: list-item 11">' in deck[-1][1]
     pdf = pypdfium2.PdfDocument(str(topic4_site / "topic4" / "slides.pdf"))
     assert len(pdf) == len(deck)
     pdf.close()

@@ -61,7 +61,8 @@ class Deck:
     summary: str
     authors: list[str]
     slides: list[Slide]
-    references: list[tuple[int, object]]  # (number, content.topic.Reference)
+    references: list[list[tuple[int, object]]]
+    """The references slides, each a list of (number, content.topic.Reference)."""
     version: str
     profile: str
 
@@ -74,7 +75,7 @@ def files(built: Built) -> dict[Path, bytes | str]:
                                                                 figure=view))
     slides = [slide for path, tokens in chapters for slide in chapter_slides(path, tokens, doc)]
     page = deck(built, doc, slides)
-    built.record["slides"] = 1 + len(slides) + bool(page.references)  # title, ..., references
+    built.record["slides"] = 1 + len(slides) + len(page.references)  # title, ..., references
     html = to_handout(render_page(project, "slides.html", page))
     return page_files("slides", html, built, pdf_styles="slides-pdf.css")
 
@@ -93,9 +94,26 @@ def deck(built: Built, doc: Document, slides: list[Slide]) -> Deck:
     topic = built.topic
     return Deck(title=topic.title, label=topic.label, summary=topic.summary,
                 authors=topic.authors, slides=slides,
-                references=[(n, topic.references[key])
-                            for n, key in enumerate(doc.citations, start=1)],
+                references=per_slide([(n, topic.references[key])
+                                      for n, key in enumerate(doc.citations, start=1)]),
                 version=topicgen.__version__, profile=built.config.profile)
+
+
+REFERENCES_PER_SLIDE = 12
+"""At the slides' reference size (11 pt, two columns), twelve of Topic 4's longest fill a
+slide; all of its 22 on one slide were 8 pt, too small to read across a room."""
+
+
+def per_slide(references: list) -> list[list]:
+    """The references in as few slides of at most REFERENCES_PER_SLIDE as they need, filled
+    evenly (22 go 11 and 11, not 12 and 10)."""
+    count = -(-len(references) // REFERENCES_PER_SLIDE)
+    slides, start = [], 0
+    for index in range(count):
+        size = len(references) // count + (index < len(references) % count)
+        slides.append(references[start:start + size])
+        start += size
+    return slides
 
 
 def chapter_slides(path: Path, tokens: list[Token], doc: Document) -> list[Slide]:
