@@ -193,8 +193,9 @@ class LazyPool:
         try:
             return self.pool().submit(function, *args).result()
         except BrokenProcessPool:
-            raise TopicgenError("a worker process died while importing the experiments: out "
-                                "of memory, or a crash in native code") from None
+            raise TopicgenError("a worker process died while it imported, planned or "
+                                "combined the experiments' runs: out of memory, or a crash "
+                                "in native code; nothing was published") from None
 
     def close(self, finished: bool = True) -> None:
         """End the workers (see WorkerPool.close); a later task starts new ones."""
