@@ -172,7 +172,7 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
     """Build `kind` of `config.topic` into `out` (default: the topic's output folder)."""
     from topicgen.figures.draw import Drawings
     from topicgen.publish.pdf import Layout
-    from topicgen.results.runner import POOL_START_SECONDS, likely_computed
+    from topicgen.results.runner import known_cheap, likely_computed
 
     started = time.perf_counter()
     out_dir = out or config.out_dir
@@ -204,9 +204,8 @@ def build(config: Config, kind: Target, argv: list[str] | None = None, out: Path
                 start_server(preload(topic, new))
                 # Those will run in workers (unless they are known to be cheap), which then
                 # import the experiments, so that this process never loads torch beside them.
-                cost = built.cache.recorded_cost(topic.slug, new)
-                imported_in_workers = not config.scheduler and (
-                    cost is None or cost >= POOL_START_SECONDS)
+                imported_in_workers = not config.scheduler and not known_cheap(
+                    built.cache.recorded_costs(topic.slug, new))
                 built.cache.elsewhere = workers if imported_in_workers else None
             else:
                 built.cache.importing = lambda experiment: start_server(

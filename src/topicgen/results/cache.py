@@ -161,13 +161,11 @@ class ResultCache:
         index = self._index()
         return [name for name in experiments if self.force or f"{topic}/{name}" not in index]
 
-    def recorded_cost(self, topic: str, experiments: Iterable[str]) -> float | None:
-        """Seconds the longest run on record of each of `experiments` took, summed; None
-        where one has no run on record."""
+    def recorded_costs(self, topic: str, experiments: Iterable[str]) -> list[float | None]:
+        """Seconds the longest run on record of each of `experiments` took (None: none)."""
         index = self._index()
-        costs = [max(index.get(f"{topic}/{name}", {}).get("costs", {}).values(), default=None)
-                 for name in experiments]
-        return None if None in costs else sum(costs)
+        return [max(index.get(f"{topic}/{name}", {}).get("costs", {}).values(), default=None)
+                for name in experiments]
 
     def expected_cost(self, material: dict[str, Any]) -> float | None:
         """Seconds the last run of `material`'s parameters and figures took (any run of the

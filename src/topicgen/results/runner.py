@@ -293,6 +293,11 @@ def parts_needed(experiment: Experiment, values: dict[str, Any], figures: set[st
     return needed, needed is not None and needed != experiments.parts(experiment, params)
 
 
+def known_cheap(costs: list[float | None]) -> bool:
+    """Whether runs of these recorded costs (None: unknown) take less than starting a pool."""
+    return None not in costs and sum(costs) < POOL_START_SECONDS
+
+
 def here(function: Callable[..., Any], *args: Any) -> Any:
     """Call: in this process."""
     return function(*args)
@@ -352,8 +357,7 @@ def outcomes(plans: list[Plan], ctx: Context, cache: ResultCache, jobs: int,
     call = workers.call if workers is not None else here
     tasks = [task for plan in plans for task in plan.tasks]
     left = {id(plan): len(plan.tasks) for plan in plans}
-    costs = [plan.expected for plan in plans]
-    cheap = None not in costs and sum(costs) < POOL_START_SECONDS
+    cheap = known_cheap([plan.expected for plan in plans])
     for plan in plans:
         if not plan.tasks:  # every part it needs is cached
             yield plan, combined(plan, ctx, call)
