@@ -424,9 +424,17 @@ def test_cheap_runs_with_known_costs_skip_the_pool(make_project, tiny_topic, mon
     project = make_project({**tiny_topic, **topic4_files("layernorm"),
                             CHAPTER: tiny_topic[CHAPTER] + SECOND_FIGURE})
     started: list[int] = []
-    real_pool = runner.WorkerPool
-    for module in (runner, pools):  # a cold build's pool is the one its plan started
-        monkeypatch.setattr(module, "WorkerPool", lambda n: started.append(n) or real_pool(n))
+    real_pool, real_lazy = runner.WorkerPool, pools.LazyPool.pool
+    monkeypatch.setattr(runner, "WorkerPool", lambda n: started.append(n) or real_pool(n))
+
+    def lazy(self):  # a cold build's pool is the one its plan started
+        if self._pool is None:
+            started.append(self.jobs)
+        return real_lazy(self)
+
+    # Not pools.WorkerPool: the figures' pool, which a module imported after this patch
+    # would count too, is not what this test is about.
+    monkeypatch.setattr(pools.LazyPool, "pool", lazy)
     cold = invoke(*build_args(project, "--jobs", "2"))
     assert cold.exit_code == 0, cold.output
     assert started == [2]  # nothing on record: the pool
